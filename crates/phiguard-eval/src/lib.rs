@@ -1,0 +1,1 @@
+//! phiguard-eval (skeleton).
