@@ -1,0 +1,68 @@
+//! Monitor configuration. Every key has a default that needs no tuning per hospital: the
+//! baselines are learned from the hospital's own stream; these numbers only say how fast to trust
+//! what was learned, what counts as "recent", and what misuse looks like.
+
+use serde::{Deserialize, Serialize};
+
+/// Configuration of the access monitor (`[monitor]` in the config file).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MonitorConfig {
+    /// Score (bits of evidence) at or above which an access raises an alert.
+    pub alert_threshold_bits: f64,
+    /// A component must contribute at least this many bits to be named as a reason.
+    pub reason_min_bits: f64,
+    /// Reasons are only listed when the whole access scores at least this many bits.
+    pub reason_floor_bits: f64,
+    /// Dirichlet strength of the peer-group prior on a user's distributions (pseudo-accesses).
+    pub user_prior_strength: f64,
+    /// Dirichlet strength of the hospital prior on a peer group's distributions.
+    pub group_prior_strength: f64,
+    /// Before an encounter starts it counts as current this long (registration, pre-op).
+    pub encounter_lead_secs: i64,
+    /// After an encounter ends it counts as current this long (discharge work).
+    pub encounter_tail_secs: i64,
+    /// After an encounter ends it counts as recent this long (billing, coding, follow-up).
+    pub encounter_recent_secs: i64,
+    /// Before an encounter starts it counts as scheduled this long.
+    pub encounter_soon_secs: i64,
+    /// An earlier access by the same user counts as a relationship for this long.
+    pub prior_access_secs: i64,
+    /// Accesses by colleagues of the same department count as team context for this long.
+    pub team_access_secs: i64,
+    /// The sliding window for bulk access.
+    pub bulk_window_secs: i64,
+    /// Fewer distinct patients than this in a window are never called bulk.
+    pub bulk_min_patients: u32,
+    /// Share of misuse that comes from a compromised account (unusual time and place) rather
+    /// than from the account owner (usual time and place).
+    pub compromised_share: f64,
+    /// A deceased patient's record is unusual to open this long after death.
+    pub deceased_grace_secs: i64,
+    /// Random (user, patient, time) samples used to learn what a relationship-blind access
+    /// looks like in this hospital.
+    pub null_samples: u32,
+}
+
+impl Default for MonitorConfig {
+    fn default() -> Self {
+        MonitorConfig {
+            alert_threshold_bits: 12.0,
+            reason_min_bits: 2.0,
+            reason_floor_bits: 4.0,
+            user_prior_strength: 20.0,
+            group_prior_strength: 20.0,
+            encounter_lead_secs: 12 * 3600,
+            encounter_tail_secs: 24 * 3600,
+            encounter_recent_secs: 45 * 86_400,
+            encounter_soon_secs: 14 * 86_400,
+            prior_access_secs: 180 * 86_400,
+            team_access_secs: 7 * 86_400,
+            bulk_window_secs: 3600,
+            bulk_min_patients: 12,
+            compromised_share: 0.5,
+            deceased_grace_secs: 14 * 86_400,
+            null_samples: 20_000,
+        }
+    }
+}

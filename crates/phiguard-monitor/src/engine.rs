@@ -1,0 +1,911 @@
+//! The streaming engine: one [`Monitor::assess`] call per access, in stream order.
+//!
+//! Every component is a log-likelihood ratio in bits: how much more likely the observed detail is
+//! if the access is misuse than if it is this user's ordinary work. Legitimate behaviour is
+//! learned online from the stream (user -> peer group -> hospital); misuse behaviour is a small
+//! explicit model (a snooper picks patients blind to care relationships and favours people they
+//! know; a stolen login works at random hours from new places and harvests). The score is the sum,
+//! so a score of `s` means "2^s times more likely misuse than routine", and the reasons are the
+//! components that carried the score.
+//!
+//! Causality: an assessment depends only on the context and earlier events, and learning uses
+//! only events that did not alert (an ongoing attack does not teach the baseline that it is
+//! normal). Determinism: no clocks, no random state at scoring time, fixed hashers.
+
+use std::collections::VecDeque;
+
+use phiguard_fhir::{AccessEvent, AddressKind, Context};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::config::MonitorConfig;
+use crate::explain;
+use crate::model::{Counts, Rate, Stats};
+use crate::reason::Reason;
+use crate::relation::{static_link, Relation, StaticLink, Windows, RELATIONS};
+use crate::world::{key, World};
+
+const LOCATION_LEVELS: usize = 4;
+/// P(location level | compromised account): mostly places never seen before.
+const COMPROMISED_LOCATION: [f64; LOCATION_LEVELS] = [0.05, 0.05, 0.2, 0.7];
+const LN2: f64 = std::f64::consts::LN_2;
+
+/// Identity and context flags with their probability under misuse (what snoopers target) and the
+/// prior mean of their rate in legitimate work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flag {
+    SelfAccess,
+    Household,
+    Neighbor,
+    Coworker,
+    Vip,
+    Deceased,
+    Sensitive,
+    BreakGlass,
+    UnknownUser,
+    UnknownPatient,
+}
+
+const FLAGS: usize = 10;
+
+impl Flag {
+    /// P(flag | misuse): published insider-snooping cases concentrate on family, colleagues,
+    /// famous people, neighbours and one's own record.
+    fn p_misuse(self) -> f64 {
+        match self {
+            Flag::SelfAccess => 0.05,
+            Flag::Household => 0.10,
+            Flag::Neighbor => 0.05,
+            Flag::Coworker => 0.10,
+            Flag::Vip => 0.10,
+            Flag::Deceased => 0.03,
+            Flag::Sensitive => 0.10,
+            Flag::BreakGlass => 0.10,
+            Flag::UnknownUser => 0.05,
+            Flag::UnknownPatient => 0.02,
+        }
+    }
+
+    fn reason(self) -> Reason {
+        match self {
+            Flag::SelfAccess => Reason::SelfAccess,
+            Flag::Household => Reason::Family,
+            Flag::Neighbor => Reason::Neighbor,
+            Flag::Coworker => Reason::Coworker,
+            Flag::Vip => Reason::Vip,
+            Flag::Deceased => Reason::Deceased,
+            Flag::Sensitive => Reason::Sensitive,
+            Flag::BreakGlass => Reason::BreakGlass,
+            Flag::UnknownUser => Reason::UnknownUser,
+            Flag::UnknownPatient => Reason::UnknownPatient,
+        }
+    }
+}
+
+/// One component of a score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evidence {
+    /// The reason this component stands for.
+    pub reason: Reason,
+    /// Its contribution in bits.
+    pub bits: f64,
+    /// Details for the explanation.
+    pub detail: Detail,
+}
+
+/// Facts behind a component, rendered into words by [`crate::explain`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Detail {
+    /// No extra facts.
+    None,
+    /// Same household; `same_surname` tells whether the surname matches too.
+    Household {
+        /// Surnames equal.
+        same_surname: bool,
+    },
+    /// The patient is staff.
+    Colleague {
+        /// Matched a staff member of the user's own department.
+        same_dept: bool,
+        /// Matched a staff record (otherwise only the EMP label).
+        staff_record: bool,
+    },
+    /// Days since death.
+    DeceasedDays(i64),
+    /// The relationship rung and the department involved.
+    Relation {
+        /// Rung.
+        relation: Relation,
+        /// Department of the patient's current or recent care.
+        dept: Option<String>,
+        /// Days since the patient's last finished episode.
+        days_since_last: Option<i64>,
+    },
+    /// Local time and the user's share of accesses in that hour.
+    Time {
+        /// Local "HH:MM".
+        clock: String,
+        /// Smoothed share of this user's accesses in this hour.
+        share: f64,
+    },
+    /// Location novelty level (1 new to user, 2 new to peers, 3 new to hospital) and kind.
+    Location {
+        /// Novelty level.
+        level: usize,
+        /// Workstation or network address.
+        ip: bool,
+    },
+    /// Bulk volume.
+    Volume {
+        /// Distinct patients in the window.
+        count: u32,
+        /// The window: hour or day.
+        hour: bool,
+        /// Usual peak.
+        usual: f64,
+    },
+}
+
+/// The result of scoring one access.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    /// Bits of evidence for misuse (log2 likelihood ratio); higher is more suspicious.
+    pub score: f64,
+    /// Score at or above the alert threshold.
+    pub alert: bool,
+    /// Reason codes, strongest first (empty when nothing was suspicious).
+    pub reasons: Vec<Reason>,
+    /// All components that contributed (positive or negative).
+    pub evidence: Vec<Evidence>,
+    /// The relationship rung found.
+    pub relation: Option<Relation>,
+    /// The event's time was earlier than an event already seen.
+    pub out_of_order: bool,
+}
+
+impl Assessment {
+    /// One plain sentence for a privacy officer.
+    pub fn explanation(&self) -> String {
+        explain::sentence(self)
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+struct Profile {
+    hours: Counts<24>,
+    relations: Counts<RELATIONS>,
+    locations: Counts<LOCATION_LEVELS>,
+    peak_hour: Stats,
+    peak_day: Stats,
+}
+
+#[derive(Debug, Default)]
+struct UserState {
+    profile: Profile,
+    window: VecDeque<(i64, u32)>,
+    in_window: FxHashMap<u32, u32>,
+    day: i64,
+    day_patients: FxHashSet<u32>,
+    day_legit_peak_hour: u32,
+    day_legit_total: u32,
+    day_has_legit: bool,
+    distinct_patients: u32,
+}
+
+/// The access monitor: world (context) + learned state.
+#[derive(Debug)]
+pub struct Monitor {
+    config: MonitorConfig,
+    windows: Windows,
+    world: World,
+    users: Vec<UserState>,
+    groups: Vec<Profile>,
+    hospital: Profile,
+    flags_legit: [Rate; FLAGS],
+    null_relation: [f64; RELATIONS],
+    prior_access: FxHashMap<u64, i64>,
+    team_access: FxHashMap<u64, i64>,
+    dept_touched: FxHashMap<u16, u32>,
+    seen_addresses: FxHashMap<u64, i64>,
+    clock: i64,
+    known_patients: f64,
+}
+
+impl Monitor {
+    /// Builds a monitor for a hospital context.
+    pub fn new(ctx: &Context, config: MonitorConfig) -> Monitor {
+        let world = World::new(ctx);
+        let windows = Windows {
+            lead_secs: config.encounter_lead_secs,
+            tail_secs: config.encounter_tail_secs,
+            recent_secs: config.encounter_recent_secs,
+            soon_secs: config.encounter_soon_secs,
+        };
+        let known_patients = world.known_patients().max(1) as f64;
+        let null_relation = null_model(&world, &windows, config.null_samples, known_patients);
+        Monitor {
+            users: Vec::new(),
+            groups: vec![Profile::default(); world.group_names.len()],
+            hospital: Profile::default(),
+            flags_legit: [Rate::default(); FLAGS],
+            null_relation,
+            prior_access: FxHashMap::default(),
+            team_access: FxHashMap::default(),
+            dept_touched: FxHashMap::default(),
+            seen_addresses: FxHashMap::default(),
+            clock: i64::MIN,
+            known_patients,
+            windows,
+            world,
+            config,
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &MonitorConfig {
+        &self.config
+    }
+
+    /// The indexed context.
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// Sizes of the learned state (users, patients, relationship pairs), for memory reports.
+    pub fn state_sizes(&self) -> (usize, usize, usize) {
+        (
+            self.users.len(),
+            self.world.patients.len(),
+            self.prior_access.len() + self.team_access.len(),
+        )
+    }
+
+    /// Scores one access and learns from it. Call in stream order.
+    pub fn assess(&mut self, ev: &AccessEvent<'_>) -> Assessment {
+        let t = ev.recorded.unix;
+        let out_of_order = t < self.clock;
+        self.clock = self.clock.max(t);
+        let day = ev.recorded.local_day();
+        let hour = usize::from(ev.recorded.local_hour());
+
+        let uid = self.world.user(&ev.user);
+        let user = self.world.users.get(uid as usize).cloned();
+        let (staff, dept, group) = user
+            .map(|u| (u.practitioner, u.dept, u.group as usize))
+            .unwrap_or((None, None, 0));
+        while self.users.len() <= uid as usize {
+            self.users.push(UserState::default());
+        }
+        while self.groups.len() < self.world.group_names.len() {
+            self.groups.push(Profile::default());
+        }
+        let patient = ev.patient.as_deref().map(|id| self.world.patient(id));
+
+        self.roll_day(uid, group, day);
+        let (hour_count, day_count) = self.track_volume(uid, patient, t);
+
+        let mut evidence: Vec<Evidence> = Vec::with_capacity(6);
+        let mut flags: [bool; FLAGS] = [false; FLAGS];
+        let mut relation = None;
+
+        // --- relationship -------------------------------------------------------------
+        let mut link = StaticLink {
+            relation: Relation::None,
+            dept: None,
+            emergency: false,
+            days_since_last: None,
+        };
+        if let Some(p) = patient {
+            link = static_link(&self.world, staff, dept, p, t, &self.windows);
+            let rel = self.stream_relation(uid, dept, p, t, link.relation);
+            relation = Some(rel);
+            let p_null = self.null_probability(uid, dept, rel);
+            let p_legit = self.relation_probability(uid, group, rel);
+            let bits = log2(p_null / p_legit).clamp(-8.0, 12.0);
+            evidence.push(Evidence {
+                reason: Reason::NoRelationship,
+                bits,
+                detail: Detail::Relation {
+                    relation: rel,
+                    dept: link.dept.map(|d| self.world.dept_name(d).to_owned()),
+                    days_since_last: link.days_since_last,
+                },
+            });
+            self.identity_flags(staff, dept, p, t, &mut flags, &mut evidence);
+        }
+        flags[Flag::UnknownUser as usize] = staff.is_none();
+        flags[Flag::UnknownPatient as usize] = patient
+            .and_then(|p| self.world.patients.get(p as usize))
+            .is_some_and(|info| !info.known);
+        let emergency_context = link.emergency
+            || dept.is_some_and(|d| {
+                self.world
+                    .emergency_depts
+                    .get(usize::from(d))
+                    .copied()
+                    .unwrap_or(false)
+            });
+        flags[Flag::BreakGlass as usize] =
+            (ev.has_purpose("BTG") || ev.has_purpose("ETREAT")) && !emergency_context;
+
+        for (i, f) in FLAG_LIST.iter().enumerate() {
+            if flags[i] && !matches!(f, Flag::Household | Flag::Coworker | Flag::Deceased) {
+                let bits = self.flag_bits(*f);
+                evidence.push(Evidence {
+                    reason: f.reason(),
+                    bits,
+                    detail: Detail::None,
+                });
+            }
+        }
+
+        // --- behaviour ----------------------------------------------------------------
+        let time_bits = self.time_bits(uid, group, hour);
+        if let Some(e) = time_bits.map(|(bits, share)| Evidence {
+            reason: Reason::UnusualTime,
+            bits,
+            detail: Detail::Time {
+                clock: clock_text(ev.recorded.local_secs()),
+                share,
+            },
+        }) {
+            evidence.push(e);
+        }
+        let location = ev
+            .address
+            .as_deref()
+            .map(|a| self.location_level(uid, group, a, ev.address_kind, day));
+        if let Some((level, _)) = location {
+            let bits = self.location_bits(uid, group, level);
+            evidence.push(Evidence {
+                reason: Reason::UnusualLocation,
+                bits,
+                detail: Detail::Location {
+                    level,
+                    ip: ev.address_kind == AddressKind::Ip,
+                },
+            });
+        }
+        if let Some(e) = self.bulk_evidence(uid, group, hour_count, day_count) {
+            evidence.push(e);
+        }
+
+        // --- combine --------------------------------------------------------------------
+        let score: f64 = evidence.iter().map(|e| e.bits).sum::<f64>().clamp(-30.0, 60.0);
+        let score = (score * 100.0).round() / 100.0;
+        let alert = score >= self.config.alert_threshold_bits;
+        let mut reasons: Vec<(f64, Reason)> = Vec::new();
+        if score >= self.config.reason_floor_bits {
+            for e in &evidence {
+                if e.bits >= self.config.reason_min_bits
+                    && !reasons.iter().any(|(_, r)| *r == e.reason)
+                {
+                    reasons.push((e.bits, e.reason));
+                }
+            }
+            reasons.sort_by(|a, b| b.0.total_cmp(&a.0));
+        }
+
+        if !alert {
+            self.learn(Learned {
+                uid,
+                group,
+                dept,
+                patient,
+                t,
+                hour,
+                relation,
+                location: location.map(|(level, keys)| (level, keys)),
+                flags,
+                day,
+            });
+        }
+        Assessment {
+            score,
+            alert,
+            reasons: reasons.into_iter().map(|(_, r)| r).collect(),
+            evidence,
+            relation,
+            out_of_order,
+        }
+    }
+
+    fn identity_flags(
+        &self,
+        staff: Option<u32>,
+        dept: Option<u16>,
+        p: u32,
+        t: i64,
+        flags: &mut [bool; FLAGS],
+        evidence: &mut Vec<Evidence>,
+    ) {
+        let Some(info) = self.world.patients.get(p as usize) else {
+            return;
+        };
+        let me = staff.and_then(|s| self.world.staff.get(s as usize));
+        let is_self = match (me, staff) {
+            (Some(m), Some(s)) => {
+                m.identity.same_person(&info.identity) || info.staff_match == Some(s)
+            }
+            _ => false,
+        };
+        if is_self {
+            flags[Flag::SelfAccess as usize] = true;
+        } else if let Some(m) = me {
+            let same_home = m.identity.home != 0 && m.identity.home == info.identity.home;
+            let same_street = m.identity.street != 0 && m.identity.street == info.identity.street;
+            if same_home {
+                flags[Flag::Household as usize] = true;
+                let same_surname =
+                    m.identity.family != 0 && m.identity.family == info.identity.family;
+                let bits = self.flag_bits(Flag::Household) - if same_surname { 0.0 } else { 1.0 };
+                evidence.push(Evidence {
+                    reason: Reason::Family,
+                    bits,
+                    detail: Detail::Household { same_surname },
+                });
+            } else if same_street {
+                flags[Flag::Neighbor as usize] = true;
+            }
+        }
+        let colleague = info.staff_match.filter(|&s| Some(s) != staff);
+        if !is_self && (info.labels.employee || colleague.is_some()) {
+            flags[Flag::Coworker as usize] = true;
+            let same_dept = colleague
+                .and_then(|s| self.world.staff.get(s as usize))
+                .is_some_and(|c| c.dept.is_some() && c.dept == dept);
+            let bits = self.flag_bits(Flag::Coworker) + if same_dept { 1.0 } else { 0.0 };
+            evidence.push(Evidence {
+                reason: Reason::Coworker,
+                bits,
+                detail: Detail::Colleague {
+                    same_dept,
+                    staff_record: colleague.is_some(),
+                },
+            });
+        }
+        flags[Flag::Vip as usize] = info.labels.vip;
+        flags[Flag::Sensitive as usize] = info.labels.restricted || info.labels.sensitive;
+        if let Some(died) = info.deceased {
+            if t > died.saturating_add(self.config.deceased_grace_secs) {
+                flags[Flag::Deceased as usize] = true;
+                let days = if died == i64::MIN {
+                    -1
+                } else {
+                    (t - died) / 86_400
+                };
+                // Longer after death is stranger: +1 bit per doubling beyond the grace period.
+                let grace_days = (self.config.deceased_grace_secs / 86_400).max(1) as f64;
+                let extra = if days > 0 {
+                    (days as f64 / grace_days).log2().clamp(0.0, 4.0)
+                } else {
+                    2.0
+                };
+                evidence.push(Evidence {
+                    reason: Reason::Deceased,
+                    bits: self.flag_bits(Flag::Deceased) + extra,
+                    detail: Detail::DeceasedDays(days),
+                });
+            }
+        }
+    }
+
+    fn flag_bits(&self, f: Flag) -> f64 {
+        let p_legit = self
+            .flags_legit
+            .get(f as usize)
+            .map(|r| r.p(1e-4, 1000.0))
+            .unwrap_or(1e-4);
+        log2(f.p_misuse() / p_legit).clamp(0.0, 14.0)
+    }
+
+    fn stream_relation(
+        &self,
+        uid: u32,
+        dept: Option<u16>,
+        p: u32,
+        t: i64,
+        static_rel: Relation,
+    ) -> Relation {
+        if static_rel.is_direct() {
+            return static_rel;
+        }
+        let recent = |m: &FxHashMap<u64, i64>, k: u64, span: i64| {
+            m.get(&k).is_some_and(|&last| t - last <= span)
+        };
+        if recent(
+            &self.prior_access,
+            pair(uid, p),
+            self.config.prior_access_secs,
+        ) {
+            return Relation::Prior;
+        }
+        if let Some(d) = dept {
+            if recent(
+                &self.team_access,
+                pair(u32::from(d), p),
+                self.config.team_access_secs,
+            ) {
+                return Relation::Team;
+            }
+        }
+        static_rel
+    }
+
+    /// P(rung | relationship-blind access by this user).
+    fn null_probability(&self, uid: u32, dept: Option<u16>, rel: Relation) -> f64 {
+        let floor = 0.5 / self.known_patients;
+        let p = match rel {
+            Relation::Prior => {
+                f64::from(
+                    self.users
+                        .get(uid as usize)
+                        .map(|u| u.distinct_patients)
+                        .unwrap_or(0),
+                ) / self.known_patients
+            }
+            Relation::Team => {
+                f64::from(
+                    dept.and_then(|d| self.dept_touched.get(&d).copied())
+                        .unwrap_or(0),
+                ) / self.known_patients
+            }
+            r => self.null_relation.get(r.index()).copied().unwrap_or(floor),
+        };
+        p.clamp(floor, 1.0)
+    }
+
+    /// P(rung | this user's legitimate work), smoothed user -> group -> hospital -> uniform.
+    fn relation_probability(&self, uid: u32, group: usize, rel: Relation) -> f64 {
+        let i = rel.index();
+        let uniform = 1.0 / RELATIONS as f64;
+        let h = self.hospital.relations.smoothed(i, uniform, RELATIONS as f64);
+        let g = self
+            .groups
+            .get(group)
+            .map(|g| g.relations.smoothed(i, h, self.config.group_prior_strength))
+            .unwrap_or(h);
+        self.users
+            .get(uid as usize)
+            .map(|u| {
+                u.profile
+                    .relations
+                    .smoothed(i, g, self.config.user_prior_strength)
+            })
+            .unwrap_or(g)
+    }
+
+    fn time_bits(&self, uid: u32, group: usize, hour: usize) -> Option<(f64, f64)> {
+        let uniform = 1.0 / 24.0;
+        let spread = 0.2;
+        let h = self
+            .hospital
+            .hours
+            .smoothed_circular(hour, uniform, 24.0, spread);
+        let g = self.groups.get(group).map_or(h, |g| {
+            g.hours
+                .smoothed_circular(hour, h, self.config.group_prior_strength, spread)
+        });
+        let share = self.users.get(uid as usize).map_or(g, |u| {
+            u.profile
+                .hours
+                .smoothed_circular(hour, g, self.config.user_prior_strength, spread)
+        });
+        let w = self.config.compromised_share;
+        let bits = log2(w * uniform / share.max(1e-9) + (1.0 - w));
+        Some((bits, share))
+    }
+
+    fn location_level(
+        &self,
+        uid: u32,
+        group: usize,
+        address: &str,
+        kind: AddressKind,
+        day: i64,
+    ) -> (usize, [u64; 4]) {
+        let a = key(address);
+        let k_user = key(&(0u8, uid, a));
+        let k_group = key(&(1u8, group, a));
+        let k_host = key(&(2u8, a));
+        let prefix = if kind == AddressKind::Ip {
+            ip_prefix(address).map(|p| key(&(3u8, p)))
+        } else {
+            None
+        };
+        let known = |k: u64| self.seen_addresses.get(&k).is_some_and(|&d| d < day);
+        let level = if known(k_user) {
+            0
+        } else if known(k_group) {
+            1
+        } else if known(k_host) || prefix.is_some_and(known) {
+            2
+        } else {
+            3
+        };
+        (level, [k_user, k_group, k_host, prefix.unwrap_or(0)])
+    }
+
+    fn location_bits(&self, uid: u32, group: usize, level: usize) -> f64 {
+        let uniform = 1.0 / LOCATION_LEVELS as f64;
+        let h = self
+            .hospital
+            .locations
+            .smoothed(level, uniform, LOCATION_LEVELS as f64);
+        let g = self.groups.get(group).map_or(h, |g| {
+            g.locations
+                .smoothed(level, h, self.config.group_prior_strength)
+        });
+        let p = self.users.get(uid as usize).map_or(g, |u| {
+            u.profile
+                .locations
+                .smoothed(level, g, self.config.user_prior_strength)
+        });
+        let w = self.config.compromised_share;
+        let q = COMPROMISED_LOCATION.get(level).copied().unwrap_or(0.25);
+        log2(w * q / p.max(1e-9) + (1.0 - w))
+    }
+
+    fn bulk_evidence(
+        &self,
+        uid: u32,
+        group: usize,
+        hour_count: u32,
+        day_count: u32,
+    ) -> Option<Evidence> {
+        let user = self.users.get(uid as usize)?;
+        let grp = self.groups.get(group);
+        let hospital_hour = shrink_default(&self.hospital.peak_hour, (20f64.ln_1p(), 1.0));
+        let hospital_day = shrink_default(&self.hospital.peak_day, (40f64.ln_1p(), 1.0));
+        let group_hour = grp.map_or(hospital_hour, |g| g.peak_hour.shrunk(hospital_hour, 3.0));
+        let group_day = grp.map_or(hospital_day, |g| g.peak_day.shrunk(hospital_day, 3.0));
+        let (mh, vh) = user.profile.peak_hour.shrunk(group_hour, 3.0);
+        let (md, vd) = user.profile.peak_day.shrunk(group_day, 3.0);
+        let min = self.config.bulk_min_patients;
+        // Laplace tail in log space: -log2 P(X >= x) = 1 + z / ln 2 for z > 0.
+        let tail = |count: u32, mean: f64, var: f64| -> f64 {
+            if count < min {
+                return 0.0;
+            }
+            let sd = var.sqrt().max(0.4);
+            let z = (f64::from(count).ln_1p() - mean) / sd;
+            ((z - 1.0) / LN2).clamp(0.0, 20.0)
+        };
+        let bh = tail(hour_count, mh, vh);
+        let bd = tail(day_count, md, vd);
+        let (bits, count, hour, usual) = if bh >= bd {
+            (bh, hour_count, true, mh.exp_m1())
+        } else {
+            (bd, day_count, false, md.exp_m1())
+        };
+        (bits > 0.0).then_some(Evidence {
+            reason: Reason::Bulk,
+            bits,
+            detail: Detail::Volume { count, hour, usual },
+        })
+    }
+
+    /// Closes the user's previous day: its legitimate peaks become history.
+    fn roll_day(&mut self, uid: u32, group: usize, day: i64) {
+        let Some(u) = self.users.get_mut(uid as usize) else {
+            return;
+        };
+        if day <= u.day {
+            return;
+        }
+        if u.day_has_legit {
+            let ph = f64::from(u.day_legit_peak_hour).ln_1p();
+            let pd = f64::from(u.day_legit_total).ln_1p();
+            u.profile.peak_hour.add(ph);
+            u.profile.peak_day.add(pd);
+            if let Some(g) = self.groups.get_mut(group) {
+                g.peak_hour.add(ph);
+                g.peak_day.add(pd);
+            }
+            self.hospital.peak_hour.add(ph);
+            self.hospital.peak_day.add(pd);
+        }
+        u.day = day;
+        u.day_patients.clear();
+        u.day_legit_peak_hour = 0;
+        u.day_legit_total = 0;
+        u.day_has_legit = false;
+    }
+
+    /// Slides the user's window; returns distinct patients in the window and today.
+    fn track_volume(&mut self, uid: u32, patient: Option<u32>, t: i64) -> (u32, u32) {
+        let span = self.config.bulk_window_secs;
+        let Some(u) = self.users.get_mut(uid as usize) else {
+            return (0, 0);
+        };
+        while let Some(&(old_t, old_p)) = u.window.front() {
+            if t - old_t < span {
+                break;
+            }
+            u.window.pop_front();
+            if let Some(c) = u.in_window.get_mut(&old_p) {
+                *c -= 1;
+                if *c == 0 {
+                    u.in_window.remove(&old_p);
+                }
+            }
+        }
+        if let Some(p) = patient {
+            u.window.push_back((t, p));
+            *u.in_window.entry(p).or_insert(0) += 1;
+            u.day_patients.insert(p);
+        }
+        (
+            u32::try_from(u.in_window.len()).unwrap_or(u32::MAX),
+            u32::try_from(u.day_patients.len()).unwrap_or(u32::MAX),
+        )
+    }
+
+    fn learn(&mut self, l: Learned) {
+        let Some(u) = self.users.get_mut(l.uid as usize) else {
+            return;
+        };
+        u.day_has_legit = true;
+        u.day_legit_peak_hour = u
+            .day_legit_peak_hour
+            .max(u32::try_from(u.in_window.len()).unwrap_or(u32::MAX));
+        u.day_legit_total = u32::try_from(u.day_patients.len()).unwrap_or(u32::MAX);
+        u.profile.hours.add(l.hour);
+        let group = self.groups.get_mut(l.group);
+        if let Some(g) = group {
+            g.hours.add(l.hour);
+            if let Some(r) = l.relation {
+                g.relations.add(r.index());
+            }
+            if let Some((level, _)) = l.location {
+                g.locations.add(level);
+            }
+        }
+        self.hospital.hours.add(l.hour);
+        if let Some(r) = l.relation {
+            u.profile.relations.add(r.index());
+            self.hospital.relations.add(r.index());
+        }
+        if let Some((level, keys)) = l.location {
+            u.profile.locations.add(level);
+            self.hospital.locations.add(level);
+            for k in keys.into_iter().filter(|&k| k != 0) {
+                self.seen_addresses.entry(k).or_insert(l.day);
+            }
+        }
+        if let Some(p) = l.patient {
+            if self.prior_access.insert(pair(l.uid, p), l.t).is_none() {
+                u.distinct_patients = u.distinct_patients.saturating_add(1);
+            }
+            if let Some(d) = l.dept {
+                if self.team_access.insert(pair(u32::from(d), p), l.t).is_none() {
+                    *self.dept_touched.entry(d).or_insert(0) += 1;
+                }
+            }
+        }
+        for (rate, hit) in self.flags_legit.iter_mut().zip(l.flags) {
+            rate.add(hit);
+        }
+    }
+}
+
+struct Learned {
+    uid: u32,
+    group: usize,
+    dept: Option<u16>,
+    patient: Option<u32>,
+    t: i64,
+    hour: usize,
+    relation: Option<Relation>,
+    location: Option<(usize, [u64; 4])>,
+    flags: [bool; FLAGS],
+    day: i64,
+}
+
+const FLAG_LIST: [Flag; FLAGS] = [
+    Flag::SelfAccess,
+    Flag::Household,
+    Flag::Neighbor,
+    Flag::Coworker,
+    Flag::Vip,
+    Flag::Deceased,
+    Flag::Sensitive,
+    Flag::BreakGlass,
+    Flag::UnknownUser,
+    Flag::UnknownPatient,
+];
+
+fn pair(a: u32, b: u32) -> u64 {
+    (u64::from(a) << 32) | u64::from(b)
+}
+
+fn log2(x: f64) -> f64 {
+    x.max(1e-300).log2()
+}
+
+fn shrink_default(s: &Stats, default: (f64, f64)) -> (f64, f64) {
+    s.shrunk(default, 10.0)
+}
+
+fn clock_text(local_secs: i64) -> String {
+    let s = local_secs.rem_euclid(86_400);
+    format!("{:02}:{:02}", s / 3600, (s % 3600) / 60)
+}
+
+/// The /24 (IPv4) or /48 (IPv6) prefix of an address.
+fn ip_prefix(address: &str) -> Option<&str> {
+    if address.contains(':') {
+        let mut n = 0;
+        for (i, c) in address.char_indices() {
+            if c == ':' {
+                n += 1;
+                if n == 3 {
+                    return address.get(..i);
+                }
+            }
+        }
+        None
+    } else {
+        address.rfind('.').and_then(|i| address.get(..i))
+    }
+}
+
+/// What a relationship-blind access looks like here: sample random (staff, patient, time)
+/// triples from the context and count the rungs they land on.
+fn null_model(world: &World, w: &Windows, samples: u32, patients: f64) -> [f64; RELATIONS] {
+    let mut counts = [0.5f64; RELATIONS];
+    let staff_n = world.staff.len() as u64;
+    let known: Vec<u32> = world
+        .patients
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.known)
+        .filter_map(|(i, _)| u32::try_from(i).ok())
+        .collect();
+    let (t0, t1) = world.time_span;
+    if staff_n > 0 && !known.is_empty() && t1 > t0 {
+        let mut rng = SplitMix(0x5eed_0f_ca5e);
+        for _ in 0..samples {
+            let s = u32::try_from(rng.next() % staff_n).unwrap_or(0);
+            let idx = usize::try_from(rng.next() % known.len() as u64).unwrap_or(0);
+            let p = known.get(idx).copied().unwrap_or(0);
+            let span = u64::try_from(t1 - t0).unwrap_or(1).max(1);
+            let t = t0 + i64::try_from(rng.next() % span).unwrap_or(0);
+            let dept = world.staff.get(s as usize).and_then(|st| st.dept);
+            let rel = static_link(world, Some(s), dept, p, t, w).relation;
+            if let Some(c) = counts.get_mut(rel.index()) {
+                *c += 1.0;
+            }
+        }
+    } else {
+        counts[Relation::None.index()] += f64::from(samples);
+    }
+    let total: f64 = counts.iter().sum();
+    let floor = 0.5 / patients;
+    counts.map(|c| (c / total).max(floor))
+}
+
+/// A tiny deterministic generator for the null model (no dependency needed for 20k draws).
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes() {
+        assert_eq!(ip_prefix("10.1.2.3"), Some("10.1.2"));
+        assert_eq!(ip_prefix("2001:db8:1:2::5"), Some("2001:db8:1"));
+        assert_eq!(clock_text(3 * 3600 + 12 * 60), "03:12");
+    }
+}

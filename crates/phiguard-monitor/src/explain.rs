@@ -1,0 +1,176 @@
+//! Words for a privacy officer: one sentence per assessment, naming the evidence that carried
+//! the score, strongest first. No names, ids or other PHI appear in the sentence: the case
+//! already identifies the user and the patient.
+
+use crate::engine::{Assessment, Detail, Evidence};
+use crate::reason::Reason;
+use crate::relation::Relation;
+
+/// Renders the explanation sentence of an assessment.
+pub fn sentence(a: &Assessment) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if !a.reasons.is_empty() {
+        let mut named: Vec<&Evidence> = a
+            .evidence
+            .iter()
+            .filter(|e| a.reasons.contains(&e.reason))
+            .collect();
+        named.sort_by(|x, y| y.bits.total_cmp(&x.bits));
+        for e in named {
+            let text = phrase(e);
+            if !parts.contains(&text) {
+                parts.push(text);
+            }
+        }
+    }
+    let mut s = if parts.is_empty() {
+        routine(a.relation).to_owned()
+    } else {
+        let body = parts.join("; ");
+        let mut chars = body.chars();
+        match chars.next() {
+            Some(c) => c.to_uppercase().collect::<String>() + chars.as_str() + ".",
+            None => String::new(),
+        }
+    };
+    if a.alert {
+        s.push_str(&format!(
+            " Evidence {:.1} bits: about {} times likelier misuse than routine work.",
+            a.score,
+            likelihood_ratio(a.score)
+        ));
+    }
+    s
+}
+
+fn likelihood_ratio(bits: f64) -> String {
+    let x = bits.clamp(0.0, 60.0).exp2();
+    if x >= 1e6 {
+        format!("{:.0} million", x / 1e6)
+    } else if x >= 1e4 {
+        format!("{:.0} thousand", x / 1e3)
+    } else {
+        format!("{x:.0}")
+    }
+}
+
+fn routine(rel: Option<Relation>) -> &'static str {
+    match rel {
+        Some(Relation::CareCurrent) => "Routine: the user is on the patient's current care team.",
+        Some(Relation::CareRecent) => "Routine: the user cared for the patient recently.",
+        Some(Relation::DeptCurrent) => "Routine: the user's department is treating the patient.",
+        Some(Relation::DeptRecent) => "Routine: the user's department treated the patient recently.",
+        Some(Relation::CarePast) => "Routine: the user cared for the patient before.",
+        Some(Relation::Prior) => "Routine: continues the user's earlier work on this record.",
+        Some(Relation::Team) => "Routine: colleagues of the user's department are working on this patient.",
+        Some(Relation::OtherCurrent) => {
+            "Consistent with this user's usual work on patients treated by other departments."
+        }
+        Some(Relation::OtherRecent) => {
+            "Consistent with this user's usual work on recently discharged or scheduled patients."
+        }
+        Some(Relation::Past) | Some(Relation::None) => {
+            "Consistent with this user's usual work on records without a current encounter."
+        }
+        None => "Access without a patient; consistent with this user's usual volume.",
+    }
+}
+
+fn phrase(e: &Evidence) -> String {
+    match (&e.reason, &e.detail) {
+        (Reason::SelfAccess, _) => {
+            "the user appears to be the patient (same name and birth date)".to_owned()
+        }
+        (Reason::Family, Detail::Household { same_surname: true }) => {
+            "the user shares surname and home address with the patient".to_owned()
+        }
+        (Reason::Family, _) => "the user lives at the patient's home address".to_owned(),
+        (Reason::Neighbor, _) => "the user lives on the patient's street".to_owned(),
+        (
+            Reason::Coworker,
+            Detail::Colleague {
+                same_dept: true, ..
+            },
+        ) => "the patient is a colleague from the user's own department".to_owned(),
+        (
+            Reason::Coworker,
+            Detail::Colleague {
+                staff_record: true,
+                ..
+            },
+        ) => "the patient is a member of staff".to_owned(),
+        (Reason::Coworker, _) => "the patient is flagged as a hospital employee".to_owned(),
+        (Reason::Vip, _) => "the patient is flagged as a VIP".to_owned(),
+        (Reason::Deceased, Detail::DeceasedDays(d)) if *d >= 0 => {
+            format!("the patient died {d} days before this access")
+        }
+        (Reason::Deceased, _) => "the patient is recorded as deceased".to_owned(),
+        (
+            Reason::NoRelationship,
+            Detail::Relation {
+                relation,
+                dept,
+                days_since_last,
+            },
+        ) => relation_phrase(*relation, dept.as_deref(), *days_since_last),
+        (Reason::NoRelationship, _) => {
+            "no care relationship explains the access for this user".to_owned()
+        }
+        (Reason::UnusualTime, Detail::Time { clock, share }) => format!(
+            "access at {clock}, an hour with {:.1}% of this user's usual activity",
+            share * 100.0
+        ),
+        (Reason::UnusualTime, _) => "an hour this user rarely works".to_owned(),
+        (Reason::UnusualLocation, Detail::Location { level, ip }) => {
+            let what = if *ip {
+                "a network address"
+            } else {
+                "a workstation"
+            };
+            match level {
+                3 => format!("from {what} never seen in this hospital before today"),
+                2 => format!("from {what} that neither this user nor their peers use"),
+                _ => format!("from {what} this user has not used before"),
+            }
+        }
+        (Reason::UnusualLocation, _) => "from an unusual location".to_owned(),
+        (Reason::Bulk, Detail::Volume { count, hour, usual }) => format!(
+            "{count} distinct patients in the last {}, against a usual peak of about {:.0}",
+            if *hour { "hour" } else { "day" },
+            usual
+        ),
+        (Reason::Bulk, _) => "an unusual number of patients in a short time".to_owned(),
+        (Reason::BreakGlass, _) => {
+            "break-the-glass used without an emergency encounter or emergency department".to_owned()
+        }
+        (Reason::UnknownUser, _) => "the login is not a known staff member".to_owned(),
+        (Reason::UnknownPatient, _) => "the patient id is not in the patient index".to_owned(),
+        (Reason::Sensitive, _) => {
+            "the record carries restricted or sensitive-information labels".to_owned()
+        }
+    }
+}
+
+fn relation_phrase(rel: Relation, dept: Option<&str>, days: Option<i64>) -> String {
+    match (rel, dept) {
+        (Relation::OtherCurrent, Some(d)) => format!(
+            "the patient is being treated by {d}, and the user is neither on that care team nor in that department"
+        ),
+        (Relation::OtherCurrent, None) => {
+            "the patient is being treated elsewhere, with no care-team link to the user".to_owned()
+        }
+        (Relation::OtherRecent, Some(d)) => format!(
+            "the patient was recently treated by {d}, with no care-team or department link to the user"
+        ),
+        (Relation::Past, _) => match days {
+            Some(d) => format!(
+                "no current encounter (the last one ended {d} days ago) and no link to the user"
+            ),
+            None => "no current encounter and no link to the user".to_owned(),
+        },
+        (Relation::None, _) => {
+            "no encounter, care-team, department or earlier-access link to the patient".to_owned()
+        }
+        _ => "this kind of link to the patient is unusual for this user's role".to_owned(),
+    }
+}

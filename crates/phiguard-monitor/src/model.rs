@@ -1,0 +1,167 @@
+//! The learned parts of the monitor: small, mergeable statistics with principled smoothing.
+//!
+//! * [`Counts`]: a categorical distribution learned by counting, smoothed towards a parent
+//!   distribution (user -> peer group -> hospital -> uniform) as a Dirichlet prior. A user with
+//!   little history behaves like their peers; a peer group with little history like the hospital.
+//! * [`Stats`]: running mean and variance (Welford) of log-volumes, shrunk the same way.
+//! * [`Rate`]: how often a flag is seen in legitimate work, with a Beta prior.
+
+/// Counts over `K` categories.
+#[derive(Debug, Clone)]
+pub struct Counts<const K: usize> {
+    c: [f32; K],
+    n: f32,
+}
+
+impl<const K: usize> Default for Counts<K> {
+    fn default() -> Self {
+        Counts { c: [0.0; K], n: 0.0 }
+    }
+}
+
+impl<const K: usize> Counts<K> {
+    /// Adds one observation of category `i`.
+    pub fn add(&mut self, i: usize) {
+        if let Some(c) = self.c.get_mut(i) {
+            *c += 1.0;
+            self.n += 1.0;
+        }
+    }
+
+    /// Observations so far.
+    pub fn total(&self) -> f64 {
+        f64::from(self.n)
+    }
+
+    /// Raw count of category `i`.
+    pub fn count(&self, i: usize) -> f64 {
+        self.c.get(i).copied().map(f64::from).unwrap_or(0.0)
+    }
+
+    /// Posterior mean of category `i` under a Dirichlet prior `alpha * parent`.
+    pub fn smoothed(&self, i: usize, parent: f64, alpha: f64) -> f64 {
+        (self.count(i) + alpha * parent) / (self.total() + alpha)
+    }
+
+    /// Like [`Counts::smoothed`] with counts spread over circular neighbours (for hours of day):
+    /// weight `1 - 2*spread` on the category and `spread` on each neighbour.
+    pub fn smoothed_circular(&self, i: usize, parent: f64, alpha: f64, spread: f64) -> f64 {
+        let prev = (i + K - 1) % K;
+        let next = (i + 1) % K;
+        let c = (1.0 - 2.0 * spread) * self.count(i)
+            + spread * (self.count(prev) + self.count(next));
+        (c + alpha * parent) / (self.total() + alpha)
+    }
+}
+
+/// Running mean and variance (Welford).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Stats {
+    n: f64,
+    mean: f64,
+    m2: f64,
+}
+
+impl Stats {
+    /// Adds an observation.
+    pub fn add(&mut self, x: f64) {
+        self.n += 1.0;
+        let d = x - self.mean;
+        self.mean += d / self.n;
+        self.m2 += d * (x - self.mean);
+    }
+
+    /// Number of observations.
+    pub fn n(&self) -> f64 {
+        self.n
+    }
+
+    /// Mean (0 when empty).
+    pub fn mean(&self) -> f64 {
+        self.mean
+    }
+
+    /// Sample variance (0 with fewer than two observations).
+    pub fn var(&self) -> f64 {
+        if self.n > 1.0 {
+            self.m2 / (self.n - 1.0)
+        } else {
+            0.0
+        }
+    }
+
+    /// Mean and variance shrunk towards a parent `(mean, var)` with `kappa` pseudo-observations.
+    pub fn shrunk(&self, parent: (f64, f64), kappa: f64) -> (f64, f64) {
+        let w = self.n / (self.n + kappa);
+        let mean = w * self.mean + (1.0 - w) * parent.0;
+        let var = w * self.var() + (1.0 - w) * parent.1;
+        (mean, var)
+    }
+}
+
+/// How often a flag occurs, with a Beta(`a`, `b`) prior.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rate {
+    hits: f64,
+    n: f64,
+}
+
+impl Rate {
+    /// Records one observation.
+    pub fn add(&mut self, hit: bool) {
+        self.n += 1.0;
+        if hit {
+            self.hits += 1.0;
+        }
+    }
+
+    /// Posterior mean with prior mean `prior` and strength `strength` pseudo-observations.
+    pub fn p(&self, prior: f64, strength: f64) -> f64 {
+        (self.hits + prior * strength) / (self.n + strength)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_smooth_towards_parent() {
+        let mut c = Counts::<3>::default();
+        assert!((c.smoothed(0, 0.2, 10.0) - 0.2).abs() < 1e-12);
+        for _ in 0..90 {
+            c.add(0);
+        }
+        for _ in 0..10 {
+            c.add(1);
+        }
+        let p0 = c.smoothed(0, 0.2, 10.0);
+        assert!((p0 - (90.0 + 2.0) / 110.0).abs() < 1e-9);
+        let total: f64 = (0..3).map(|i| c.smoothed(i, 1.0 / 3.0, 10.0)).sum();
+        assert!((total - 1.0).abs() < 1e-9);
+        let circ: f64 = (0..3).map(|i| c.smoothed_circular(i, 1.0 / 3.0, 5.0, 0.2)).sum();
+        assert!((circ - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn stats_match_naive() {
+        let xs = [1.0, 2.0, 4.0, 8.0];
+        let mut s = Stats::default();
+        xs.iter().for_each(|&x| s.add(x));
+        let mean = xs.iter().sum::<f64>() / 4.0;
+        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 3.0;
+        assert!((s.mean() - mean).abs() < 1e-12 && (s.var() - var).abs() < 1e-12);
+        let (m, _) = Stats::default().shrunk((5.0, 1.0), 3.0);
+        assert!((m - 5.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn rate_prior() {
+        let mut r = Rate::default();
+        assert!((r.p(0.01, 100.0) - 0.01).abs() < 1e-12);
+        for _ in 0..900 {
+            r.add(false);
+        }
+        assert!(r.p(0.01, 100.0) < 0.002);
+    }
+}

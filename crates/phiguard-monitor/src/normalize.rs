@@ -1,0 +1,130 @@
+//! Name and address normalisation for identity matching.
+//!
+//! Case, accents, punctuation and spacing are removed (`Núñez-García` and `nunez garcia` are one
+//! surname); common street suffixes are abbreviated (`Street` = `St`), so that "12 Oak Street" and
+//! "12 oak st." are the same address. The house number is split off so that two addresses can be
+//! the same *street* without being the same *home*.
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Lowercase ASCII letters and digits separated by single spaces; accents are stripped.
+pub fn text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut pending_space = false;
+    for c in s.nfkd() {
+        if unicode_normalization::char::is_combining_mark(c) {
+            continue;
+        }
+        if c.is_alphanumeric() {
+            if pending_space && !out.is_empty() {
+                out.push(' ');
+            }
+            pending_space = false;
+            out.extend(c.to_lowercase());
+        } else {
+            pending_space = true;
+        }
+    }
+    out
+}
+
+/// A surname or given name for comparison: [`text`] without spaces.
+pub fn name(s: &str) -> String {
+    text(s).replace(' ', "")
+}
+
+fn street_word(w: &str) -> &str {
+    match w {
+        "street" => "st",
+        "avenue" => "ave",
+        "av" => "ave",
+        "road" => "rd",
+        "drive" => "dr",
+        "lane" => "ln",
+        "boulevard" => "blvd",
+        "court" => "ct",
+        "place" => "pl",
+        "square" => "sq",
+        "terrace" => "ter",
+        "highway" => "hwy",
+        "parkway" => "pkwy",
+        "circle" => "cir",
+        "north" => "n",
+        "south" => "s",
+        "east" => "e",
+        "west" => "w",
+        "apartment" | "apt" | "unit" | "suite" | "ste" | "flat" => "#",
+        other => other,
+    }
+}
+
+/// A normalised postal address, split into what identifies the home and what identifies the street.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AddressKey {
+    /// Street name plus locality (city or postal code), without house number or unit.
+    pub street: String,
+    /// The full home: house number, street, unit and locality.
+    pub home: String,
+}
+
+/// Normalises address lines, city and postal code. `None` when there is no street line.
+pub fn address(lines: &[String], city: Option<&str>, postal: Option<&str>) -> Option<AddressKey> {
+    let joined = lines.join(" ");
+    let words: Vec<String> = text(&joined)
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(|w| street_word(w).to_owned())
+        .collect();
+    if words.is_empty() {
+        return None;
+    }
+    // House number: leading tokens with digits; unit: everything after a `#` marker.
+    let unit_at = words.iter().position(|w| w == "#").unwrap_or(words.len());
+    let (main, unit) = words.split_at(unit_at);
+    let number_len = main
+        .iter()
+        .take_while(|w| w.bytes().any(|b| b.is_ascii_digit()))
+        .count();
+    let (number, street) = main.split_at(number_len);
+    if street.is_empty() {
+        return None;
+    }
+    let locality = match (postal.map(name).filter(|p| !p.is_empty()), city.map(name)) {
+        (Some(p), _) => p,
+        (None, Some(c)) => c,
+        (None, None) => String::new(),
+    };
+    let street_key = format!("{}|{}", street.join(" "), locality);
+    let home = format!("{}|{}|{}", number.join(" "), street_key, unit.join(" "));
+    Some(AddressKey {
+        street: street_key,
+        home,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_ignore_case_accents_spacing() {
+        assert_eq!(name("Núñez-García"), name("nunez garcia"));
+        assert_eq!(name("  O'Brien "), "obrien");
+        assert_ne!(name("Smith"), name("Smyth"));
+    }
+
+    #[test]
+    fn addresses_split_home_and_street() {
+        let a = address(&["12 Oak Street".into()], Some("Springfield"), Some("12345")).unwrap();
+        let b = address(&["12  oak st.".into()], Some("SPRINGFIELD"), Some("12345")).unwrap();
+        let c = address(&["14 Oak St".into()], None, Some("12345")).unwrap();
+        let d = address(&["12 Oak St".into(), "Apt 3".into()], None, Some("12345")).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.street, c.street);
+        assert_ne!(a.home, c.home);
+        assert_eq!(a.street, d.street);
+        assert_ne!(a.home, d.home);
+        assert!(address(&[], None, None).is_none());
+        assert!(address(&["42".into()], None, None).is_none());
+    }
+}

@@ -1,0 +1,219 @@
+//! Relationship evidence: how the user is linked to the patient at the time of access.
+//!
+//! The links form a ladder from strongest to weakest; an access takes the first rung that holds.
+//! Rungs that depend on the context alone (care team, the user's department treating the
+//! patient, the patient being treated elsewhere) are computed from the patient's episodes; rungs
+//! learned from the stream (this user opened the record before; colleagues from the user's
+//! department are working on the patient) are supplied by the engine.
+
+use crate::world::{Episode, World};
+
+/// Seconds in one day.
+const DAY: i64 = 86_400;
+
+/// How the user relates to the patient when the access happens, strongest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Relation {
+    /// On the care team of an encounter (or CareTeam) that is current.
+    CareCurrent = 0,
+    /// On the care team of an encounter that ended recently or starts soon.
+    CareRecent,
+    /// The user's department treats the patient now.
+    DeptCurrent,
+    /// The user's department treated the patient recently or will soon.
+    DeptRecent,
+    /// On the care team of an older encounter (a former patient).
+    CarePast,
+    /// The user opened this record before, without raising an alert.
+    Prior,
+    /// Colleagues of the user's department worked on this patient in the last days.
+    Team,
+    /// The patient is being treated now, in another department.
+    OtherCurrent,
+    /// The patient was treated recently (or is scheduled), in another department.
+    OtherRecent,
+    /// The patient has only older encounters.
+    Past,
+    /// Nothing links anyone to this patient around this time (or the patient is unknown).
+    None,
+}
+
+/// Number of rungs.
+pub const RELATIONS: usize = 11;
+
+impl Relation {
+    /// All rungs, strongest first.
+    pub const ALL: [Relation; RELATIONS] = [
+        Relation::CareCurrent,
+        Relation::CareRecent,
+        Relation::DeptCurrent,
+        Relation::DeptRecent,
+        Relation::CarePast,
+        Relation::Prior,
+        Relation::Team,
+        Relation::OtherCurrent,
+        Relation::OtherRecent,
+        Relation::Past,
+        Relation::None,
+    ];
+
+    /// Index 0..RELATIONS.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Whether this rung is a direct clinical link of the user (care team or department).
+    pub fn is_direct(self) -> bool {
+        self <= Relation::CarePast
+    }
+}
+
+/// Time windows that define "current", "recent" and "soon" (see `MonitorConfig`).
+#[derive(Debug, Clone, Copy)]
+pub struct Windows {
+    /// Before an episode starts, it counts as current this long (registration, pre-op).
+    pub lead_secs: i64,
+    /// After an episode ends, it counts as current this long (discharge paperwork).
+    pub tail_secs: i64,
+    /// After an episode ends, it counts as recent this long (billing, coding, follow-up).
+    pub recent_secs: i64,
+    /// Before an episode starts, it counts as "soon" this long (scheduling).
+    pub soon_secs: i64,
+}
+
+impl Default for Windows {
+    fn default() -> Self {
+        Windows {
+            lead_secs: DAY / 2,
+            tail_secs: DAY,
+            recent_secs: 45 * DAY,
+            soon_secs: 14 * DAY,
+        }
+    }
+}
+
+/// What the context says about a (user, patient, time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StaticLink {
+    /// The strongest context-only rung (never `Prior` or `Team`).
+    pub relation: Relation,
+    /// The department of the most relevant current (or recent) episode, for explanations.
+    pub dept: Option<u16>,
+    /// The patient has a current emergency encounter.
+    pub emergency: bool,
+    /// Days since the end of the latest finished episode (for explanations).
+    pub days_since_last: Option<i64>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    Current,
+    Recent,
+    Past,
+    Future,
+}
+
+fn phase(e: &Episode, t: i64, w: &Windows) -> Phase {
+    let start = e.start;
+    let end = e.end;
+    if start != i64::MIN && t < start.saturating_sub(w.lead_secs) {
+        if t >= start.saturating_sub(w.soon_secs) {
+            return Phase::Recent;
+        }
+        return Phase::Future;
+    }
+    if t <= end.saturating_add(w.tail_secs) {
+        Phase::Current
+    } else if t <= end.saturating_add(w.recent_secs) {
+        Phase::Recent
+    } else {
+        Phase::Past
+    }
+}
+
+/// Computes the context-only link of `staff` (and their department) to `patient` at time `t`.
+pub fn static_link(
+    world: &World,
+    staff: Option<u32>,
+    dept: Option<u16>,
+    patient: u32,
+    t: i64,
+    w: &Windows,
+) -> StaticLink {
+    let mut best = Relation::None;
+    let mut best_dept = None;
+    let mut emergency = false;
+    let mut days_since_last: Option<i64> = None;
+    for e in world.episodes_of(patient) {
+        let ph = phase(e, t, w);
+        if ph == Phase::Future {
+            continue;
+        }
+        if ph == Phase::Current && e.emergency {
+            emergency = true;
+        }
+        if ph != Phase::Current && e.end != i64::MAX && e.end <= t {
+            let d = (t - e.end) / DAY;
+            days_since_last = Some(days_since_last.map_or(d, |x: i64| x.min(d)));
+        }
+        let on_team = staff.is_some_and(|s| e.staff.contains(&s));
+        let same_dept = dept.is_some() && e.dept == dept;
+        let rung = match (ph, on_team, same_dept) {
+            (Phase::Current, true, _) => Relation::CareCurrent,
+            (Phase::Recent, true, _) => Relation::CareRecent,
+            (Phase::Current, false, true) => Relation::DeptCurrent,
+            (Phase::Recent, false, true) => Relation::DeptRecent,
+            (Phase::Past, true, _) => Relation::CarePast,
+            (Phase::Current, false, false) => Relation::OtherCurrent,
+            (Phase::Recent, false, false) => Relation::OtherRecent,
+            (Phase::Past, false, _) => Relation::Past,
+            (Phase::Future, _, _) => Relation::None,
+        };
+        if rung < best || (rung == best && best_dept.is_none()) {
+            best = rung;
+            best_dept = e.dept;
+        }
+    }
+    StaticLink {
+        relation: best,
+        dept: best_dept,
+        emergency,
+        days_since_last,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::world::World;
+    use phiguard_fhir::context::{parse_encounter, parse_patient, parse_practitioner, Context};
+
+    fn world() -> World {
+        let mut ctx = Context::default();
+        ctx.practitioners.push(
+            parse_practitioner(r#"{"resourceType":"Practitioner","id":"d1","identifier":[{"value":"doc"}]}"#).unwrap(),
+        );
+        ctx.patients
+            .push(parse_patient(r#"{"resourceType":"Patient","id":"p1"}"#).unwrap());
+        ctx.encounters.push(parse_encounter(r#"{"resourceType":"Encounter","id":"e1","class":{"code":"IMP"},"subject":{"reference":"Patient/p1"},"participant":[{"individual":{"reference":"Practitioner/d1"}}],"period":{"start":"2026-03-01T00:00:00Z","end":"2026-03-05T00:00:00Z"},"serviceProvider":{"reference":"Organization/card"}}"#).unwrap());
+        World::new(&ctx)
+    }
+
+    #[test]
+    fn ladder_follows_time() {
+        let w = world();
+        let win = Windows::default();
+        let t0 = 1_772_323_200; // 2026-03-01
+        let at = |days: i64, staff: Option<u32>| {
+            static_link(&w, staff, None, 0, t0 + days * DAY, &win).relation
+        };
+        assert_eq!(at(1, Some(0)), Relation::CareCurrent);
+        assert_eq!(at(1, None), Relation::OtherCurrent);
+        assert_eq!(at(10, Some(0)), Relation::CareRecent);
+        assert_eq!(at(10, None), Relation::OtherRecent);
+        assert_eq!(at(100, Some(0)), Relation::CarePast);
+        assert_eq!(at(100, None), Relation::Past);
+        assert_eq!(at(-30, Some(0)), Relation::None);
+        assert_eq!(at(-3, Some(0)), Relation::CareRecent);
+    }
+}

@@ -1,0 +1,410 @@
+//! The hospital as the monitor sees it: the FHIR context indexed for constant-time lookups.
+//!
+//! Logins, patients and departments are interned to small integers; each patient's encounters
+//! and care teams sit in one contiguous, time-sorted slice; identities are reduced to hashes of
+//! normalised names, birth dates and addresses. Nothing here changes while events stream by,
+//! except that logins and patient ids the context never mentioned are added as "unknown".
+
+use std::hash::{Hash, Hasher};
+
+use phiguard_fhir::context::{Context, Deceased, Reference};
+use rustc_hash::{FxHashMap, FxHasher};
+
+use crate::normalize;
+
+/// Hash of a normalised string (0 = absent).
+pub type Key = u64;
+
+/// Hashes any value with a fixed hasher (deterministic across runs).
+pub fn key<T: Hash + ?Sized>(v: &T) -> Key {
+    let mut h = FxHasher::default();
+    v.hash(&mut h);
+    h.finish().max(1)
+}
+
+/// Identity of a person, as hashes of normalised fields (0 = unknown).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// Surname.
+    pub family: Key,
+    /// First given name.
+    pub given: Key,
+    /// Birth date.
+    pub birth: Key,
+    /// Home address (number, street, unit, locality).
+    pub home: Key,
+    /// Street and locality.
+    pub street: Key,
+}
+
+impl Identity {
+    fn from_person(p: &phiguard_fhir::context::Person) -> Identity {
+        let opt = |s: Option<&String>| {
+            s.map(|v| normalize::name(v))
+                .filter(|v| !v.is_empty())
+                .map(|v| key(&v))
+                .unwrap_or(0)
+        };
+        let addr = p.address.as_ref().and_then(|a| {
+            normalize::address(&a.lines, a.city.as_deref(), a.postal_code.as_deref())
+        });
+        Identity {
+            family: opt(p.family.as_ref()),
+            given: opt(p.given.first()),
+            birth: p.birth_date.as_deref().map(|b| key(b.trim())).unwrap_or(0),
+            home: addr.as_ref().map(|a| key(&a.home)).unwrap_or(0),
+            street: addr.as_ref().map(|a| key(&a.street)).unwrap_or(0),
+        }
+    }
+
+    /// Same person: surname, first name and birth date all known and equal.
+    pub fn same_person(&self, other: &Identity) -> bool {
+        self.family != 0
+            && self.birth != 0
+            && self.family == other.family
+            && self.given == other.given
+            && self.birth == other.birth
+    }
+
+    /// The key used to find a staff member among patients.
+    fn person_key(&self) -> Option<(Key, Key, Key)> {
+        (self.family != 0 && self.birth != 0).then_some((self.family, self.given, self.birth))
+    }
+}
+
+/// A login seen in the context or in the stream.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// The practitioner behind the login (`None` for logins the context does not know).
+    pub practitioner: Option<u32>,
+    /// Department (Organization index).
+    pub dept: Option<u16>,
+    /// Peer group (role x department) index.
+    pub group: u32,
+}
+
+/// A staff member.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    /// Identity hashes.
+    pub identity: Identity,
+    /// Department.
+    pub dept: Option<u16>,
+}
+
+/// Patient labels relevant to monitoring.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Labels {
+    /// `CEL`: celebrity or VIP.
+    pub vip: bool,
+    /// `EMP`: employee of this hospital.
+    pub employee: bool,
+    /// `R` or `V`: restricted.
+    pub restricted: bool,
+    /// Sensitive-information codes (PSY, HIV, ETH, SDV, ...).
+    pub sensitive: bool,
+}
+
+/// A patient seen in the context or in the stream.
+#[derive(Debug, Clone)]
+pub struct PatientInfo {
+    /// Whether the context has a Patient resource for this id.
+    pub known: bool,
+    /// Identity hashes.
+    pub identity: Identity,
+    /// Labels.
+    pub labels: Labels,
+    /// When the patient died, in unix seconds (`i64::MIN` when deceased at an unknown time).
+    pub deceased: Option<i64>,
+    /// A staff member (index into [`World::staff`]) with the same name and birth date.
+    pub staff_match: Option<u32>,
+    /// Range into [`World::episodes`].
+    pub episodes: (u32, u32),
+}
+
+/// An encounter or care team: a span of time in which some staff and a department treat a patient.
+#[derive(Debug, Clone)]
+pub struct Episode {
+    /// Start (unix seconds); `i64::MIN` when unknown.
+    pub start: i64,
+    /// End (unix seconds); `i64::MAX` while ongoing.
+    pub end: i64,
+    /// Department treating the patient.
+    pub dept: Option<u16>,
+    /// Emergency encounter (`class.code` EMER).
+    pub emergency: bool,
+    /// Staff indices on the care team.
+    pub staff: Vec<u32>,
+}
+
+/// The indexed context.
+#[derive(Debug, Default)]
+pub struct World {
+    /// Department names by index.
+    pub dept_names: Vec<String>,
+    /// Peer group names (`role@department`) by index.
+    pub group_names: Vec<String>,
+    /// Staff members.
+    pub staff: Vec<Staff>,
+    /// Users by index.
+    pub users: Vec<User>,
+    /// Patients by index.
+    pub patients: Vec<PatientInfo>,
+    /// Episodes, grouped by patient and sorted by start.
+    pub episodes: Vec<Episode>,
+    /// Departments that run emergency encounters.
+    pub emergency_depts: Vec<bool>,
+    login_index: FxHashMap<Box<str>, u32>,
+    patient_index: FxHashMap<Box<str>, u32>,
+    group_index: FxHashMap<String, u32>,
+    /// Span of encounter start times (unix seconds), for sampling.
+    pub time_span: (i64, i64),
+}
+
+/// Sensitive-information codes from v3-ActCode that mark a record as sensitive.
+pub const SENSITIVE_CODES: [&str; 12] = [
+    "PSY", "PSYTHPN", "HIV", "ETH", "ETHUD", "SDV", "SEX", "STD", "SUD", "TBOO", "GDIS", "SICKLE",
+];
+
+impl World {
+    /// Indexes a loaded context.
+    pub fn new(ctx: &Context) -> World {
+        let mut w = World::default();
+        let mut dept_index: FxHashMap<String, u16> = FxHashMap::default();
+        for o in &ctx.organizations {
+            let next = u16::try_from(w.dept_names.len()).unwrap_or(u16::MAX);
+            dept_index.entry(o.id.clone()).or_insert_with(|| {
+                w.dept_names.push(o.name.clone());
+                next
+            });
+        }
+        let mut dept_of = |id: &str, names: &mut Vec<String>| -> u16 {
+            if let Some(&d) = dept_index.get(id) {
+                return d;
+            }
+            let next = u16::try_from(names.len()).unwrap_or(u16::MAX);
+            names.push(id.to_owned());
+            dept_index.insert(id.to_owned(), next);
+            next
+        };
+        let mut staff_index: FxHashMap<&str, u32> = FxHashMap::default();
+        let mut role_index: FxHashMap<&str, u32> = FxHashMap::default();
+        let mut person_index: FxHashMap<(Key, Key, Key), u32> = FxHashMap::default();
+        for p in &ctx.practitioners {
+            let idx = u32::try_from(w.staff.len()).unwrap_or(u32::MAX);
+            let role = p.roles.first();
+            let dept = role
+                .and_then(|r| r.organization.as_deref())
+                .map(|o| dept_of(o, &mut w.dept_names));
+            let code = role
+                .and_then(|r| r.codes.first())
+                .map(String::as_str)
+                .unwrap_or("staff");
+            let dept_name = dept
+                .and_then(|d| w.dept_names.get(usize::from(d)))
+                .map(String::as_str)
+                .unwrap_or("no-department");
+            let group = w.group(&format!("{code}@{dept_name}"));
+            let identity = Identity::from_person(&p.person);
+            if let Some(k) = identity.person_key() {
+                person_index.entry(k).or_insert(idx);
+            }
+            w.staff.push(Staff { identity, dept });
+            staff_index.insert(p.id.as_str(), idx);
+            for r in &p.roles {
+                if let Some(rid) = r.id.as_deref() {
+                    role_index.insert(rid, idx);
+                }
+            }
+            for login in &p.logins {
+                if !w.login_index.contains_key(login.as_str()) {
+                    let uid = u32::try_from(w.users.len()).unwrap_or(u32::MAX);
+                    w.users.push(User {
+                        practitioner: Some(idx),
+                        dept,
+                        group,
+                    });
+                    w.login_index.insert(login.as_str().into(), uid);
+                }
+            }
+        }
+        for p in &ctx.patients {
+            let identity = Identity::from_person(&p.person);
+            let mut labels = Labels::default();
+            for code in &p.security {
+                match code.as_str() {
+                    "CEL" | "VIP" => labels.vip = true,
+                    "EMP" => labels.employee = true,
+                    "R" | "V" => labels.restricted = true,
+                    c if SENSITIVE_CODES.contains(&c) => labels.sensitive = true,
+                    _ => {}
+                }
+            }
+            let deceased = match p.deceased {
+                Deceased::No => None,
+                Deceased::At(t) => Some(t.unix),
+                Deceased::Unknown => Some(i64::MIN),
+            };
+            let staff_match = identity
+                .person_key()
+                .and_then(|k| person_index.get(&k).copied());
+            let idx = w.patient(&p.id);
+            if let Some(slot) = w.patients.get_mut(idx as usize) {
+                *slot = PatientInfo {
+                    known: true,
+                    identity,
+                    labels,
+                    deceased,
+                    staff_match,
+                    episodes: (0, 0),
+                };
+            }
+        }
+        // Episodes: encounters and care teams, grouped by patient.
+        let resolve = |r: &Reference| -> Option<u32> {
+            match r.kind.as_str() {
+                "Practitioner" => staff_index.get(r.id.as_str()).copied(),
+                "PractitionerRole" => role_index.get(r.id.as_str()).copied(),
+                _ => None,
+            }
+        };
+        let mut raw: Vec<(u32, Episode)> = Vec::new();
+        let mut starts: Vec<i64> = Vec::new();
+        for e in &ctx.encounters {
+            let patient = w.patient(&e.patient);
+            let dept = e
+                .service_provider
+                .as_deref()
+                .map(|d| dept_of(d, &mut w.dept_names));
+            let start = e.start.map(|t| t.unix).unwrap_or(i64::MIN);
+            if start != i64::MIN {
+                starts.push(start);
+            }
+            raw.push((
+                patient,
+                Episode {
+                    start,
+                    end: e.end.map(|t| t.unix).unwrap_or(i64::MAX),
+                    dept,
+                    emergency: e.class == "EMER",
+                    staff: e.participants.iter().filter_map(resolve).collect(),
+                },
+            ));
+        }
+        for c in &ctx.care_teams {
+            let patient = w.patient(&c.patient);
+            raw.push((
+                patient,
+                Episode {
+                    start: c.start.map(|t| t.unix).unwrap_or(i64::MIN),
+                    end: c.end.map(|t| t.unix).unwrap_or(i64::MAX),
+                    dept: None,
+                    emergency: false,
+                    staff: c.members.iter().filter_map(resolve).collect(),
+                },
+            ));
+        }
+        raw.sort_by_key(|(p, e)| (*p, e.start));
+        w.emergency_depts = vec![false; w.dept_names.len()];
+        let mut i = 0;
+        while i < raw.len() {
+            let p = raw.get(i).map(|r| r.0).unwrap_or(0);
+            let from = w.episodes.len();
+            while let Some((q, e)) = raw.get(i) {
+                if *q != p {
+                    break;
+                }
+                if let (true, Some(d)) = (e.emergency, e.dept) {
+                    if let Some(slot) = w.emergency_depts.get_mut(usize::from(d)) {
+                        *slot = true;
+                    }
+                }
+                w.episodes.push(e.clone());
+                i += 1;
+            }
+            let range = (
+                u32::try_from(from).unwrap_or(u32::MAX),
+                u32::try_from(w.episodes.len()).unwrap_or(u32::MAX),
+            );
+            if let Some(info) = w.patients.get_mut(p as usize) {
+                info.episodes = range;
+            }
+        }
+        starts.sort_unstable();
+        let q = |f: usize| starts.get(starts.len() * f / 100).copied().unwrap_or(0);
+        w.time_span = (q(5), q(95));
+        w
+    }
+
+    fn group(&mut self, name: &str) -> u32 {
+        if let Some(&g) = self.group_index.get(name) {
+            return g;
+        }
+        let g = u32::try_from(self.group_names.len()).unwrap_or(u32::MAX);
+        self.group_names.push(name.to_owned());
+        self.group_index.insert(name.to_owned(), g);
+        g
+    }
+
+    /// The index of a patient id, adding an unknown patient if the context never mentioned it.
+    pub fn patient(&mut self, id: &str) -> u32 {
+        if let Some(&p) = self.patient_index.get(id) {
+            return p;
+        }
+        let p = u32::try_from(self.patients.len()).unwrap_or(u32::MAX);
+        self.patients.push(PatientInfo {
+            known: false,
+            identity: Identity::default(),
+            labels: Labels::default(),
+            deceased: None,
+            staff_match: None,
+            episodes: (0, 0),
+        });
+        self.patient_index.insert(id.into(), p);
+        p
+    }
+
+    /// The index of a patient id, if already known.
+    pub fn find_patient(&self, id: &str) -> Option<u32> {
+        self.patient_index.get(id).copied()
+    }
+
+    /// The index of a login, adding an unknown user (own peer group) if the context lacks it.
+    pub fn user(&mut self, login: &str) -> u32 {
+        if let Some(&u) = self.login_index.get(login) {
+            return u;
+        }
+        let group = self.group("unknown-login");
+        let u = u32::try_from(self.users.len()).unwrap_or(u32::MAX);
+        self.users.push(User {
+            practitioner: None,
+            dept: None,
+            group,
+        });
+        self.login_index.insert(login.into(), u);
+        u
+    }
+
+    /// The episodes of a patient.
+    pub fn episodes_of(&self, patient: u32) -> &[Episode] {
+        let (a, b) = self
+            .patients
+            .get(patient as usize)
+            .map(|p| p.episodes)
+            .unwrap_or((0, 0));
+        self.episodes.get(a as usize..b as usize).unwrap_or(&[])
+    }
+
+    /// Number of patients known from the context.
+    pub fn known_patients(&self) -> usize {
+        self.patients.iter().filter(|p| p.known).count()
+    }
+
+    /// A department's display name.
+    pub fn dept_name(&self, dept: u16) -> &str {
+        self.dept_names
+            .get(usize::from(dept))
+            .map(String::as_str)
+            .unwrap_or("another department")
+    }
+}
