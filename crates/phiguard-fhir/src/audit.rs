@@ -69,7 +69,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for CowStr<'a> {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a string")
             }
-            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> Result<Self::Value, E> {
                 Ok(CowStr(Cow::Borrowed(v)))
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
@@ -166,7 +169,10 @@ struct RawReference<'a> {
     reference: Option<CowStr<'a>>,
 }
 
-fn non_empty<'a>(v: Option<Cow<'a, str>>, field: &'static str) -> Result<Cow<'a, str>, RecordError> {
+fn non_empty<'a>(
+    v: Option<Cow<'a, str>>,
+    field: &'static str,
+) -> Result<Cow<'a, str>, RecordError> {
     match v {
         Some(s) if !s.trim().is_empty() => Ok(s),
         _ => Err(RecordError::Missing(field)),
@@ -246,12 +252,17 @@ pub fn parse_audit_event(line: &str) -> Result<AccessEvent<'_>, RecordError> {
     let mut fallback: Option<Cow<'_, str>> = None;
     let mut data_entities = 0u32;
     for e in raw.entity {
-        let is_patient_role = e.role.as_ref().and_then(|r| r.code.as_ref()).is_some_and(|c| c.0 == "1")
-            || e.kind.as_ref().and_then(|r| r.code.as_ref()).is_some_and(|c| c.0 == "1");
-        let reference = e.what.and_then(|w| cow(w.reference));
-        let pid = reference
+        let is_patient_role = e
+            .role
             .as_ref()
-            .and_then(patient_id);
+            .and_then(|r| r.code.as_ref())
+            .is_some_and(|c| c.0 == "1")
+            || e.kind
+                .as_ref()
+                .and_then(|r| r.code.as_ref())
+                .is_some_and(|c| c.0 == "1");
+        let reference = e.what.and_then(|w| cow(w.reference));
+        let pid = reference.as_ref().and_then(patient_id);
         match (is_patient_role, pid) {
             (true, Some(id)) if patient.is_none() => patient = Some(id),
             (true, None) if reference.is_some() => {
@@ -315,11 +326,21 @@ mod tests {
             (r#"{"resourceType":"AuditEvent"}"#, Some("id")),
             (r#"{"id":"x"}"#, Some("recorded")),
             (r#"{"id":"x","recorded":"yesterday"}"#, Some("recorded")),
-            (r#"{"id":"x","recorded":"2026-03-01T03:12:00Z","agent":[{"requestor":false}]}"#, Some("agent.requestor")),
-            (r#"{"id":"x","recorded":"2026-03-01T03:12:00Z","agent":[{"requestor":true,"who":{}}]}"#, Some("agent.who.identifier.value")),
+            (
+                r#"{"id":"x","recorded":"2026-03-01T03:12:00Z","agent":[{"requestor":false}]}"#,
+                Some("agent.requestor"),
+            ),
+            (
+                r#"{"id":"x","recorded":"2026-03-01T03:12:00Z","agent":[{"requestor":true,"who":{}}]}"#,
+                Some("agent.who.identifier.value"),
+            ),
         ];
         for (line, field) in cases {
-            assert_eq!(parse_audit_event(line).unwrap_err().field(), field, "{line}");
+            assert_eq!(
+                parse_audit_event(line).unwrap_err().field(),
+                field,
+                "{line}"
+            );
         }
         assert!(matches!(parse_audit_event("{"), Err(RecordError::Json(_))));
         assert!(matches!(

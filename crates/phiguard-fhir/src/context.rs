@@ -229,8 +229,12 @@ pub fn load_dir(dir: &Path) -> Result<Context, FhirError> {
         let mut rejects = Vec::new();
         for_each_line(&path, |line_no, line| {
             let parsed = match name {
-                "Organization.ndjson" => parse_organization(line).map(|o| ctx.organizations.push(o)),
-                "Practitioner.ndjson" => parse_practitioner(line).map(|p| ctx.practitioners.push(p)),
+                "Organization.ndjson" => {
+                    parse_organization(line).map(|o| ctx.organizations.push(o))
+                }
+                "Practitioner.ndjson" => {
+                    parse_practitioner(line).map(|p| ctx.practitioners.push(p))
+                }
                 "PractitionerRole.ndjson" => parse_role(line).map(|r| roles.push(r)),
                 "Patient.ndjson" => parse_patient(line).map(|p| ctx.patients.push(p)),
                 "Encounter.ndjson" => parse_encounter(line).map(|e| ctx.encounters.push(e)),
@@ -247,7 +251,8 @@ pub fn load_dir(dir: &Path) -> Result<Context, FhirError> {
         })?;
         ctx.rejects.extend(rejects);
     }
-    if ctx.absent_files.contains(&"Practitioner.ndjson") && ctx.absent_files.contains(&"Patient.ndjson")
+    if ctx.absent_files.contains(&"Practitioner.ndjson")
+        && ctx.absent_files.contains(&"Patient.ndjson")
     {
         return Err(FhirError::Empty(dir.to_owned()));
     }
@@ -263,7 +268,10 @@ fn attach_roles(ctx: &mut Context, roles: Vec<(String, PractitionerRole)>) {
         .map(|(i, p)| (p.id.clone(), i))
         .collect();
     for (practitioner, role) in roles {
-        match index.get(&practitioner).and_then(|&i| ctx.practitioners.get_mut(i)) {
+        match index
+            .get(&practitioner)
+            .and_then(|&i| ctx.practitioners.get_mut(i))
+        {
             Some(p) => p.roles.push(role),
             None => ctx.orphan_roles.push((practitioner, role)),
         }
@@ -548,12 +556,14 @@ pub fn parse_patient(line: &str) -> Result<Patient, RecordError> {
     let raw = parse_raw(line, "Patient")?;
     let id = required_id(&raw)?;
     let deceased = match (&raw.deceased_date_time, raw.deceased_boolean) {
-        (Some(t), _) => Deceased::At(Instant::parse_date_time(t).ok_or_else(|| {
-            RecordError::Invalid {
-                field: "deceasedDateTime",
-                problem: "not a FHIR dateTime".to_owned(),
-            }
-        })?),
+        (Some(t), _) => {
+            Deceased::At(
+                Instant::parse_date_time(t).ok_or_else(|| RecordError::Invalid {
+                    field: "deceasedDateTime",
+                    problem: "not a FHIR dateTime".to_owned(),
+                })?,
+            )
+        }
         (None, Some(true)) => Deceased::Unknown,
         _ => Deceased::No,
     };
@@ -646,11 +656,17 @@ mod tests {
         assert_eq!(e.field(), Some("id"));
         let e = parse_encounter(r#"{"resourceType":"Encounter","id":"e","subject":{"reference":"Patient/1"},"period":{"start":"yesterday"}}"#).unwrap_err();
         assert_eq!(e.field(), Some("period.start"));
-        let e = parse_encounter(r#"{"resourceType":"Encounter","id":"e","subject":{"reference":"Group/1"}}"#).unwrap_err();
+        let e = parse_encounter(
+            r#"{"resourceType":"Encounter","id":"e","subject":{"reference":"Group/1"}}"#,
+        )
+        .unwrap_err();
         assert_eq!(e.field(), Some("subject.reference"));
         let e = parse_patient(r#"{"resourceType":"Encounter","id":"x"}"#).unwrap_err();
         assert!(matches!(e, RecordError::WrongType { .. }));
-        assert!(matches!(parse_patient("{not json"), Err(RecordError::Json(_))));
+        assert!(matches!(
+            parse_patient("{not json"),
+            Err(RecordError::Json(_))
+        ));
     }
 
     #[test]

@@ -119,7 +119,12 @@ mod tests {
         assert!(Instant::parse_instant("2026-03-01T03:12:00.123+01:00").is_some());
         let d = Instant::parse_date_time("2020-02-29").unwrap();
         assert_eq!(d.local_date_string(), "2020-02-29");
-        assert_eq!(Instant::parse_date_time("2020").unwrap().local_date_string(), "2020-01-01");
+        assert_eq!(
+            Instant::parse_date_time("2020")
+                .unwrap()
+                .local_date_string(),
+            "2020-01-01"
+        );
         assert!(Instant::parse_date_time("2020-13-01").is_none());
         assert!(Instant::parse_date_time("not a date").is_none());
         assert!(Instant::parse_instant("2026-03-01 03:12:00").is_none());

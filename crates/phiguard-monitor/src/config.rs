@@ -34,8 +34,9 @@ pub struct MonitorConfig {
     pub bulk_window_secs: i64,
     /// Fewer distinct patients than this in a window are never called bulk.
     pub bulk_min_patients: u32,
-    /// Share of misuse that comes from a compromised account (unusual time and place) rather
-    /// than from the account owner (usual time and place).
+    /// Prior share of misuse that comes from a compromised login (unusual time and place,
+    /// random patients) rather than from the account owner (usual time and place, people
+    /// they know). The score is the log of the mixture likelihood ratio.
     pub compromised_share: f64,
     /// A deceased patient's record is unusual to open this long after death.
     pub deceased_grace_secs: i64,
@@ -47,7 +48,7 @@ pub struct MonitorConfig {
 impl Default for MonitorConfig {
     fn default() -> Self {
         MonitorConfig {
-            alert_threshold_bits: 12.0,
+            alert_threshold_bits: 10.0,
             reason_min_bits: 2.0,
             reason_floor_bits: 4.0,
             user_prior_strength: 20.0,

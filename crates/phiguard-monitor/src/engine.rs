@@ -81,11 +81,24 @@ impl Flag {
     }
 }
 
+/// Which kind of misuse a component is evidence for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hypothesis {
+    /// Both: a snooping insider and a stolen login.
+    Both,
+    /// An insider using their own login at their usual time and place, picking people they know.
+    Insider,
+    /// A stolen login: unusual hours, new places, patients picked at random.
+    Compromised,
+}
+
 /// One component of a score.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evidence {
     /// The reason this component stands for.
     pub reason: Reason,
+    /// The misuse type it speaks for.
+    pub hypothesis: Hypothesis,
     /// Its contribution in bits.
     pub bits: f64,
     /// Details for the explanation.
@@ -301,9 +314,14 @@ impl Monitor {
             relation = Some(rel);
             let p_null = self.null_probability(uid, dept, rel);
             let p_legit = self.relation_probability(uid, group, rel);
-            let bits = log2(p_null / p_legit).clamp(-8.0, 12.0);
+            // A genuine link (care team, department, earlier access, colleagues) can make an
+            // access look routine but never suspicious: a snooper is no likelier than this
+            // user's own work to land on a patient they are linked to.
+            let ceiling = if rel <= Relation::Team { 0.0 } else { 12.0 };
+            let bits = log2(p_null / p_legit).clamp(-8.0, ceiling);
             evidence.push(Evidence {
                 reason: Reason::NoRelationship,
+                hypothesis: Hypothesis::Both,
                 bits,
                 detail: Detail::Relation {
                     relation: rel,
@@ -331,8 +349,13 @@ impl Monitor {
         for (i, f) in FLAG_LIST.iter().enumerate() {
             if flags[i] && !matches!(f, Flag::Household | Flag::Coworker | Flag::Deceased) {
                 let bits = self.flag_bits(*f);
+                let hypothesis = match f {
+                    Flag::UnknownUser | Flag::UnknownPatient => Hypothesis::Both,
+                    _ => Hypothesis::Insider,
+                };
                 evidence.push(Evidence {
                     reason: f.reason(),
+                    hypothesis,
                     bits,
                     detail: Detail::None,
                 });
@@ -343,6 +366,7 @@ impl Monitor {
         let time_bits = self.time_bits(uid, group, hour);
         if let Some(e) = time_bits.map(|(bits, share)| Evidence {
             reason: Reason::UnusualTime,
+            hypothesis: Hypothesis::Compromised,
             bits,
             detail: Detail::Time {
                 clock: clock_text(ev.recorded.local_secs()),
@@ -359,6 +383,7 @@ impl Monitor {
             let bits = self.location_bits(uid, group, level);
             evidence.push(Evidence {
                 reason: Reason::UnusualLocation,
+                hypothesis: Hypothesis::Compromised,
                 bits,
                 detail: Detail::Location {
                     level,
@@ -371,13 +396,37 @@ impl Monitor {
         }
 
         // --- combine --------------------------------------------------------------------
-        let score: f64 = evidence.iter().map(|e| e.bits).sum::<f64>().clamp(-30.0, 60.0);
+        // P(x | misuse) is a mixture of the two misuse types, so the likelihood ratio is
+        // share * LR_insider + (1 - share) * LR_compromised, computed in log space.
+        let sum = |h: Hypothesis| -> f64 {
+            evidence
+                .iter()
+                .filter(|e| e.hypothesis == h)
+                .map(|e| e.bits)
+                .sum()
+        };
+        let (both, insider, compromised) = (
+            sum(Hypothesis::Both),
+            sum(Hypothesis::Insider),
+            sum(Hypothesis::Compromised),
+        );
+        let c = self.config.compromised_share.clamp(0.0, 1.0);
+        let top = insider.max(compromised);
+        let mix = ((1.0 - c) * (insider - top).exp2() + c * (compromised - top).exp2()).max(1e-300);
+        let score = (both + top + mix.log2()).clamp(-30.0, 60.0);
         let score = (score * 100.0).round() / 100.0;
         let alert = score >= self.config.alert_threshold_bits;
+        // Name the components of the misuse type(s) that carry the score.
+        let named = |h: Hypothesis| match h {
+            Hypothesis::Both => true,
+            Hypothesis::Insider => insider >= compromised - 2.0,
+            Hypothesis::Compromised => compromised >= insider - 2.0,
+        };
         let mut reasons: Vec<(f64, Reason)> = Vec::new();
         if score >= self.config.reason_floor_bits {
             for e in &evidence {
                 if e.bits >= self.config.reason_min_bits
+                    && named(e.hypothesis)
                     && !reasons.iter().any(|(_, r)| *r == e.reason)
                 {
                     reasons.push((e.bits, e.reason));
@@ -441,6 +490,7 @@ impl Monitor {
                 let bits = self.flag_bits(Flag::Household) - if same_surname { 0.0 } else { 1.0 };
                 evidence.push(Evidence {
                     reason: Reason::Family,
+                    hypothesis: Hypothesis::Insider,
                     bits,
                     detail: Detail::Household { same_surname },
                 });
@@ -457,6 +507,7 @@ impl Monitor {
             let bits = self.flag_bits(Flag::Coworker) + if same_dept { 1.0 } else { 0.0 };
             evidence.push(Evidence {
                 reason: Reason::Coworker,
+                hypothesis: Hypothesis::Insider,
                 bits,
                 detail: Detail::Colleague {
                     same_dept,
@@ -483,6 +534,7 @@ impl Monitor {
                 };
                 evidence.push(Evidence {
                     reason: Reason::Deceased,
+                    hypothesis: Hypothesis::Insider,
                     bits: self.flag_bits(Flag::Deceased) + extra,
                     detail: Detail::DeceasedDays(days),
                 });
@@ -559,7 +611,10 @@ impl Monitor {
     fn relation_probability(&self, uid: u32, group: usize, rel: Relation) -> f64 {
         let i = rel.index();
         let uniform = 1.0 / RELATIONS as f64;
-        let h = self.hospital.relations.smoothed(i, uniform, RELATIONS as f64);
+        let h = self
+            .hospital
+            .relations
+            .smoothed(i, uniform, RELATIONS as f64);
         let g = self
             .groups
             .get(group)
@@ -591,8 +646,8 @@ impl Monitor {
                 .hours
                 .smoothed_circular(hour, g, self.config.user_prior_strength, spread)
         });
-        let w = self.config.compromised_share;
-        let bits = log2(w * uniform / share.max(1e-9) + (1.0 - w));
+        // A stolen login is used at any hour: P(hour | compromised) is uniform.
+        let bits = log2(uniform / share.max(1e-9)).clamp(-4.0, 8.0);
         Some((bits, share))
     }
 
@@ -641,9 +696,8 @@ impl Monitor {
                 .locations
                 .smoothed(level, g, self.config.user_prior_strength)
         });
-        let w = self.config.compromised_share;
         let q = COMPROMISED_LOCATION.get(level).copied().unwrap_or(0.25);
-        log2(w * q / p.max(1e-9) + (1.0 - w))
+        log2(q / p.max(1e-9)).clamp(-4.0, 8.0)
     }
 
     fn bulk_evidence(
@@ -680,6 +734,7 @@ impl Monitor {
         };
         (bits > 0.0).then_some(Evidence {
             reason: Reason::Bulk,
+            hypothesis: Hypothesis::Both,
             bits,
             detail: Detail::Volume { count, hour, usual },
         })
@@ -778,7 +833,11 @@ impl Monitor {
                 u.distinct_patients = u.distinct_patients.saturating_add(1);
             }
             if let Some(d) = l.dept {
-                if self.team_access.insert(pair(u32::from(d), p), l.t).is_none() {
+                if self
+                    .team_access
+                    .insert(pair(u32::from(d), p), l.t)
+                    .is_none()
+                {
                     *self.dept_touched.entry(d).or_insert(0) += 1;
                 }
             }

@@ -59,10 +59,14 @@ fn routine(rel: Option<Relation>) -> &'static str {
         Some(Relation::CareCurrent) => "Routine: the user is on the patient's current care team.",
         Some(Relation::CareRecent) => "Routine: the user cared for the patient recently.",
         Some(Relation::DeptCurrent) => "Routine: the user's department is treating the patient.",
-        Some(Relation::DeptRecent) => "Routine: the user's department treated the patient recently.",
+        Some(Relation::DeptRecent) => {
+            "Routine: the user's department treated the patient recently."
+        }
         Some(Relation::CarePast) => "Routine: the user cared for the patient before.",
         Some(Relation::Prior) => "Routine: continues the user's earlier work on this record.",
-        Some(Relation::Team) => "Routine: colleagues of the user's department are working on this patient.",
+        Some(Relation::Team) => {
+            "Routine: colleagues of the user's department are working on this patient."
+        }
         Some(Relation::OtherCurrent) => {
             "Consistent with this user's usual work on patients treated by other departments."
         }
@@ -95,8 +99,7 @@ fn phrase(e: &Evidence) -> String {
         (
             Reason::Coworker,
             Detail::Colleague {
-                staff_record: true,
-                ..
+                staff_record: true, ..
             },
         ) => "the patient is a member of staff".to_owned(),
         (Reason::Coworker, _) => "the patient is flagged as a hospital employee".to_owned(),

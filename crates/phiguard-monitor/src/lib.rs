@@ -25,6 +25,7 @@ pub mod model;
 pub mod normalize;
 pub mod reason;
 pub mod relation;
+pub mod scan;
 pub mod world;
 
 pub use config::MonitorConfig;

@@ -15,7 +15,10 @@ pub struct Counts<const K: usize> {
 
 impl<const K: usize> Default for Counts<K> {
     fn default() -> Self {
-        Counts { c: [0.0; K], n: 0.0 }
+        Counts {
+            c: [0.0; K],
+            n: 0.0,
+        }
     }
 }
 
@@ -48,8 +51,8 @@ impl<const K: usize> Counts<K> {
     pub fn smoothed_circular(&self, i: usize, parent: f64, alpha: f64, spread: f64) -> f64 {
         let prev = (i + K - 1) % K;
         let next = (i + 1) % K;
-        let c = (1.0 - 2.0 * spread) * self.count(i)
-            + spread * (self.count(prev) + self.count(next));
+        let c =
+            (1.0 - 2.0 * spread) * self.count(i) + spread * (self.count(prev) + self.count(next));
         (c + alpha * parent) / (self.total() + alpha)
     }
 }
@@ -139,7 +142,9 @@ mod tests {
         assert!((p0 - (90.0 + 2.0) / 110.0).abs() < 1e-9);
         let total: f64 = (0..3).map(|i| c.smoothed(i, 1.0 / 3.0, 10.0)).sum();
         assert!((total - 1.0).abs() < 1e-9);
-        let circ: f64 = (0..3).map(|i| c.smoothed_circular(i, 1.0 / 3.0, 5.0, 0.2)).sum();
+        let circ: f64 = (0..3)
+            .map(|i| c.smoothed_circular(i, 1.0 / 3.0, 5.0, 0.2))
+            .sum();
         assert!((circ - 1.0).abs() < 1e-9);
     }
 

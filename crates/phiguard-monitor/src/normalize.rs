@@ -115,7 +115,12 @@ mod tests {
 
     #[test]
     fn addresses_split_home_and_street() {
-        let a = address(&["12 Oak Street".into()], Some("Springfield"), Some("12345")).unwrap();
+        let a = address(
+            &["12 Oak Street".into()],
+            Some("Springfield"),
+            Some("12345"),
+        )
+        .unwrap();
         let b = address(&["12  oak st.".into()], Some("SPRINGFIELD"), Some("12345")).unwrap();
         let c = address(&["14 Oak St".into()], None, Some("12345")).unwrap();
         let d = address(&["12 Oak St".into(), "Apt 3".into()], None, Some("12345")).unwrap();

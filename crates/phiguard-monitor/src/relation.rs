@@ -62,6 +62,23 @@ impl Relation {
         self as usize
     }
 
+    /// A short code for output (`care-current`, `dept-recent`, ..., `none`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Relation::CareCurrent => "care-current",
+            Relation::CareRecent => "care-recent",
+            Relation::DeptCurrent => "dept-current",
+            Relation::DeptRecent => "dept-recent",
+            Relation::CarePast => "care-past",
+            Relation::Prior => "prior-access",
+            Relation::Team => "team",
+            Relation::OtherCurrent => "other-current",
+            Relation::OtherRecent => "other-recent",
+            Relation::Past => "past",
+            Relation::None => "none",
+        }
+    }
+
     /// Whether this rung is a direct clinical link of the user (care team or department).
     pub fn is_direct(self) -> bool {
         self <= Relation::CarePast
@@ -191,7 +208,10 @@ mod tests {
     fn world() -> World {
         let mut ctx = Context::default();
         ctx.practitioners.push(
-            parse_practitioner(r#"{"resourceType":"Practitioner","id":"d1","identifier":[{"value":"doc"}]}"#).unwrap(),
+            parse_practitioner(
+                r#"{"resourceType":"Practitioner","id":"d1","identifier":[{"value":"doc"}]}"#,
+            )
+            .unwrap(),
         );
         ctx.patients
             .push(parse_patient(r#"{"resourceType":"Patient","id":"p1"}"#).unwrap());

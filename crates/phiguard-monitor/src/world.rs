@@ -385,6 +385,13 @@ impl World {
         u
     }
 
+    /// The peer group (`role@department`) of a login, if the login is known.
+    pub fn peer_group(&self, login: &str) -> Option<&str> {
+        let u = self.login_index.get(login)?;
+        let g = self.users.get(*u as usize)?.group;
+        self.group_names.get(g as usize).map(String::as_str)
+    }
+
     /// The episodes of a patient.
     pub fn episodes_of(&self, patient: u32) -> &[Episode] {
         let (a, b) = self

@@ -19,14 +19,26 @@ struct Cli {
 enum Command {
     // One variant per subcommand group; keep them in this order:
     // monitor (scan/simulate/eval/demo/bench), ledger, witness, vault, anomaly, iomt.
-    /// Simulate a hospital, scan it and print the privacy officer's queue.
+    /// Score every access in an AuditEvent file (causal; one output line per event).
+    Scan(cmd::scan::ScanArgs),
+    /// Generate a synthetic hospital with planted incidents.
+    Simulate(cmd::simulate::SimulateArgs),
+    /// Evaluate scores against labelled incidents within a daily review budget.
+    Eval(cmd::eval::EvalArgs),
+    /// Simulate a hospital, scan it and print the privacy officer's queue and the evaluation.
     Demo(cmd::demo::DemoArgs),
+    /// Benchmarks that print a table (speed and memory side by side with the raw limit).
+    Bench(cmd::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Scan(args) => cmd::scan::run(args),
+        Command::Simulate(args) => cmd::simulate::run(args),
+        Command::Eval(args) => cmd::eval::run(args),
         Command::Demo(args) => cmd::demo::run(args),
+        Command::Bench(args) => cmd::bench::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,3 +1,7 @@
 //! Subcommand implementations, one module per group.
 
+pub mod bench;
 pub mod demo;
+pub mod eval;
+pub mod scan;
+pub mod simulate;
