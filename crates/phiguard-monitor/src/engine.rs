@@ -46,6 +46,19 @@ enum Flag {
 }
 
 const FLAGS: usize = 10;
+/// Lowest legitimate rate assumed for any flag (see `flag_bits`).
+const FLAG_RATE_FLOOR: f64 = 1e-4;
+/// Flag rates are learned per strength of link (direct, stream-learned, weak): a VIP's record is
+/// opened legitimately mostly by the care team, so the VIP flag means more without a link.
+const STRATA: usize = 3;
+
+fn stratum(rel: Option<Relation>) -> usize {
+    match rel {
+        Some(r) if r.is_direct() => 0,
+        Some(Relation::Prior) | Some(Relation::Team) => 1,
+        _ => 2,
+    }
+}
 
 impl Flag {
     /// P(flag | misuse): published insider-snooping cases concentrate on family, colleagues,
@@ -214,8 +227,12 @@ pub struct Monitor {
     users: Vec<UserState>,
     groups: Vec<Profile>,
     hospital: Profile,
-    flags_legit: [Rate; FLAGS],
+    flags_legit: [[Rate; FLAGS]; STRATA],
+    flags_group: FxHashMap<(u32, u8), [Rate; FLAGS]>,
     null_relation: [f64; RELATIONS],
+    null_dept: Vec<f64>,
+    reach: FxHashMap<u64, f64>,
+    reach_total: FxHashMap<u32, f64>,
     prior_access: FxHashMap<u64, i64>,
     team_access: FxHashMap<u64, i64>,
     dept_touched: FxHashMap<u16, u32>,
@@ -235,13 +252,18 @@ impl Monitor {
             soon_secs: config.encounter_soon_secs,
         };
         let known_patients = world.known_patients().max(1) as f64;
-        let null_relation = null_model(&world, &windows, config.null_samples, known_patients);
+        let (null_relation, null_dept) =
+            null_model(&world, &windows, config.null_samples, known_patients);
         Monitor {
             users: Vec::new(),
             groups: vec![Profile::default(); world.group_names.len()],
             hospital: Profile::default(),
-            flags_legit: [Rate::default(); FLAGS],
+            flags_legit: [[Rate::default(); FLAGS]; STRATA],
+            flags_group: FxHashMap::default(),
             null_relation,
+            null_dept,
+            reach: FxHashMap::default(),
+            reach_total: FxHashMap::default(),
             prior_access: FxHashMap::default(),
             team_access: FxHashMap::default(),
             dept_touched: FxHashMap::default(),
@@ -318,7 +340,10 @@ impl Monitor {
             // access look routine but never suspicious: a snooper is no likelier than this
             // user's own work to land on a patient they are linked to.
             let ceiling = if rel <= Relation::Team { 0.0 } else { 12.0 };
-            let bits = log2(p_null / p_legit).clamp(-8.0, ceiling);
+            let mut bits = log2(p_null / p_legit).clamp(-8.0, ceiling);
+            if matches!(rel, Relation::OtherCurrent | Relation::OtherRecent) {
+                bits += self.reach_bits(group, link.dept);
+            }
             evidence.push(Evidence {
                 reason: Reason::NoRelationship,
                 hypothesis: Hypothesis::Both,
@@ -329,7 +354,16 @@ impl Monitor {
                     days_since_last: link.days_since_last,
                 },
             });
-            self.identity_flags(staff, dept, p, t, &mut flags, &mut evidence);
+            self.identity_flags(
+                relation,
+                group,
+                staff,
+                dept,
+                p,
+                t,
+                &mut flags,
+                &mut evidence,
+            );
         }
         flags[Flag::UnknownUser as usize] = staff.is_none();
         flags[Flag::UnknownPatient as usize] = patient
@@ -348,7 +382,7 @@ impl Monitor {
 
         for (i, f) in FLAG_LIST.iter().enumerate() {
             if flags[i] && !matches!(f, Flag::Household | Flag::Coworker | Flag::Deceased) {
-                let bits = self.flag_bits(*f);
+                let bits = self.flag_bits(*f, relation, group);
                 let hypothesis = match f {
                     Flag::UnknownUser | Flag::UnknownPatient => Hypothesis::Both,
                     _ => Hypothesis::Insider,
@@ -417,9 +451,10 @@ impl Monitor {
         let score = (score * 100.0).round() / 100.0;
         let alert = score >= self.config.alert_threshold_bits;
         // Name the components of the misuse type(s) that carry the score.
+        // Identity facts are always named; hour and place only when a stolen login is a
+        // serious explanation of the access.
         let named = |h: Hypothesis| match h {
-            Hypothesis::Both => true,
-            Hypothesis::Insider => insider >= compromised - 2.0,
+            Hypothesis::Both | Hypothesis::Insider => true,
             Hypothesis::Compromised => compromised >= insider - 2.0,
         };
         let mut reasons: Vec<(f64, Reason)> = Vec::new();
@@ -447,6 +482,7 @@ impl Monitor {
                 location: location.map(|(level, keys)| (level, keys)),
                 flags,
                 day,
+                target_dept: link.dept,
             });
         }
         Assessment {
@@ -459,8 +495,11 @@ impl Monitor {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn identity_flags(
         &self,
+        rel: Option<Relation>,
+        group: usize,
         staff: Option<u32>,
         dept: Option<u16>,
         p: u32,
@@ -487,7 +526,8 @@ impl Monitor {
                 flags[Flag::Household as usize] = true;
                 let same_surname =
                     m.identity.family != 0 && m.identity.family == info.identity.family;
-                let bits = self.flag_bits(Flag::Household) - if same_surname { 0.0 } else { 1.0 };
+                let bits = self.flag_bits(Flag::Household, rel, group)
+                    - if same_surname { 0.0 } else { 1.0 };
                 evidence.push(Evidence {
                     reason: Reason::Family,
                     hypothesis: Hypothesis::Insider,
@@ -504,7 +544,8 @@ impl Monitor {
             let same_dept = colleague
                 .and_then(|s| self.world.staff.get(s as usize))
                 .is_some_and(|c| c.dept.is_some() && c.dept == dept);
-            let bits = self.flag_bits(Flag::Coworker) + if same_dept { 1.0 } else { 0.0 };
+            let bits =
+                self.flag_bits(Flag::Coworker, rel, group) + if same_dept { 1.0 } else { 0.0 };
             evidence.push(Evidence {
                 reason: Reason::Coworker,
                 hypothesis: Hypothesis::Insider,
@@ -535,20 +576,39 @@ impl Monitor {
                 evidence.push(Evidence {
                     reason: Reason::Deceased,
                     hypothesis: Hypothesis::Insider,
-                    bits: self.flag_bits(Flag::Deceased) + extra,
+                    bits: self.flag_bits(Flag::Deceased, rel, group) + extra,
                     detail: Detail::DeceasedDays(days),
                 });
             }
         }
     }
 
-    fn flag_bits(&self, f: Flag) -> f64 {
-        let p_legit = self
+    fn flag_bits(&self, f: Flag, rel: Option<Relation>, group: usize) -> f64 {
+        // Opening one's own record through the clinical system is a policy violation in every
+        // hospital policy we know of: its legitimate rate is a fixed prior, never learned (so a
+        // habit of doing it cannot become "normal").
+        if f == Flag::SelfAccess {
+            return log2(f.p_misuse() / 1e-5);
+        }
+        // Hospital rate for this strength of link, then this peer group's rate around it.
+        let hospital = self
             .flags_legit
-            .get(f as usize)
+            .get(stratum(rel))
+            .and_then(|r| r.get(f as usize))
             .map(|r| r.p(1e-4, 1000.0))
             .unwrap_or(1e-4);
-        log2(f.p_misuse() / p_legit).clamp(0.0, 14.0)
+        let key = (u32::try_from(group).unwrap_or(u32::MAX), stratum(rel) as u8);
+        // The group's rate can show that a flag is routine for this role (registrars meet
+        // colleagues, billing meets the deceased) but not push it below the hospital rate: a
+        // role that has not met a VIP yet is not evidence that meeting one is misuse.
+        let p_legit = self
+            .flags_group
+            .get(&key)
+            .and_then(|r| r.get(f as usize))
+            .map_or(hospital, |r| r.p(hospital, 200.0).max(hospital));
+        // Not having seen a legitimate VIP access in 40,000 events does not make its rate
+        // 1 in 400,000: the estimate is floored at 1 in 10,000 (at most ~10 bits per flag).
+        log2(f.p_misuse() / p_legit.max(FLAG_RATE_FLOOR)).clamp(0.0, 14.0)
     }
 
     fn stream_relation(
@@ -582,6 +642,28 @@ impl Monitor {
             }
         }
         static_rel
+    }
+
+    /// Departments reached: how unusual the department treating the patient is for this peer
+    /// group's work outside its own patients, against its share of patients under treatment.
+    fn reach_bits(&self, group: usize, dept: Option<u16>) -> f64 {
+        let Some(d) = dept else { return 0.0 };
+        let p_null = self
+            .null_dept
+            .get(usize::from(d))
+            .copied()
+            .unwrap_or(0.0)
+            .max(1e-3);
+        let g = u32::try_from(group).unwrap_or(u32::MAX);
+        let n = self.reach_total.get(&g).copied().unwrap_or(0.0);
+        let c = self
+            .reach
+            .get(&pair(g, u32::from(d)))
+            .copied()
+            .unwrap_or(0.0);
+        let alpha = 10.0;
+        let p_legit = (c + alpha * p_null) / (n + alpha);
+        log2(p_null / p_legit).clamp(-3.0, 4.0)
     }
 
     /// P(rung | relationship-blind access by this user).
@@ -842,8 +924,30 @@ impl Monitor {
                 }
             }
         }
-        for (rate, hit) in self.flags_legit.iter_mut().zip(l.flags) {
+        if let Some(rates) = self.flags_legit.get_mut(stratum(l.relation)) {
+            for (rate, hit) in rates.iter_mut().zip(l.flags) {
+                rate.add(hit);
+            }
+        }
+        let key = (
+            u32::try_from(l.group).unwrap_or(u32::MAX),
+            stratum(l.relation) as u8,
+        );
+        let rates = self
+            .flags_group
+            .entry(key)
+            .or_insert([Rate::default(); FLAGS]);
+        for (rate, hit) in rates.iter_mut().zip(l.flags) {
             rate.add(hit);
+        }
+        if let (Some(r), Some(d)) = (l.relation, l.target_dept) {
+            if matches!(r, Relation::OtherCurrent | Relation::OtherRecent) {
+                *self
+                    .reach
+                    .entry(pair(l.group as u32, u32::from(d)))
+                    .or_insert(0.0) += 1.0;
+                *self.reach_total.entry(l.group as u32).or_insert(0.0) += 1.0;
+            }
         }
     }
 }
@@ -859,6 +963,7 @@ struct Learned {
     location: Option<(usize, [u64; 4])>,
     flags: [bool; FLAGS],
     day: i64,
+    target_dept: Option<u16>,
 }
 
 const FLAG_LIST: [Flag; FLAGS] = [
@@ -911,8 +1016,14 @@ fn ip_prefix(address: &str) -> Option<&str> {
 
 /// What a relationship-blind access looks like here: sample random (staff, patient, time)
 /// triples from the context and count the rungs they land on.
-fn null_model(world: &World, w: &Windows, samples: u32, patients: f64) -> [f64; RELATIONS] {
+fn null_model(
+    world: &World,
+    w: &Windows,
+    samples: u32,
+    patients: f64,
+) -> ([f64; RELATIONS], Vec<f64>) {
     let mut counts = [0.5f64; RELATIONS];
+    let mut depts = vec![0.5f64; world.dept_names.len()];
     let staff_n = world.staff.len() as u64;
     let known: Vec<u32> = world
         .patients
@@ -931,9 +1042,17 @@ fn null_model(world: &World, w: &Windows, samples: u32, patients: f64) -> [f64; 
             let span = u64::try_from(t1 - t0).unwrap_or(1).max(1);
             let t = t0 + i64::try_from(rng.next() % span).unwrap_or(0);
             let dept = world.staff.get(s as usize).and_then(|st| st.dept);
-            let rel = static_link(world, Some(s), dept, p, t, w).relation;
-            if let Some(c) = counts.get_mut(rel.index()) {
+            let link = static_link(world, Some(s), dept, p, t, w);
+            if let Some(c) = counts.get_mut(link.relation.index()) {
                 *c += 1.0;
+            }
+            if matches!(
+                link.relation,
+                Relation::OtherCurrent | Relation::OtherRecent
+            ) {
+                if let Some(c) = link.dept.and_then(|d| depts.get_mut(usize::from(d))) {
+                    *c += 1.0;
+                }
             }
         }
     } else {
@@ -941,7 +1060,9 @@ fn null_model(world: &World, w: &Windows, samples: u32, patients: f64) -> [f64; 
     }
     let total: f64 = counts.iter().sum();
     let floor = 0.5 / patients;
-    counts.map(|c| (c / total).max(floor))
+    let dept_total: f64 = depts.iter().sum();
+    let depts = depts.iter().map(|c| c / dept_total.max(1.0)).collect();
+    (counts.map(|c| (c / total).max(floor)), depts)
 }
 
 /// A tiny deterministic generator for the null model (no dependency needed for 20k draws).

@@ -768,6 +768,9 @@ impl Hospital {
     }
 
     fn access(&mut self, rng: &mut ChaCha8Rng, t: i64, s: usize, p: usize, purpose: &'static str) {
+        if self.staff.get(s).is_some_and(|x| x.patient == Some(p)) {
+            return; // staff do not work on their own record (they are off duty while admitted)
+        }
         let subtype =
             *pick(rng, &["read", "read", "read", "search-type", "vread"]).unwrap_or(&"read");
         let address = self.workstation(rng, s);
@@ -1077,7 +1080,8 @@ impl Hospital {
                     .filter(|e| e.dept == ward && e.class == "IMP" && e.start <= t0 && e.end > t0)
                     .map(|e| e.patient)
                     .collect();
-                for (k, p) in patients.into_iter().enumerate() {
+                let own = self.staff.get(charge).and_then(|x| x.patient);
+                for (k, p) in patients.into_iter().filter(|&p| Some(p) != own).enumerate() {
                     let t = t0 + (k as i64) * rng.gen_range(20..60);
                     let address = self.workstation(rng, charge);
                     self.accesses.push(Access {
