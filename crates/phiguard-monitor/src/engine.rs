@@ -238,6 +238,7 @@ pub struct Monitor {
     dept_touched: FxHashMap<u16, u32>,
     seen_addresses: FxHashMap<u64, i64>,
     clock: i64,
+    first_day: Option<i64>,
     known_patients: f64,
 }
 
@@ -269,6 +270,7 @@ impl Monitor {
             dept_touched: FxHashMap::default(),
             seen_addresses: FxHashMap::default(),
             clock: i64::MIN,
+            first_day: None,
             known_patients,
             windows,
             world,
@@ -302,6 +304,7 @@ impl Monitor {
         self.clock = self.clock.max(t);
         let day = ev.recorded.local_day();
         let hour = usize::from(ev.recorded.local_hour());
+        let first_day = *self.first_day.get_or_insert(day);
 
         let uid = self.world.user(&ev.user);
         let user = self.world.users.get(uid as usize).cloned();
@@ -346,7 +349,7 @@ impl Monitor {
             }
             evidence.push(Evidence {
                 reason: Reason::NoRelationship,
-                hypothesis: Hypothesis::Both,
+                hypothesis: Hypothesis::Insider,
                 bits,
                 detail: Detail::Relation {
                     relation: rel,
@@ -439,10 +442,17 @@ impl Monitor {
                 .map(|e| e.bits)
                 .sum()
         };
+        // A stolen login browses either random records or the account's usual lists (the ward
+        // census), so under that hypothesis the patient's link counts half: P(rung | stolen) =
+        // (P_null + P_legit) / 2, i.e. LR = (2^rel + 1) / 2.
+        let rel_bits = evidence
+            .iter()
+            .find(|e| e.reason == Reason::NoRelationship)
+            .map_or(0.0, |e| e.bits);
         let (both, insider, compromised) = (
             sum(Hypothesis::Both),
             sum(Hypothesis::Insider),
-            sum(Hypothesis::Compromised),
+            sum(Hypothesis::Compromised) + log2(0.5 * rel_bits.exp2() + 0.5),
         );
         let c = self.config.compromised_share.clamp(0.0, 1.0);
         let top = insider.max(compromised);
@@ -482,6 +492,7 @@ impl Monitor {
                 location: location.map(|(level, keys)| (level, keys)),
                 flags,
                 day,
+                first_day: day == first_day,
                 target_dept: link.dept,
             });
         }
@@ -894,7 +905,7 @@ impl Monitor {
             if let Some(r) = l.relation {
                 g.relations.add(r.index());
             }
-            if let Some((level, _)) = l.location {
+            if let Some((level, _)) = l.location.filter(|_| !l.first_day) {
                 g.locations.add(level);
             }
         }
@@ -904,8 +915,12 @@ impl Monitor {
             self.hospital.relations.add(r.index());
         }
         if let Some((level, keys)) = l.location {
-            u.profile.locations.add(level);
-            self.hospital.locations.add(level);
+            // On the stream's first day every address is new to everyone: record the
+            // addresses, but do not learn that "new" is normal.
+            if !l.first_day {
+                u.profile.locations.add(level);
+                self.hospital.locations.add(level);
+            }
             for k in keys.into_iter().filter(|&k| k != 0) {
                 self.seen_addresses.entry(k).or_insert(l.day);
             }
@@ -963,6 +978,7 @@ struct Learned {
     location: Option<(usize, [u64; 4])>,
     flags: [bool; FLAGS],
     day: i64,
+    first_day: bool,
     target_dept: Option<u16>,
 }
 

@@ -28,11 +28,11 @@ struct MonitorBench {
     /// Reuse (or keep) the hospital in this directory instead of a temporary one.
     #[arg(long)]
     dir: Option<PathBuf>,
-    /// Days to simulate (the default gives about 200k events).
+    /// Days to simulate (with the default scale, about 150k events).
     #[arg(long, default_value_t = 28)]
     days: u32,
     /// Activity scale of the simulated hospital.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.5)]
     scale: f64,
     /// Repetitions per measurement (the best is reported).
     #[arg(long, default_value_t = 3)]

@@ -1,0 +1,372 @@
+//! End-to-end behaviour of the monitor on a small hand-built hospital: every reason code fires
+//! on the access it names, and the hard legitimate cases stay quiet.
+
+use phiguard_fhir::context::{
+    parse_encounter, parse_organization, parse_patient, parse_practitioner, parse_role, Context,
+};
+use phiguard_fhir::parse_audit_event;
+use phiguard_monitor::{Assessment, Monitor, MonitorConfig, Reason};
+
+fn context() -> Context {
+    let mut ctx = Context::default();
+    for o in [
+        r#"{"resourceType":"Organization","id":"card","name":"Cardiology"}"#,
+        r#"{"resourceType":"Organization","id":"ed","name":"Emergency"}"#,
+    ] {
+        ctx.organizations.push(parse_organization(o).unwrap());
+    }
+    let staff = [
+        (
+            "n1",
+            "nurse1",
+            "Núñez",
+            "Ana",
+            "1980-02-03",
+            "12 Oak Street",
+            "card",
+            "nurse",
+        ),
+        (
+            "d2",
+            "doc2",
+            "Smith",
+            "John",
+            "1970-05-06",
+            "99 Elm Road",
+            "card",
+            "physician",
+        ),
+        (
+            "e3",
+            "ed3",
+            "Lee",
+            "Kim",
+            "1985-01-01",
+            "7 Pine Lane",
+            "ed",
+            "physician",
+        ),
+        (
+            "c4",
+            "colleague4",
+            "Park",
+            "Jo",
+            "1990-09-09",
+            "3 Birch Drive",
+            "card",
+            "nurse",
+        ),
+    ];
+    for (id, login, family, given, birth, line, org, role) in staff {
+        let mut p = parse_practitioner(&format!(
+            r#"{{"resourceType":"Practitioner","id":"{id}","identifier":[{{"value":"{login}"}}],"name":[{{"family":"{family}","given":["{given}"]}}],"birthDate":"{birth}","address":[{{"line":["{line}"],"city":"Springfield","postalCode":"12345"}}]}}"#
+        ))
+        .unwrap();
+        let (_, r) = parse_role(&format!(
+            r#"{{"resourceType":"PractitionerRole","practitioner":{{"reference":"Practitioner/{id}"}},"organization":{{"reference":"Organization/{org}"}},"code":[{{"coding":[{{"code":"{role}"}}]}}]}}"#
+        ))
+        .unwrap();
+        p.roles.push(r);
+        ctx.practitioners.push(p);
+    }
+    let patients = [
+        // The nurse herself, written differently (case, accents, suffix).
+        ("p-self", "NUNEZ", "Ana", "1980-02-03", "12 oak st.", ""),
+        ("p-family", "Nuñez", "Luis", "2010-04-04", "12 Oak St", ""),
+        (
+            "p-neighbor",
+            "Brown",
+            "Bob",
+            "1960-01-01",
+            "40 Oak Street",
+            "",
+        ),
+        (
+            "p-vip",
+            "Star",
+            "Famous",
+            "1975-07-07",
+            "1 Hill Road",
+            "CEL",
+        ),
+        ("p-vip2", "Idol", "Pop", "1985-07-07", "2 Hill Road", "CEL"),
+        (
+            "p-emp",
+            "Worker",
+            "Other",
+            "1982-08-08",
+            "5 Lake Drive",
+            "EMP",
+        ),
+        (
+            "p-colleague",
+            "Park",
+            "Jo",
+            "1990-09-09",
+            "3 Birch Drive",
+            "",
+        ),
+        (
+            "p-stranger",
+            "Jones",
+            "Pat",
+            "1950-03-03",
+            "8 River Road",
+            "",
+        ),
+        (
+            "p-common",
+            "Smith",
+            "Mary",
+            "1955-05-05",
+            "77 Canal Street",
+            "",
+        ),
+    ];
+    for (id, family, given, birth, line, label) in patients {
+        let security = if label.is_empty() {
+            String::new()
+        } else {
+            format!(r#","meta":{{"security":[{{"code":"{label}"}}]}}"#)
+        };
+        ctx.patients.push(parse_patient(&format!(
+            r#"{{"resourceType":"Patient","id":"{id}","name":[{{"family":"{family}","given":["{given}"]}}],"birthDate":"{birth}","address":[{{"line":["{line}"],"city":"Springfield","postalCode":"12345"}}]{security}}}"#
+        )).unwrap());
+    }
+    ctx.patients.push(parse_patient(r#"{"resourceType":"Patient","id":"p-dead","name":[{"family":"Gone","given":["Long"]}],"deceasedDateTime":"2025-01-01T00:00:00Z"}"#).unwrap());
+    for i in 0..30 {
+        ctx.patients.push(
+            parse_patient(&format!(
+                r#"{{"resourceType":"Patient","id":"p{i}","name":[{{"family":"Care{i}"}}]}}"#
+            ))
+            .unwrap(),
+        );
+        ctx.encounters.push(parse_encounter(&format!(
+            r#"{{"resourceType":"Encounter","id":"e{i}","class":{{"code":"IMP"}},"subject":{{"reference":"Patient/p{i}"}},"participant":[{{"individual":{{"reference":"Practitioner/n1"}}}},{{"individual":{{"reference":"Practitioner/d2"}}}}],"period":{{"start":"2026-03-01T00:00:00Z","end":"2026-03-30T00:00:00Z"}},"serviceProvider":{{"reference":"Organization/card"}}}}"#
+        )).unwrap());
+    }
+    // The VIP is admitted to cardiology with doc2 on the care team.
+    ctx.encounters.push(parse_encounter(r#"{"resourceType":"Encounter","id":"ev","class":{"code":"IMP"},"subject":{"reference":"Patient/p-vip"},"participant":[{"individual":{"reference":"Practitioner/d2"}}],"period":{"start":"2026-03-01T00:00:00Z","end":"2026-03-30T00:00:00Z"},"serviceProvider":{"reference":"Organization/card"}}"#).unwrap());
+    // The employee is an ED patient today.
+    ctx.encounters.push(parse_encounter(r#"{"resourceType":"Encounter","id":"ee","class":{"code":"EMER"},"subject":{"reference":"Patient/p-emp"},"participant":[{"individual":{"reference":"Practitioner/e3"}}],"period":{"start":"2026-03-12T08:00:00Z","end":"2026-03-12T18:00:00Z"},"serviceProvider":{"reference":"Organization/ed"}}"#).unwrap());
+    ctx
+}
+
+struct Clock(u32);
+
+fn event(
+    n: &mut Clock,
+    t: &str,
+    user: &str,
+    patient: &str,
+    address: &str,
+    purpose: &str,
+) -> String {
+    n.0 += 1;
+    let kind = if address.contains('.') { "2" } else { "1" };
+    format!(
+        r#"{{"resourceType":"AuditEvent","id":"ev{}","recorded":"{t}","action":"R","subtype":[{{"code":"read"}}],"agent":[{{"requestor":true,"who":{{"identifier":{{"value":"{user}"}}}},"network":{{"address":"{address}","type":"{kind}"}},"purposeOfUse":[{{"coding":[{{"code":"{purpose}"}}]}}]}}],"entity":[{{"what":{{"reference":"Patient/{patient}"}},"role":{{"code":"1"}}}}]}}"#,
+        n.0
+    )
+}
+
+/// Ten days of ordinary work: both cardiology users open their care-team patients in the day.
+fn warmed_up() -> (Monitor, Clock) {
+    let mut m = Monitor::new(&context(), MonitorConfig::default());
+    let mut clock = Clock(0);
+    for day in 1..=10 {
+        for k in 0..24 {
+            let hour = 8 + k % 8;
+            let t = format!("2026-03-{day:02}T{hour:02}:{:02}:00Z", (k * 7) % 60);
+            for (user, ws) in [
+                ("nurse1", "WS-CARD-1"),
+                ("doc2", "WS-CARD-2"),
+                ("colleague4", "WS-CARD-3"),
+            ] {
+                let line = event(
+                    &mut clock,
+                    &t,
+                    user,
+                    &format!("p{}", (k * 5 + day) % 30),
+                    ws,
+                    "TREAT",
+                );
+                let a = m.assess(&parse_audit_event(&line).unwrap());
+                assert!(!a.alert, "routine work alerted: {line} -> {a:?}");
+            }
+        }
+    }
+    (m, clock)
+}
+
+fn assess(
+    m: &mut Monitor,
+    c: &mut Clock,
+    t: &str,
+    user: &str,
+    patient: &str,
+    address: &str,
+    purpose: &str,
+) -> Assessment {
+    let line = event(c, t, user, patient, address, purpose);
+    m.assess(&parse_audit_event(&line).unwrap())
+}
+
+#[test]
+fn each_reason_fires_on_what_it_names() {
+    let cases = [
+        ("p-self", Reason::SelfAccess),
+        ("p-family", Reason::Family),
+        ("p-neighbor", Reason::Neighbor),
+        ("p-vip2", Reason::Vip),
+        ("p-emp", Reason::Coworker),
+        ("p-colleague", Reason::Coworker),
+        ("p-dead", Reason::Deceased),
+        ("p-stranger", Reason::NoRelationship),
+    ];
+    for (patient, reason) in cases {
+        let (mut m, mut c) = warmed_up();
+        let a = assess(
+            &mut m,
+            &mut c,
+            "2026-03-12T10:30:00Z",
+            "nurse1",
+            patient,
+            "WS-CARD-1",
+            "TREAT",
+        );
+        assert!(a.alert, "{patient}: {a:?}");
+        assert!(
+            a.reasons.contains(&reason),
+            "{patient}: expected {reason}, got {:?}",
+            a.reasons
+        );
+        assert!(!a.explanation().is_empty());
+    }
+}
+
+#[test]
+fn hard_legitimate_cases_stay_quiet() {
+    let (mut m, mut c) = warmed_up();
+    // The VIP's own care team, and a nurse of the ward where the VIP is admitted.
+    let a = assess(
+        &mut m,
+        &mut c,
+        "2026-03-12T10:20:00Z",
+        "nurse1",
+        "p-vip",
+        "WS-CARD-1",
+        "TREAT",
+    );
+    assert!(!a.alert, "ward nurse of an admitted VIP: {a:?}");
+    let a = assess(
+        &mut m,
+        &mut c,
+        "2026-03-12T10:30:00Z",
+        "doc2",
+        "p-vip",
+        "WS-CARD-2",
+        "TREAT",
+    );
+    assert!(!a.alert, "care team of a VIP: {a:?}");
+    // A common surname shared with the user, at another address: not family.
+    let a = assess(
+        &mut m,
+        &mut c,
+        "2026-03-12T10:40:00Z",
+        "doc2",
+        "p-common",
+        "WS-CARD-2",
+        "TREAT",
+    );
+    assert!(!a.reasons.contains(&Reason::Family), "{a:?}");
+    // Break-the-glass by the ED physician on an emergency patient.
+    let a = assess(
+        &mut m,
+        &mut c,
+        "2026-03-12T10:45:00Z",
+        "ed3",
+        "p-emp",
+        "WS-ED-1",
+        "BTG",
+    );
+    assert!(!a.reasons.contains(&Reason::BreakGlass), "{a:?}");
+}
+
+#[test]
+fn break_glass_outside_emergency() {
+    let (mut m, mut c) = warmed_up();
+    let a = assess(
+        &mut m,
+        &mut c,
+        "2026-03-12T10:30:00Z",
+        "colleague4",
+        "p-stranger",
+        "WS-CARD-3",
+        "BTG",
+    );
+    assert!(a.alert && a.reasons.contains(&Reason::BreakGlass), "{a:?}");
+}
+
+#[test]
+fn stolen_login_harvesting_at_night() {
+    let (mut m, mut c) = warmed_up();
+    let mut last = None;
+    for k in 0..40 {
+        let t = format!("2026-03-12T03:{:02}:{:02}Z", k, (k * 13) % 60);
+        last = Some(assess(
+            &mut m,
+            &mut c,
+            &t,
+            "colleague4",
+            &format!("p{}", k % 30),
+            "203.0.113.9",
+            "TREAT",
+        ));
+    }
+    let a = last.unwrap();
+    assert!(a.alert, "{a:?}");
+    for r in [Reason::Bulk, Reason::UnusualTime, Reason::UnusualLocation] {
+        assert!(a.reasons.contains(&r), "missing {r}: {:?}", a.reasons);
+    }
+}
+
+#[test]
+fn unknown_login_and_patient_are_scored_not_rejected() {
+    let (mut m, mut c) = warmed_up();
+    let a = assess(
+        &mut m,
+        &mut c,
+        "2026-03-12T10:30:00Z",
+        "ghost",
+        "p-nowhere",
+        "WS-X",
+        "TREAT",
+    );
+    assert!(a.reasons.contains(&Reason::UnknownUser), "{a:?}");
+    assert!(a.reasons.contains(&Reason::UnknownPatient), "{a:?}");
+    assert!(a.alert);
+}
+
+#[test]
+fn deterministic() {
+    let run = || {
+        let (mut m, mut c) = warmed_up();
+        ["p-self", "p-vip", "p-stranger", "p3"]
+            .iter()
+            .map(|p| {
+                assess(
+                    &mut m,
+                    &mut c,
+                    "2026-03-12T10:30:00Z",
+                    "nurse1",
+                    p,
+                    "WS-CARD-1",
+                    "TREAT",
+                )
+                .score
+            })
+            .collect::<Vec<f64>>()
+    };
+    assert_eq!(run(), run());
+}
