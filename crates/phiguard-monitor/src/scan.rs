@@ -241,3 +241,35 @@ mod tests {
         assert_eq!(counts, ScanCounts::default());
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::MonitorConfig;
+    use phiguard_fhir::Context;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Arbitrary well-formed events in arbitrary order, users and patients: never a panic,
+        /// always exactly one output line per event, scores finite.
+        #[test]
+        fn any_stream_scores_every_event(
+            evs in proptest::collection::vec((0u32..5, 0u32..20, 0i64..200_000, 0u8..4, proptest::bool::ANY), 0..80)
+        ) {
+            let input: Vec<String> = evs.iter().enumerate().map(|(i, (u, p, t, kind, btg))| {
+                let secs = 1_772_323_200 + t;
+                let ts = format!("2026-03-{:02}T{:02}:{:02}:{:02}Z", 1 + (secs - 1_772_323_200) / 86_400, (secs / 3600) % 24, (secs / 60) % 60, secs % 60);
+                let addr = match kind { 0 => r#","network":{"address":"WS-1","type":"1"}"#.to_owned(), 1 => format!(r#","network":{{"address":"10.0.{u}.{p}","type":"2"}}"#), _ => String::new() };
+                let purpose = if *btg { r#","purposeOfUse":[{"coding":[{"code":"BTG"}]}]"# } else { "" };
+                format!(r#"{{"id":"e{i}","recorded":"{ts}","agent":[{{"requestor":true,"who":{{"identifier":{{"value":"u{u}"}}}}{addr}{purpose}}}],"entity":[{{"what":{{"reference":"Patient/p{p}"}},"role":{{"code":"1"}}}}]}}"#)
+            }).collect();
+            let mut m = Monitor::new(&Context::default(), MonitorConfig::default());
+            let mut out = Vec::new();
+            let counts = scan_stream(&mut m, "p", input.join("\n").as_bytes(), &mut out, |_| {}, |_, a, _| {
+                assert!(a.score.is_finite());
+            }).unwrap();
+            prop_assert_eq!(counts.events as usize, evs.len());
+            prop_assert_eq!(out.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count(), evs.len());
+        }
+    }
+}
