@@ -17,6 +17,7 @@
 //! * [`witness`]: the witness side of `add-checkpoint`; [`http`]: read-only tile serving.
 //! * [`entry`]: the PHI-free entry schema phiguard writes (pseudonyms and commitments).
 
+pub mod bench;
 pub mod checkpoint;
 pub mod committer;
 pub mod entry;

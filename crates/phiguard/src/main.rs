@@ -21,12 +21,18 @@ enum Command {
     // monitor (scan/simulate/eval/demo/bench), ledger, witness, vault, anomaly, iomt.
     /// Simulate a hospital, scan it and print the privacy officer's queue.
     Demo(cmd::demo::DemoArgs),
+    /// Tamper-evident audit ledger: append, checkpoints, proofs, verification.
+    Ledger(cmd::ledger::LedgerArgs),
+    /// Run a transparency-log witness (C2SP tlog-witness add-checkpoint).
+    Witness(cmd::witness::WitnessArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => cmd::demo::run(args),
+        Command::Ledger(args) => cmd::ledger::run(args),
+        Command::Witness(args) => cmd::witness::run(args),
     };
     match result {
         Ok(code) => code,

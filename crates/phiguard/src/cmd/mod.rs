@@ -1,3 +1,5 @@
 //! Subcommand implementations, one module per group.
 
 pub mod demo;
+pub mod ledger;
+pub mod witness;
