@@ -211,7 +211,10 @@ pub fn run(opts: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Vec<Ro
     }
     times.sort();
     let mean = times.iter().sum::<Duration>() / (times.len().max(1) as u32);
-    let p99 = times.get(times.len() * 99 / 100).copied().unwrap_or_default();
+    let p99 = times
+        .get(times.len() * 99 / 100)
+        .copied()
+        .unwrap_or_default();
     let t = Instant::now();
     let k = opts.proofs.min(500);
     for _ in 0..k {

@@ -102,6 +102,16 @@ pub struct Ledger {
     made_dirs: HashSet<PathBuf>,
 }
 
+/// Test hook: when the environment variable `PHIGUARD_LEDGER_DANGEROUS_CRASH_AT` names this
+/// point of a batch commit, the process aborts there (used by the crash-recovery tests).
+fn crash_point(name: &str) {
+    static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let at = AT.get_or_init(|| std::env::var("PHIGUARD_LEDGER_DANGEROUS_CRASH_AT").ok());
+    if at.as_deref() == Some(name) {
+        std::process::abort();
+    }
+}
+
 fn read(path: &Path) -> Result<Vec<u8>> {
     fs::read(path).map_err(|e| Error::io("read", path, e))
 }
@@ -608,7 +618,10 @@ impl Ledger {
             ));
         }
         let mut files = Vec::with_capacity(writes.len());
-        for (id, data) in &writes {
+        for (i, (id, data)) in writes.iter().enumerate() {
+            if i == writes.len() / 2 {
+                crash_point("mid-writes");
+            }
             let path = self.dir.join(id.path());
             self.ensure_parent(&path)?;
             let mut f = fs::File::create(&path).map_err(|e| Error::io("create", &path, e))?;
@@ -619,14 +632,18 @@ impl Ledger {
             }
             files.push((path, f));
         }
+        crash_point("before-sync");
         self.make_durable(&files)?;
         drop(files);
+        crash_point("after-sync");
         let root = root_from_edge(&self.edge);
         // Persist the tree head we are about to sign before signing it.
         self.persist_signed_state(size, &root)?;
+        crash_point("after-signed-state");
         self.size = size;
         self.root = root;
         self.publish()?;
+        crash_point("after-checkpoint");
         // Partials of tiles that are now full are no longer needed.
         for (id, _) in &writes {
             if id.is_full() {
@@ -719,6 +736,7 @@ impl Ledger {
 
     fn write_checkpoint(&mut self, note: &str) -> Result<()> {
         let path = self.dir.join(CHECKPOINT);
+        crash_point("before-checkpoint");
         if self.sync == SyncMode::DangerousNone {
             fs::write(&path, note).map_err(|e| Error::io("write", &path, e))?;
         } else {
@@ -907,8 +925,21 @@ pub fn load_config(dir: &Path) -> Result<Config> {
             )))
         }
     };
-    serde_json::from_slice(&data)
-        .map_err(|e| Error::parse("ledger.json", format!("`{}`: {e}", path.display())))
+    let config: Config = serde_json::from_slice(&data)
+        .map_err(|e| Error::parse("ledger.json", format!("`{}`: {e}", path.display())))?;
+    let mut canonical = serde_json::to_vec_pretty(&config)
+        .map_err(|e| Error::Setup(format!("cannot encode config: {e}")))?;
+    canonical.push(b'\n');
+    if canonical != data {
+        return Err(Error::parse(
+            "ledger.json",
+            format!(
+                "`{}` is not in canonical form (edited by hand?)",
+                path.display()
+            ),
+        ));
+    }
+    Ok(config)
 }
 
 fn load_signer(dir: &Path) -> Result<Signer> {
@@ -926,7 +957,14 @@ fn load_signer(dir: &Path) -> Result<Signer> {
         }
     }
     let s = std::str::from_utf8(&data).map_err(|_| Error::Key("log-key is not UTF-8".into()))?;
-    Signer::parse(s)
+    let signer = Signer::parse(s)?;
+    if format!("{}\n", signer.encode()) != s {
+        return Err(Error::Key(format!(
+            "`{}` is not in canonical form (one key line)",
+            path.display()
+        )));
+    }
+    Ok(signer)
 }
 
 /// Read-only access to a ledger directory: keys, checkpoint, proofs, verification.

@@ -139,7 +139,9 @@ pub fn run(args: LedgerArgs) -> anyhow::Result<ExitCode> {
         }
         LedgerCommand::Proof { dir, index } => {
             let r = LedgerReader::open(&dir)?;
-            let (p, _) = r.proof(index).with_context(|| format!("proof of entry {index}"))?;
+            let (p, _) = r
+                .proof(index)
+                .with_context(|| format!("proof of entry {index}"))?;
             out.write_all(p.encode().as_bytes())?;
         }
         LedgerCommand::CheckProof {
@@ -149,11 +151,11 @@ pub fn run(args: LedgerArgs) -> anyhow::Result<ExitCode> {
             witness_key,
             min_cosigs,
         } => {
-            let data = std::fs::read(&proof)
-                .with_context(|| format!("reading `{}`", proof.display()))?;
+            let data =
+                std::fs::read(&proof).with_context(|| format!("reading `{}`", proof.display()))?;
             let p = TlogProof::parse(&data).with_context(|| format!("`{}`", proof.display()))?;
-            let entry_bytes = std::fs::read(&entry)
-                .with_context(|| format!("reading `{}`", entry.display()))?;
+            let entry_bytes =
+                std::fs::read(&entry).with_context(|| format!("reading `{}`", entry.display()))?;
             let lk = VerifierKey::parse(&log_key).context("--log-key")?;
             let wks = witness_key
                 .iter()
@@ -223,7 +225,9 @@ fn read_ndjson(mut input: impl std::io::BufRead) -> anyhow::Result<Vec<Vec<u8>>>
     let mut n = 0usize;
     loop {
         line.clear();
-        let read = input.read_until(b'\n', &mut line).context("reading stdin")?;
+        let read = input
+            .read_until(b'\n', &mut line)
+            .context("reading stdin")?;
         if read == 0 {
             break;
         }
@@ -287,7 +291,10 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", phiguard_ledger::bench::table(&rows))?;
     if let Err(e) = std::fs::remove_dir_all(&dir) {
-        eprintln!("phiguard: warning: could not remove `{}`: {e}", dir.display());
+        eprintln!(
+            "phiguard: warning: could not remove `{}`: {e}",
+            dir.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -72,7 +72,10 @@ pub fn run(args: WitnessArgs) -> anyhow::Result<ExitCode> {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("binding {}", args.listen))?;
-        eprintln!("phiguard witness: listening on http://{}", listener.local_addr()?);
+        eprintln!(
+            "phiguard witness: listening on http://{}",
+            listener.local_addr()?
+        );
         axum::serve(listener, app)
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
