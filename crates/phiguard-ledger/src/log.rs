@@ -1328,6 +1328,34 @@ mod tests {
     }
 
     #[test]
+    fn proofs_in_a_three_level_tree_read_at_most_five_tiles() {
+        // 70,000 entries: level-0, level-1 and level-2 tiles, partial ones at each level.
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Ledger::init(dir.path(), "example.com/big").unwrap();
+        l.set_sync_mode(SyncMode::DangerousNone);
+        let es: Vec<[u8; 4]> = (0u32..70_000).map(|i| i.to_be_bytes()).collect();
+        l.append_batch(&es).unwrap();
+        let root = l.root();
+        let mut max = 0;
+        for idx in (0..70_000u64).step_by(997).chain([0, 65535, 65536, 69_999]) {
+            let mut r = TileReader::new(dir.path(), 70_000);
+            let p = merkle::inclusion_proof(&mut r, idx, 70_000).unwrap();
+            max = max.max(r.tiles_read);
+            let leaf = leaf_hash(&(idx as u32).to_be_bytes());
+            merkle::verify_inclusion(idx, 70_000, &leaf, &p, &root).unwrap();
+        }
+        assert!(max <= 5, "read {max} tiles");
+        assert_eq!(
+            fs::read(dir.path().join("tile/2/000.p/1")).unwrap().len(),
+            32,
+            "the spec's 70,000-entry example has a level-2 partial tile of width 1"
+        );
+        assert!(dir.path().join("tile/1/001.p/17").exists());
+        assert!(dir.path().join("tile/1/000").exists());
+        assert!(dir.path().join("tile/0/273.p/112").exists());
+    }
+
+    #[test]
     fn oversized_entries_are_refused_whole() {
         let dir = tempfile::tempdir().unwrap();
         let mut l = Ledger::init(dir.path(), "example.com/test").unwrap();
