@@ -100,6 +100,8 @@ pub struct Ledger {
     bundle: Vec<u8>,
     checkpoint: String,
     made_dirs: HashSet<PathBuf>,
+    /// Holds the exclusive writer lock (`DIR/lock`) while open.
+    _lock: fs::File,
 }
 
 /// Test hook: when the environment variable `PHIGUARD_LEDGER_DANGEROUS_CRASH_AT` names this
@@ -336,8 +338,10 @@ impl Ledger {
     }
 
     /// Opens a ledger for writing, recovering from any crash (see the module docs).
+    /// Only one writer may have a ledger open: a second one gets an error.
     pub fn open(dir: &Path) -> Result<Self> {
         let config = load_config(dir)?;
+        let lock = lock_writer(dir)?;
         let signer = load_signer(dir)?;
         if signer.name() != config.origin {
             return Err(Error::Key(format!(
@@ -369,6 +373,7 @@ impl Ledger {
             bundle: Vec::new(),
             checkpoint: String::from_utf8_lossy(&cp_data).into_owned(),
             made_dirs: HashSet::new(),
+            _lock: lock,
         };
         ledger.discard_beyond(size)?;
         ledger.load_edge()?;
@@ -901,6 +906,26 @@ impl NodeSource for TileReaderWithEdge<'_> {
     }
 }
 
+/// Takes the exclusive, non-blocking writer lock on `DIR/lock` (released when the file closes,
+/// including when the process dies).
+fn lock_writer(dir: &Path) -> Result<fs::File> {
+    let path = dir.join("lock");
+    let f = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io("open", &path, e))?;
+    #[cfg(unix)]
+    rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive).map_err(|_| {
+        Error::Setup(format!(
+            "`{}` is open for writing by another process",
+            dir.display()
+        ))
+    })?;
+    Ok(f)
+}
+
 fn signed_state_text(size: u64, root: &Hash) -> String {
     format!("{size}\n{}\n", B64.encode(root))
 }
@@ -1353,6 +1378,15 @@ mod tests {
         assert!(dir.path().join("tile/1/001.p/17").exists());
         assert!(dir.path().join("tile/1/000").exists());
         assert!(dir.path().join("tile/0/273.p/112").exists());
+    }
+
+    #[test]
+    fn only_one_writer_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::init(dir.path(), "example.com/test").unwrap();
+        assert!(matches!(Ledger::open(dir.path()), Err(Error::Setup(_))));
+        drop(l);
+        Ledger::open(dir.path()).unwrap();
     }
 
     #[test]
