@@ -3,7 +3,7 @@
 //! proofs) is `phiguard ledger bench`.
 
 use aws_lc_rs::digest;
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_main, BenchmarkId, Criterion, Throughput};
 use phiguard_ledger::merkle::{self, MemoryTree};
 
 fn entries(n: usize) -> Vec<Vec<u8>> {
@@ -59,5 +59,9 @@ fn proofs(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, hashing, proofs);
-criterion_main!(benches);
+// criterion_group! generates an undocumented function.
+#[allow(missing_docs)]
+mod group {
+    criterion::criterion_group!(benches, super::hashing, super::proofs);
+}
+criterion_main!(group::benches);
