@@ -29,6 +29,10 @@ enum Command {
     Demo(cmd::demo::DemoArgs),
     /// Benchmarks that print a table (speed and memory side by side with the raw limit).
     Bench(cmd::bench::BenchArgs),
+    /// Tamper-evident audit ledger: append, checkpoints, proofs, verification.
+    Ledger(cmd::ledger::LedgerArgs),
+    /// Run a transparency-log witness (C2SP tlog-witness add-checkpoint).
+    Witness(cmd::witness::WitnessArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +43,8 @@ fn main() -> ExitCode {
         Command::Eval(args) => cmd::eval::run(args),
         Command::Demo(args) => cmd::demo::run(args),
         Command::Bench(args) => cmd::bench::run(args),
+        Command::Ledger(args) => cmd::ledger::run(args),
+        Command::Witness(args) => cmd::witness::run(args),
     };
     match result {
         Ok(code) => code,

@@ -5,3 +5,5 @@ pub mod demo;
 pub mod eval;
 pub mod scan;
 pub mod simulate;
+pub mod ledger;
+pub mod witness;

@@ -1,0 +1,248 @@
+//! The ledger benchmark behind `phiguard ledger bench`: each measurement side by side with
+//! its physical limit, in one run.
+//!
+//! 1. In-memory append + hashing vs raw SHA-256 over the same number and sizes of inputs.
+//! 2. Durable appends of 200-byte entries (group commit: one sync + one signed checkpoint per
+//!    batch), via the batch API and via the multi-producer [`GroupCommitter`].
+//! 3. Inclusion proofs for random indexes of a large (10M) log: time and tiles read.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use aws_lc_rs::digest;
+
+use crate::committer::{CommitPolicy, GroupCommitter};
+use crate::error::Result;
+use crate::hash::{hash_calls, leaf_hash};
+use crate::log::{Ledger, LedgerReader, SyncMode, TileReader};
+use crate::merkle::{self, MemoryTree};
+
+/// Benchmark parameters.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Scratch directory (created; logs are made below it).
+    pub dir: PathBuf,
+    /// Entries for the hashing and durable-append measurements.
+    pub entries: u64,
+    /// Size of the large log for proofs.
+    pub big: u64,
+    /// Number of random proofs.
+    pub proofs: usize,
+}
+
+/// One line of the result table.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// What was measured.
+    pub what: String,
+    /// The measured value.
+    pub value: String,
+    /// The reference it is compared with, and the ratio.
+    pub reference: String,
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+fn entry(i: u64, len: usize) -> Vec<u8> {
+    let mut v = format!("{{\"i\":{i},\"pad\":\"").into_bytes();
+    while v.len() + 2 < len {
+        v.push(b'a' + (i % 26) as u8);
+    }
+    v.extend_from_slice(b"\"}");
+    v
+}
+
+fn rate(n: u64, d: Duration) -> f64 {
+    n as f64 / d.as_secs_f64().max(1e-9)
+}
+
+/// Runs all measurements; `progress` receives short status messages.
+pub fn run(opts: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    std::fs::create_dir_all(&opts.dir).map_err(|e| crate::Error::io("create", &opts.dir, e))?;
+    let n = opts.entries.max(1);
+    let entries: Vec<Vec<u8>> = (0..n).map(|i| entry(i, 200)).collect();
+
+    // 1. Hashing.
+    progress("in-memory append + hashing");
+    let before = hash_calls();
+    let t = Instant::now();
+    let mut tree = MemoryTree::new();
+    for e in &entries {
+        tree.append(e);
+    }
+    let root = tree.root();
+    let append_time = t.elapsed();
+    let calls = hash_calls() - before;
+    let nodes = calls.saturating_sub(n);
+    let t = Instant::now();
+    let mut acc = 0u8;
+    for e in &entries {
+        let mut ctx = digest::Context::new(&digest::SHA256);
+        ctx.update(&[0]);
+        ctx.update(e);
+        acc ^= ctx.finish().as_ref()[0];
+    }
+    let node_input = [acc; 65];
+    for _ in 0..nodes {
+        acc ^= digest::digest(&digest::SHA256, &node_input).as_ref()[0];
+    }
+    let raw_time = t.elapsed();
+    std::hint::black_box((acc, root));
+    rows.push(Row {
+        what: format!("in-memory append+hash, {n} x 200 B ({calls} hash calls)"),
+        value: format!("{:.0} entries/s", rate(n, append_time)),
+        reference: format!(
+            "raw SHA-256, same {calls} calls: {:.0} entries/s equiv.; ratio {:.0}% (target >= 50%)",
+            rate(n, raw_time),
+            100.0 * raw_time.as_secs_f64() / append_time.as_secs_f64().max(1e-9)
+        ),
+    });
+
+    // 2. Durable appends.
+    for batch in [10_000usize, 100_000] {
+        progress(&format!("durable appends, batches of {batch}"));
+        let dir = opts.dir.join(format!("durable-{batch}"));
+        let mut l = Ledger::init(&dir, "bench.example/durable")?;
+        let t = Instant::now();
+        let mut commits = 0;
+        for chunk in entries.chunks(batch) {
+            l.append_batch(chunk)?;
+            commits += 1;
+        }
+        let d = t.elapsed();
+        rows.push(Row {
+            what: format!("durable append (syncfs + signed checkpoint per batch), batch {batch}"),
+            value: format!("{:.0} entries/s", rate(n, d)),
+            reference: format!(
+                "{commits} commits, {:.1} ms/commit; target >= 100000 entries/s",
+                d.as_secs_f64() * 1000.0 / f64::from(commits)
+            ),
+        });
+        drop(l);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    {
+        progress("group commit, 8 producers x 1000-entry requests");
+        let dir = opts.dir.join("group");
+        let l = Ledger::init(&dir, "bench.example/group")?;
+        let (gc, app) = GroupCommitter::start(
+            l,
+            CommitPolicy {
+                max_entries: 100_000,
+                max_wait: Duration::from_millis(20),
+            },
+        );
+        let t = Instant::now();
+        let per = entries.len().div_ceil(8);
+        let mut handles = Vec::new();
+        for part in entries.chunks(per) {
+            let app = app.clone();
+            let part: Vec<Vec<u8>> = part.to_vec();
+            handles.push(std::thread::spawn(move || -> Result<()> {
+                for c in part.chunks(1000) {
+                    app.append_many(c.to_vec())?;
+                }
+                Ok(())
+            }));
+        }
+        drop(app);
+        for h in handles {
+            h.join().map_err(|_| crate::Error::WriterStopped)??;
+        }
+        let d = t.elapsed();
+        let l = gc.join()?;
+        rows.push(Row {
+            what: "group commit, 8 producer threads, 1000-entry requests".into(),
+            value: format!("{:.0} entries/s", rate(l.size(), d)),
+            reference: "acknowledged only when durable; target >= 100000 entries/s".into(),
+        });
+        drop(l);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    // 3. Proofs in a big log.
+    progress(&format!("building a {}-entry log", opts.big));
+    let dir = opts.dir.join("big");
+    let mut l = Ledger::init(&dir, "bench.example/big")?;
+    l.set_sync_mode(SyncMode::DangerousNone);
+    let t = Instant::now();
+    let chunk = 1_000_000u64;
+    let mut done = 0u64;
+    while done < opts.big {
+        let k = chunk.min(opts.big - done);
+        let es: Vec<[u8; 16]> = (done..done + k)
+            .map(|i| {
+                let mut e = [0u8; 16];
+                e[..8].copy_from_slice(&i.to_be_bytes());
+                e
+            })
+            .collect();
+        l.append_batch(&es)?;
+        done += k;
+    }
+    let build = t.elapsed();
+    let size = l.size();
+    let root = l.root();
+    drop(l);
+    progress("random proofs");
+    let reader = LedgerReader::open(&dir)?;
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut times = Vec::with_capacity(opts.proofs);
+    let mut max_tiles = 0usize;
+    for _ in 0..opts.proofs {
+        let idx = rng.next() % size;
+        let t = Instant::now();
+        let mut r = TileReader::new(&dir, size);
+        let p = merkle::inclusion_proof(&mut r, idx, size)?;
+        times.push(t.elapsed());
+        max_tiles = max_tiles.max(r.tiles_read);
+        let mut e = [0u8; 16];
+        e[..8].copy_from_slice(&idx.to_be_bytes());
+        merkle::verify_inclusion(idx, size, &leaf_hash(&e), &p, &root)?;
+    }
+    times.sort();
+    let mean = times.iter().sum::<Duration>() / (times.len().max(1) as u32);
+    let p99 = times
+        .get(times.len() * 99 / 100)
+        .copied()
+        .unwrap_or_default();
+    let t = Instant::now();
+    let k = opts.proofs.min(500);
+    for _ in 0..k {
+        let idx = rng.next() % size;
+        std::hint::black_box(reader.proof(idx)?);
+    }
+    let full = t.elapsed() / (k.max(1) as u32);
+    rows.push(Row {
+        what: format!("inclusion proof, random index, {size}-entry log (built in {:.1} s)", build.as_secs_f64()),
+        value: format!(
+            "mean {:.0} us, p99 {:.0} us, max {max_tiles} tiles read",
+            mean.as_secs_f64() * 1e6,
+            p99.as_secs_f64() * 1e6
+        ),
+        reference: format!(
+            "target < 1000 us and <= 5 tiles; full tlog-proof incl. reading + verifying the checkpoint: {:.0} us",
+            full.as_secs_f64() * 1e6
+        ),
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(rows)
+}
+
+/// Formats rows as a Markdown table.
+pub fn table(rows: &[Row]) -> String {
+    let mut s = String::from("| measurement | result | reference |\n|---|---|---|\n");
+    for r in rows {
+        s.push_str(&format!("| {} | {} | {} |\n", r.what, r.value, r.reference));
+    }
+    s
+}

@@ -1,0 +1,152 @@
+//! Group commit: many producers hand entries to one writer thread, which gathers them into
+//! a batch (up to `max_entries`, waiting at most `max_wait` after the first one), commits the
+//! batch durably with one sync and one signed checkpoint, and only then acknowledges each
+//! producer with its index.
+
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::log::Ledger;
+
+struct Request {
+    entries: Vec<Vec<u8>>,
+    reply: mpsc::SyncSender<Result<u64>>,
+}
+
+/// Settings of the group committer.
+#[derive(Debug, Clone, Copy)]
+pub struct CommitPolicy {
+    /// Largest batch, in entries.
+    pub max_entries: usize,
+    /// Longest time the first entry of a batch waits for more to arrive.
+    pub max_wait: Duration,
+}
+
+impl Default for CommitPolicy {
+    fn default() -> Self {
+        Self {
+            max_entries: 100_000,
+            max_wait: Duration::from_millis(5),
+        }
+    }
+}
+
+/// A handle to the writer thread; clone it for each producer.
+#[derive(Debug, Clone)]
+pub struct Appender {
+    tx: mpsc::Sender<Request>,
+}
+
+/// Owns the writer thread; dropping every [`Appender`] and calling [`GroupCommitter::join`]
+/// stops it.
+#[derive(Debug)]
+pub struct GroupCommitter {
+    handle: thread::JoinHandle<Ledger>,
+}
+
+impl GroupCommitter {
+    /// Starts the writer thread over an open ledger.
+    pub fn start(mut ledger: Ledger, policy: CommitPolicy) -> (Self, Appender) {
+        let (tx, rx) = mpsc::channel::<Request>();
+        let handle = thread::spawn(move || {
+            while let Ok(first) = rx.recv() {
+                let deadline = Instant::now() + policy.max_wait;
+                let mut reqs = vec![first];
+                let mut count = reqs[0].entries.len();
+                while count < policy.max_entries {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    match rx.recv_timeout(left) {
+                        Ok(r) => {
+                            count += r.entries.len();
+                            reqs.push(r);
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let batch: Vec<&[u8]> = reqs
+                    .iter()
+                    .flat_map(|r| r.entries.iter().map(Vec::as_slice))
+                    .collect();
+                match ledger.append_batch(&batch) {
+                    Ok(mut next) => {
+                        for r in reqs {
+                            let n = r.entries.len() as u64;
+                            let _ = r.reply.send(Ok(next));
+                            next += n;
+                        }
+                    }
+                    Err(e) => {
+                        let msg = e.to_string();
+                        for r in reqs {
+                            let _ = r
+                                .reply
+                                .send(Err(Error::Corrupt(format!("batch not committed: {msg}"))));
+                        }
+                    }
+                }
+            }
+            ledger
+        });
+        (Self { handle }, Appender { tx })
+    }
+
+    /// Waits for the writer to finish (after all appenders are dropped) and returns the ledger.
+    pub fn join(self) -> Result<Ledger> {
+        self.handle.join().map_err(|_| Error::WriterStopped)
+    }
+}
+
+impl Appender {
+    /// Appends entries; returns the index of the first once they are durable and signed.
+    pub fn append_many(&self, entries: Vec<Vec<u8>>) -> Result<u64> {
+        let (reply, rx) = mpsc::sync_channel(1);
+        self.tx
+            .send(Request { entries, reply })
+            .map_err(|_| Error::WriterStopped)?;
+        rx.recv().map_err(|_| Error::WriterStopped)?
+    }
+
+    /// Appends one entry; returns its index once it is durable and signed.
+    pub fn append(&self, entry: Vec<u8>) -> Result<u64> {
+        self.append_many(vec![entry])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::{LedgerReader, SyncMode};
+
+    #[test]
+    fn concurrent_producers_get_distinct_durable_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Ledger::init(dir.path(), "example.com/gc").unwrap();
+        l.set_sync_mode(SyncMode::DangerousNone);
+        let (gc, app) = GroupCommitter::start(l, CommitPolicy::default());
+        let mut threads = Vec::new();
+        for t in 0..4u8 {
+            let app = app.clone();
+            threads.push(thread::spawn(move || {
+                (0..50u8)
+                    .map(|i| (app.append(vec![t, i]).unwrap(), vec![t, i]))
+                    .collect::<Vec<_>>()
+            }));
+        }
+        drop(app);
+        let mut got: Vec<(u64, Vec<u8>)> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        let l = gc.join().unwrap();
+        assert_eq!(l.size(), 200);
+        got.sort();
+        let r = LedgerReader::open(dir.path()).unwrap();
+        for (i, (idx, e)) in got.iter().enumerate() {
+            assert_eq!(*idx, i as u64);
+            assert_eq!(&r.entry(*idx).unwrap(), e);
+        }
+        r.verify().unwrap();
+    }
+}
