@@ -16,6 +16,7 @@
 //! - [`vault`]: the [`Vault`] that ties them together (put/get/rotate/erase/backup).
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod crypto;
 pub mod envelope;
 pub mod error;

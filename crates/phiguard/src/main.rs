@@ -21,12 +21,21 @@ enum Command {
     // monitor (scan/simulate/eval/demo/bench), ledger, witness, vault, anomaly, iomt.
     /// Simulate a hospital, scan it and print the privacy officer's queue.
     Demo(cmd::demo::DemoArgs),
+    /// Encrypted PHI vault: per-patient keys, rotation, crypto-shredding.
+    Vault(cmd::vault::VaultArgs),
+    /// Write a consistent, still-encrypted snapshot of the vault.
+    Backup(cmd::vault::BackupArgs),
+    /// Restore a vault snapshot and re-apply later erasures.
+    Restore(cmd::vault::RestoreArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => cmd::demo::run(args),
+        Command::Vault(args) => cmd::vault::run(args),
+        Command::Backup(args) => cmd::vault::run_backup(args),
+        Command::Restore(args) => cmd::vault::run_restore(args),
     };
     match result {
         Ok(code) => code,

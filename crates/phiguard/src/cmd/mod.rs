@@ -1,3 +1,4 @@
 //! Subcommand implementations, one module per group.
 
 pub mod demo;
+pub mod vault;
