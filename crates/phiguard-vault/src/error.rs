@@ -87,7 +87,7 @@ pub enum VaultError {
         /// Data key version.
         version: u32,
         /// The record that needed the key, if any.
-        record: Option<RecordRef>,
+        record: Option<Box<RecordRef>>,
         /// Why.
         reason: String,
     },
@@ -132,7 +132,7 @@ pub enum VaultError {
     #[error("record {record}: access requires {requirement} at protection level {level}")]
     ApprovalRequired {
         /// Which record.
-        record: RecordRef,
+        record: Box<RecordRef>,
         /// What is required (step-up, two-person approval).
         requirement: String,
         /// Current level.

@@ -294,7 +294,7 @@ impl Vault {
         let fail = |reason: String| VaultError::KeyUnwrap {
             patient: p.short(),
             version,
-            record: record.cloned(),
+            record: record.map(|r| Box::new(r.clone())),
             reason,
         };
         let row = keys
@@ -481,12 +481,12 @@ impl Vault {
         match self.hook.check(&req) {
             Approval::Allow => Ok(plain),
             Approval::RequireStepUp => Err(VaultError::ApprovalRequired {
-                record: r,
+                record: Box::new(r.clone()),
                 requirement: "step-up authentication".into(),
                 level: self.level.as_str().into(),
             }),
             Approval::RequireTwoPerson => Err(VaultError::ApprovalRequired {
-                record: r,
+                record: Box::new(r.clone()),
                 requirement: "two-person approval".into(),
                 level: self.level.as_str().into(),
             }),

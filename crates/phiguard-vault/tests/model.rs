@@ -1,6 +1,9 @@
 //! Property test: the vault (on SQLite) behaves like a naive in-memory map of versioned
 //! resources per patient, under random put/get/list/erase/rotate/re-encrypt sequences.
 
+// Test helpers outside #[test] fns: a panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::{HashMap, HashSet};
 
 use phiguard_vault::store::sqlite::SqliteStore;

@@ -1,6 +1,9 @@
 //! The same behaviour and fault suite, run against every storage backend: SQLite always,
 //! PostgreSQL when `PHIGUARD_TEST_POSTGRES_URL` is set (one throwaway schema per test).
 
+// Test helpers outside #[test] fns: a panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use phiguard_vault::keys::{KdfParams, LocalKeyProvider};
 use phiguard_vault::level::Approved;
 use phiguard_vault::store::sqlite::SqliteStore;

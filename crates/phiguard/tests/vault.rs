@@ -3,6 +3,9 @@
 //! tampered ciphertext and wrapped key, moved record, erased patient), kill -9 during writes
 //! and rotations, and a grep of every file for known plaintext.
 
+// Test helpers outside #[test] fns: a panic is a failing test, which is what we want.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
