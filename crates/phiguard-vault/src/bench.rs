@@ -58,7 +58,7 @@ fn rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-fn measure(secs: f64, mut f: impl FnMut() -> Result<(), VaultError>) -> Result<f64, VaultError> {
+fn measure(secs: f64, f: &mut dyn FnMut() -> Result<(), VaultError>) -> Result<f64, VaultError> {
     // Warm up, then count whole iterations within the time budget.
     for _ in 0..3 {
         f()?;
@@ -111,26 +111,10 @@ pub fn run(
     for (label, size) in [("1 KiB", 1024usize), ("1 MiB", 1 << 20)] {
         progress(&format!("seal/open {label}"));
         let pt = fhir_like(size, 1);
-        let mut buf = pt.clone();
         let nonce = [1u8; 12];
-        // Raw seal: in place on a reused buffer (the library's floor).
-        let raw_seal = measure(secs, || {
-            raw.seal_in_place_separate_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(b"aad"),
-                &mut buf,
-            )
-            .map(|_| ())
-            .map_err(|_| VaultError::Crypto("seal"))
-        })?;
-        // Vault seal: builds the context, draws a nonce, allocates the envelope.
+        let mut buf = pt.clone();
         let mut version = 0u64;
-        let vault_seal = measure(secs, || {
-            version += 1;
-            let ctx = crypto::record_context("default", &ptok, "Observation", "o1", version);
-            sk.seal(Kind::Record, 1, &ctx, &pt).map(|_| ())
-        })?;
-        // Raw open: ciphertext copied into a reused buffer (open is destructive), then opened.
+        let mut sealed = Vec::new();
         let mut ct = pt.clone();
         let tag = raw
             .seal_in_place_separate_tag(
@@ -141,44 +125,117 @@ pub fn run(
             .map_err(|_| VaultError::Crypto("seal"))?;
         ct.extend_from_slice(tag.as_ref());
         let mut work = ct.clone();
-        let raw_open = measure(secs, || {
-            work.copy_from_slice(&ct);
-            raw.open_in_place(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(b"aad"),
-                &mut work,
-            )
-            .map(|_| ())
-            .map_err(|_| VaultError::Crypto("open"))
-        })?;
-        let ctx = crypto::record_context("default", &ptok, "Observation", "o1", 1);
-        let env = sk.seal(Kind::Record, 1, &ctx, &pt)?;
-        let vault_open = measure(secs, || {
-            let ctx = crypto::record_context("default", &ptok, "Observation", "o1", 1);
-            sk.open(&env, Kind::Record, &ctx)
-                .map(|_| ())
-                .map_err(|_| VaultError::Crypto("open"))
-        })?;
-        let row = |name: String, ops: f64, base: Option<f64>| Throughput {
-            name,
-            ops_per_sec: ops,
-            bytes_per_sec: ops * size as f64,
-            vs_raw: base.map(|b| ops / b),
-        };
-        rep.throughput
-            .push(row(format!("raw aes-256-gcm seal {label}"), raw_seal, None));
-        rep.throughput.push(row(
-            format!("vault seal {label}"),
-            vault_seal,
-            Some(raw_seal),
-        ));
-        rep.throughput
-            .push(row(format!("raw aes-256-gcm open {label}"), raw_open, None));
-        rep.throughput.push(row(
-            format!("vault open {label}"),
-            vault_open,
-            Some(raw_open),
-        ));
+        let mut inplace = SealKey::plaintext_buffer(pt.len());
+        inplace.extend_from_slice(&pt);
+        let ctx1 = crypto::record_context("default", &ptok, "Observation", "o1", 1);
+        let env = sk.seal(Kind::Record, 1, &ctx1, &pt)?;
+        type Case<'a> = (
+            String,
+            Option<usize>,
+            Box<dyn FnMut() -> Result<(), VaultError> + 'a>,
+        );
+        let cases: Vec<Case<'_>> = vec![
+            // 0: raw seal, in place on a reused buffer (the library's floor).
+            (
+                format!("raw aes-256-gcm seal {label}"),
+                None,
+                Box::new(|| {
+                    raw.seal_in_place_separate_tag(
+                        Nonce::assume_unique_for_key(nonce),
+                        Aad::from(b"aad"),
+                        &mut buf,
+                    )
+                    .map(|_| ())
+                    .map_err(|_| VaultError::Crypto("seal"))
+                }),
+            ),
+            // 1: vault seal: context, random nonce, new envelope allocation.
+            (
+                format!("vault seal {label} (new buffer)"),
+                Some(0),
+                Box::new(|| {
+                    let ctx = crypto::record_context("default", &ptok, "Observation", "o1", 7);
+                    sk.seal(Kind::Record, 1, &ctx, &pt).map(|_| ())
+                }),
+            ),
+            // 2: vault seal into a reused output buffer.
+            (
+                format!("vault seal {label} (reused buffer)"),
+                Some(0),
+                Box::new(|| {
+                    version += 1;
+                    let ctx =
+                        crypto::record_context("default", &ptok, "Observation", "o1", version);
+                    sk.seal_into(&mut sealed, Kind::Record, 1, &ctx, &pt)
+                }),
+            ),
+            // 3: vault seal in place: header space reserved before the document, no copy.
+            (
+                format!("vault seal {label} (in place)"),
+                Some(0),
+                Box::new(|| {
+                    let ctx = crypto::record_context("default", &ptok, "Observation", "o1", 9);
+                    sk.seal_in_place(&mut inplace, Kind::Record, 1, &ctx)?;
+                    inplace.truncate(inplace.len() - crate::envelope::TAG_LEN);
+                    Ok(())
+                }),
+            ),
+            // 4: raw open: ciphertext copied into a reused buffer (open is destructive).
+            (
+                format!("raw aes-256-gcm open {label}"),
+                None,
+                Box::new(|| {
+                    work.copy_from_slice(&ct);
+                    raw.open_in_place(
+                        Nonce::assume_unique_for_key(nonce),
+                        Aad::from(b"aad"),
+                        &mut work,
+                    )
+                    .map(|_| ())
+                    .map_err(|_| VaultError::Crypto("open"))
+                }),
+            ),
+            // 5: vault open: parse, context, copy, open, strip header.
+            (
+                format!("vault open {label}"),
+                Some(4),
+                Box::new(|| {
+                    let ctx = crypto::record_context("default", &ptok, "Observation", "o1", 1);
+                    sk.open(&env, Kind::Record, &ctx)
+                        .map(|_| ())
+                        .map_err(|_| VaultError::Crypto("open"))
+                }),
+            ),
+        ];
+        // The machine is shared: interleave rounds of every case and keep each one's best
+        // round, so a burst of load hits raw and vault alike.
+        let mut names = Vec::new();
+        let mut bases = Vec::new();
+        let mut fns = Vec::new();
+        for (n, b, f) in cases {
+            names.push(n);
+            bases.push(b);
+            fns.push(f);
+        }
+        let rounds = 5;
+        let mut best = vec![0f64; fns.len()];
+        for _ in 0..rounds {
+            for (i, f) in fns.iter_mut().enumerate() {
+                let r = measure(secs / rounds as f64, f)?;
+                if r > best[i] {
+                    best[i] = r;
+                }
+            }
+        }
+        for (i, name) in names.into_iter().enumerate() {
+            let ops = best[i];
+            rep.throughput.push(Throughput {
+                name,
+                ops_per_sec: ops,
+                bytes_per_sec: ops * size as f64,
+                vs_raw: bases[i].and_then(|b| best.get(b)).map(|b| ops / b),
+            });
+        }
     }
 
     // SQLite put/get with the full vault.

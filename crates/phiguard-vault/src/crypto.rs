@@ -84,8 +84,79 @@ impl SealKey {
         context: &[u8],
         plaintext: &[u8],
     ) -> Result<Vec<u8>, VaultError> {
+        let mut out = Vec::new();
+        self.seal_into_with_nonce(&mut out, kind, key_version, nonce, context, plaintext)?;
+        Ok(out)
+    }
+
+    /// Seals in place without copying the plaintext: `buf[..HEADER_LEN]` is reserved space
+    /// (overwritten with the header), `buf[HEADER_LEN..]` is the plaintext; on return `buf`
+    /// is the envelope. Start from [`SealKey::plaintext_buffer`] and write the document after
+    /// the reserved bytes (e.g. `serde_json::to_writer(&mut buf, &doc)`).
+    pub fn seal_in_place(
+        &self,
+        buf: &mut Vec<u8>,
+        kind: Kind,
+        key_version: u32,
+        context: &[u8],
+    ) -> Result<(), VaultError> {
+        if buf.len() < HEADER_LEN {
+            return Err(VaultError::InvalidState(format!(
+                "seal_in_place needs {HEADER_LEN} reserved header bytes, buffer has {}",
+                buf.len()
+            )));
+        }
+        let mut nonce = [0u8; NONCE_LEN];
+        random_bytes(&mut nonce)?;
+        let header = envelope::header(kind, key_version, &nonce);
+        buf[..HEADER_LEN].copy_from_slice(&header);
+        let aad = aad(&header[..envelope::AUTH_HEADER_LEN], context);
+        let tag = self
+            .key
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(&aad[..]),
+                &mut buf[HEADER_LEN..],
+            )
+            .map_err(|_| VaultError::Crypto("aes-256-gcm seal failed"))?;
+        buf.extend_from_slice(tag.as_ref());
+        Ok(())
+    }
+
+    /// An empty buffer with the header space reserved, for [`SealKey::seal_in_place`].
+    pub fn plaintext_buffer(capacity: usize) -> Vec<u8> {
+        let mut b = Vec::with_capacity(HEADER_LEN + capacity + envelope::TAG_LEN);
+        b.resize(HEADER_LEN, 0);
+        b
+    }
+
+    /// Seals into `out` (cleared first), reusing its allocation: for callers that seal many
+    /// large documents in a row.
+    pub fn seal_into(
+        &self,
+        out: &mut Vec<u8>,
+        kind: Kind,
+        key_version: u32,
+        context: &[u8],
+        plaintext: &[u8],
+    ) -> Result<(), VaultError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        random_bytes(&mut nonce)?;
+        self.seal_into_with_nonce(out, kind, key_version, &nonce, context, plaintext)
+    }
+
+    fn seal_into_with_nonce(
+        &self,
+        out: &mut Vec<u8>,
+        kind: Kind,
+        key_version: u32,
+        nonce: &[u8; NONCE_LEN],
+        context: &[u8],
+        plaintext: &[u8],
+    ) -> Result<(), VaultError> {
         let header = envelope::header(kind, key_version, nonce);
-        let mut out = Vec::with_capacity(HEADER_LEN + plaintext.len() + envelope::TAG_LEN);
+        out.clear();
+        out.reserve(HEADER_LEN + plaintext.len() + envelope::TAG_LEN);
         out.extend_from_slice(&header);
         out.extend_from_slice(plaintext);
         let aad = aad(&header[..envelope::AUTH_HEADER_LEN], context);
@@ -98,12 +169,26 @@ impl SealKey {
             )
             .map_err(|_| VaultError::Crypto("aes-256-gcm seal failed"))?;
         out.extend_from_slice(tag.as_ref());
-        Ok(out)
+        Ok(())
     }
 
     /// Opens an envelope of `kind` bound to `context`, returning the plaintext.
     pub fn open(&self, bytes: &[u8], kind: Kind, context: &[u8]) -> Result<Vec<u8>, OpenError> {
-        self.open_owned(bytes.to_vec(), kind, context)
+        let env = envelope::parse_kind(bytes, kind).map_err(OpenError::Format)?;
+        let aad = aad(env.auth_header, context);
+        // Copy only the ciphertext, so the plaintext needs no shifting afterwards.
+        let mut out = env.sealed.to_vec();
+        let len = self
+            .key
+            .open_in_place(
+                Nonce::assume_unique_for_key(env.nonce),
+                Aad::from(&aad[..]),
+                &mut out,
+            )
+            .map_err(|_| OpenError::Auth)?
+            .len();
+        out.truncate(len);
+        Ok(out)
     }
 
     /// Opens an envelope in place (no copy of the ciphertext); returns the plaintext.
@@ -294,12 +379,35 @@ mod tests {
     }
 
     #[test]
+    fn seal_in_place_matches_seal() {
+        let sk = SealKey::new(&[3u8; 32]).unwrap();
+        let ctx = record_context("t", &[1; 32], "Observation", "o1", 1);
+        let mut buf = SealKey::plaintext_buffer(8);
+        buf.extend_from_slice(b"{\"a\":12}");
+        sk.seal_in_place(&mut buf, Kind::Record, 4, &ctx).unwrap();
+        assert_eq!(envelope::parse(&buf).unwrap().key_version, 4);
+        assert_eq!(sk.open(&buf, Kind::Record, &ctx).unwrap(), b"{\"a\":12}");
+        let mut short = vec![0u8; 3];
+        assert!(sk.seal_in_place(&mut short, Kind::Record, 1, &ctx).is_err());
+    }
+
+    #[test]
     fn contexts_are_unambiguous() {
         // "ab" + "c" must differ from "a" + "bc".
         assert_ne!(
             record_context("t", &[0; 32], "ab", "c", 1),
             record_context("t", &[0; 32], "a", "bc", 1)
         );
+    }
+
+    proptest::proptest! {
+        /// Arbitrary bytes (a tampered row) never panic and never open.
+        #[test]
+        fn arbitrary_envelopes_never_open(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let sk = SealKey::new(&[7u8; 32]).unwrap();
+            let ctx = record_context("t", &[1; 32], "Observation", "o1", 1);
+            proptest::prop_assert!(sk.open(&bytes, Kind::Record, &ctx).is_err());
+        }
     }
 
     /// RFC 5869 test case 1.

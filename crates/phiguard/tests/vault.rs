@@ -725,3 +725,100 @@ fn bad_input_is_a_clear_error() {
     ]));
     assert!(err.contains("already"), "{err}");
 }
+
+#[test]
+fn postgres_backend_round_trip_and_erase() {
+    let url = match std::env::var("PHIGUARD_TEST_POSTGRES_URL") {
+        Ok(u) if !u.is_empty() => u,
+        _ => {
+            eprintln!("skipped: PHIGUARD_TEST_POSTGRES_URL not set");
+            return;
+        }
+    };
+    struct Drop2(String, String);
+    impl Drop for Drop2 {
+        fn drop(&mut self) {
+            let _ = phiguard_vault::store::postgres::PgStore::drop_schema(&self.0, &self.1);
+        }
+    }
+    let schema = format!("phiguard_cli_test_{}", std::process::id());
+    let _guard = Drop2(url.clone(), schema.clone());
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path().join("pgvault");
+    let d = s(&d);
+    let pg = |args: &[&str]| {
+        let mut c = cmd(args);
+        c.env("PHIGUARD_VAULT_POSTGRES_URL", &url);
+        c
+    };
+    ok(&pg(&[
+        "vault",
+        "init",
+        "--data-dir",
+        d,
+        "--dangerous-weak-kdf",
+        "--backend",
+        "postgres",
+        "--postgres-schema",
+        &schema,
+    ])
+    .output()
+    .unwrap());
+    let mut child = pg(&["vault", "put", "--data-dir", d, "--patient", "p"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(NOTE.as_bytes())
+        .unwrap();
+    assert_eq!(
+        ok(&child.wait_with_output().unwrap()),
+        "Observation/obs-1/1\n"
+    );
+    let got = ok(&pg(&[
+        "vault",
+        "get",
+        "--data-dir",
+        d,
+        "--patient",
+        "p",
+        "--type",
+        "Observation",
+        "--id",
+        "obs-1",
+    ])
+    .output()
+    .unwrap());
+    assert_eq!(got.trim_end(), NOTE);
+    let st = ok(&pg(&["vault", "status", "--data-dir", d]).output().unwrap());
+    assert!(st.contains("backend            postgres"), "{st}");
+    ok(&pg(&["vault", "erase", "--data-dir", d, "--patient", "p"])
+        .output()
+        .unwrap());
+    let err = fails(
+        &pg(&[
+            "vault",
+            "get",
+            "--data-dir",
+            d,
+            "--patient",
+            "p",
+            "--type",
+            "Observation",
+            "--id",
+            "obs-1",
+        ])
+        .output()
+        .unwrap(),
+    );
+    assert!(err.contains("was erased"), "{err}");
+    let bk = t.path().join("pg.bak");
+    ok(&pg(&["backup", "--data-dir", d, "--out", s(&bk)])
+        .output()
+        .unwrap());
+    assert!(bk.exists());
+}

@@ -632,6 +632,18 @@ pub fn run_restore(a: RestoreArgs) -> anyhow::Result<ExitCode> {
     let tmp = dir.join("vault.db.restore");
     std::fs::copy(&a.from, &tmp).with_context(|| format!("copying `{}`", a.from.display()))?;
     std::fs::File::open(&tmp)?.sync_all()?;
+    // Open the copy with this directory's keys before replacing anything.
+    let check = SqliteStore::open(&tmp)
+        .map_err(anyhow::Error::from)
+        .and_then(|st| Ok(Vault::open(Box::new(st), open_provider(dir, &cfg)?)?));
+    if let Err(err) = check {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err.context(format!(
+            "backup `{}` cannot be opened with the keys of `{}`",
+            a.from.display(),
+            dir.display()
+        )));
+    }
     for ext in ["db-wal", "db-shm"] {
         let p = db.with_extension(ext);
         if p.exists() {
