@@ -129,6 +129,7 @@ impl SqliteStore {
     }
 
     /// The underlying connection (backup import).
+    #[cfg(feature = "postgres")]
     pub(crate) fn conn_mut(&mut self) -> &mut Connection {
         &mut self.conn
     }
