@@ -363,14 +363,29 @@ fn erase_backup_restore_and_ledger() {
     let bk = t.path().join("before-erase.bak");
     ok(&run(&["backup", "--data-dir", d, "--out", s(&bk)]));
     fails(&run(&["backup", "--data-dir", d, "--out", s(&bk)]));
-    let out = ok(&run(&[
-        "vault",
-        "erase",
-        "--data-dir",
-        d,
-        "--patient",
-        "gone",
-    ]));
+    let c = db(&dir);
+    let wrapped: Vec<Vec<u8>> = c
+        .prepare("SELECT wrapped FROM data_keys")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(wrapped.len(), 2);
+    drop(c);
+    let out = ok(&run(&["vault", "erase", "--data-dir", d, "--patient", "gone"]));
+    // secure_delete + WAL checkpoint/truncate: exactly one wrapped key (the kept patient's)
+    // is left anywhere in the database files; the erased one is in no page and no WAL frame.
+    let mut found = 0;
+    for f in ["vault.db", "vault.db-wal", "vault.db-shm"] {
+        let bytes = std::fs::read(dir.join(f)).unwrap_or_default();
+        for w in &wrapped {
+            if bytes.windows(w.len()).any(|x| x == &w[..]) {
+                found += 1;
+            }
+        }
+    }
+    assert_eq!(found, 1, "erased patient's wrapped key still on disk");
     assert!(
         out.contains("1 key version(s) destroyed, 1 record(s)"),
         "{out}"
