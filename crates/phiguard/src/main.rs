@@ -33,6 +33,12 @@ enum Command {
     Ledger(cmd::ledger::LedgerArgs),
     /// Run a transparency-log witness (C2SP tlog-witness add-checkpoint).
     Witness(cmd::witness::WitnessArgs),
+    /// Encrypted PHI vault: per-patient keys, rotation, crypto-shredding.
+    Vault(cmd::vault::VaultArgs),
+    /// Write a consistent, still-encrypted snapshot of the vault.
+    Backup(cmd::vault::BackupArgs),
+    /// Restore a vault snapshot and re-apply later erasures.
+    Restore(cmd::vault::RestoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +51,9 @@ fn main() -> ExitCode {
         Command::Bench(args) => cmd::bench::run(args),
         Command::Ledger(args) => cmd::ledger::run(args),
         Command::Witness(args) => cmd::witness::run(args),
+        Command::Vault(args) => cmd::vault::run(args),
+        Command::Backup(args) => cmd::vault::run_backup(args),
+        Command::Restore(args) => cmd::vault::run_restore(args),
     };
     match result {
         Ok(code) => code,

@@ -7,3 +7,4 @@ pub mod scan;
 pub mod simulate;
 pub mod ledger;
 pub mod witness;
+pub mod vault;
