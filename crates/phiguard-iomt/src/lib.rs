@@ -1,0 +1,1 @@
+//! IoMT monitoring (being built).
