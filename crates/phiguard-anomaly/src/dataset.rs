@@ -23,7 +23,10 @@ pub struct LabelledData {
 
 /// Reads `path`; `label_column` names the 0/1 label column.
 pub fn load_labelled_csv(path: &Path, label_column: &str) -> Result<LabelledData, CsvError> {
-    let file = std::fs::File::open(path).map_err(|source| CsvError::Io { path: path.to_path_buf(), source })?;
+    let file = std::fs::File::open(path).map_err(|source| CsvError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     read_labelled_csv(std::io::BufReader::new(file), path, label_column)
 }
 
@@ -34,12 +37,17 @@ pub fn read_labelled_csv<R: std::io::Read>(
     label_column: &str,
 ) -> Result<LabelledData, CsvError> {
     let p = || path.to_path_buf();
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).from_reader(reader);
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .from_reader(reader);
     let malformed = |e: csv::Error| CsvError::Malformed {
         path: p(),
         line: e.position().map_or(0, csv::Position::line),
         reason: match e.kind() {
-            csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            csv::ErrorKind::UnequalLengths {
+                expected_len, len, ..
+            } => {
                 format!("expected {expected_len} fields, found {len}")
             }
             csv::ErrorKind::Utf8 { .. } => "invalid utf-8".to_string(),
@@ -47,20 +55,32 @@ pub fn read_labelled_csv<R: std::io::Read>(
             _ => "unreadable record".to_string(),
         },
     };
-    let headers: Vec<String> = rdr.headers().map_err(malformed)?.iter().map(str::to_string).collect();
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(malformed)?
+        .iter()
+        .map(str::to_string)
+        .collect();
     if headers.is_empty() || headers.iter().all(String::is_empty) {
         return Err(CsvError::NoHeader { path: p() });
     }
-    let label_idx = headers.iter().position(|h| h == label_column).ok_or_else(|| CsvError::MissingLabelColumn {
-        path: p(),
-        column: label_column.to_string(),
-        available: headers.join(","),
-    })?;
+    let label_idx = headers
+        .iter()
+        .position(|h| h == label_column)
+        .ok_or_else(|| CsvError::MissingLabelColumn {
+            path: p(),
+            column: label_column.to_string(),
+            available: headers.join(","),
+        })?;
     if headers.len() < 2 {
         return Err(CsvError::NoFeatures { path: p() });
     }
-    let feature_names: Vec<String> =
-        headers.iter().enumerate().filter(|(i, _)| *i != label_idx).map(|(_, h)| h.clone()).collect();
+    let feature_names: Vec<String> = headers
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != label_idx)
+        .map(|(_, h)| h.clone())
+        .collect();
     let mut data = Vec::new();
     let mut y = Vec::new();
     let mut record = csv::StringRecord::new();
@@ -74,20 +94,38 @@ pub fn read_labelled_csv<R: std::io::Read>(
         for (i, field) in record.iter().enumerate() {
             let column = || headers.get(i).cloned().unwrap_or_default();
             if field.is_empty() {
-                return Err(CsvError::MissingValue { path: p(), line, column: column() });
+                return Err(CsvError::MissingValue {
+                    path: p(),
+                    line,
+                    column: column(),
+                });
             }
             if i == label_idx {
                 let label = match field {
                     "0" | "0.0" | "false" | "False" => false,
                     "1" | "1.0" | "true" | "True" => true,
-                    _ => return Err(CsvError::BadLabel { path: p(), line, column: column() }),
+                    _ => {
+                        return Err(CsvError::BadLabel {
+                            path: p(),
+                            line,
+                            column: column(),
+                        })
+                    }
                 };
                 y.push(label);
                 continue;
             }
-            let v: f64 = field.parse().map_err(|_| CsvError::NonNumeric { path: p(), line, column: column() })?;
+            let v: f64 = field.parse().map_err(|_| CsvError::NonNumeric {
+                path: p(),
+                line,
+                column: column(),
+            })?;
             if !v.is_finite() {
-                return Err(CsvError::NonFinite { path: p(), line, column: column() });
+                return Err(CsvError::NonFinite {
+                    path: p(),
+                    line,
+                    column: column(),
+                });
             }
             data.push(v);
         }
@@ -101,8 +139,16 @@ pub fn read_labelled_csv<R: std::io::Read>(
         line: 0,
         reason: e.to_string(),
     })?;
-    let name = path.file_stem().map_or_else(|| "dataset".to_string(), |s| s.to_string_lossy().into_owned());
-    Ok(LabelledData { name, feature_names, x, y })
+    let name = path.file_stem().map_or_else(
+        || "dataset".to_string(),
+        |s| s.to_string_lossy().into_owned(),
+    );
+    Ok(LabelledData {
+        name,
+        feature_names,
+        x,
+        y,
+    })
 }
 
 #[cfg(test)]
@@ -129,7 +175,10 @@ mod tests {
         let e = read("a,b,y\n1,x,0\n").unwrap_err().to_string();
         assert_eq!(e, "t.csv:2: non-numeric value in column `b`");
         let e = read("a,b,y\n1,NaN,0\n").unwrap_err().to_string();
-        assert_eq!(e, "t.csv:2: non-finite value (NaN or infinite) in column `b`");
+        assert_eq!(
+            e,
+            "t.csv:2: non-finite value (NaN or infinite) in column `b`"
+        );
         let e = read("a,b,y\n1,2,3\n").unwrap_err().to_string();
         assert_eq!(e, "t.csv:2: label in column `y` must be 0 or 1");
         let e = read("a,b\n1,2\n").unwrap_err().to_string();

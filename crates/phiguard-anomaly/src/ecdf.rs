@@ -29,7 +29,11 @@ impl FeatureEcdf {
         let m3 = col.iter().map(|v| (v - mean).powi(3)).sum::<f64>() / n;
         let skew = if m2 > 1e-300 { m3 / m2.powf(1.5) } else { 0.0 };
         let spread = if m2.sqrt() > 0.0 { m2.sqrt() } else { 1.0 };
-        Self { sorted: col, spread, skew }
+        Self {
+            sorted: col,
+            spread,
+            skew,
+        }
     }
 
     /// `-ln P(X <= v)` and `-ln P(X >= v)` with smoothing and exponential tails.
@@ -55,7 +59,7 @@ impl FeatureEcdf {
 /// Which ECDF-based aggregation to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EcdfVariant {
-    /// ECOD: maximum of the summed left-tail, right-tail and skewness-chosen-tail scores.
+    /// ECOD: per feature the larger of the left-tail and right-tail scores, summed over features.
     Ecod,
     /// COPOD: per feature the larger of the skewness-chosen tail and the mean of both tails,
     /// summed over features.
@@ -73,7 +77,9 @@ impl EcdfDetector {
     /// Fits the per-feature ECDFs on `x` (no hyperparameters).
     pub fn fit(variant: EcdfVariant, x: &Matrix) -> Result<Self, AnomalyError> {
         x.require_non_empty()?;
-        let features = (0..x.cols()).map(|j| FeatureEcdf::fit(x.column(j))).collect();
+        let features = (0..x.cols())
+            .map(|j| FeatureEcdf::fit(x.column(j)))
+            .collect();
         Ok(Self { variant, features })
     }
 
@@ -90,17 +96,9 @@ impl EcdfDetector {
             .collect();
         match self.variant {
             EcdfVariant::Ecod => {
-                let sl: f64 = tails.iter().map(|t| t.0).sum();
-                let sr: f64 = tails.iter().map(|t| t.1).sum();
-                let ss: f64 = tails.iter().map(|t| t.2).sum();
-                let score = sl.max(sr).max(ss);
-                let terms = if score == ss {
-                    tails.iter().map(|t| t.2).collect()
-                } else if score == sl {
-                    tails.iter().map(|t| t.0).collect()
-                } else {
-                    tails.iter().map(|t| t.1).collect()
-                };
+                // Per feature the smaller tail probability (two-sided), summed over features.
+                let terms: Vec<f64> = tails.iter().map(|t| t.0.max(t.1).max(t.2)).collect();
+                let score = terms.iter().sum();
                 (terms, score)
             }
             EcdfVariant::Copod => {

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum AnomalyError {
     /// A matrix was built from a buffer whose length is not `rows * cols`.
-    #[error("matrix shape mismatch: {rows} rows x {cols} columns needs {expected} values, got {got}")]
+    #[error(
+        "matrix shape mismatch: {rows} rows x {cols} columns needs {expected} values, got {got}"
+    )]
     Shape {
         /// Rows requested.
         rows: usize,

@@ -24,7 +24,11 @@ pub struct HbosConfig {
 
 impl Default for HbosConfig {
     fn default() -> Self {
-        Self { n_bins: 10, alpha: 0.1, tol: 0.5 }
+        Self {
+            n_bins: 10,
+            alpha: 0.1,
+            tol: 0.5,
+        }
     }
 }
 
@@ -52,7 +56,11 @@ impl FeatureHistogram {
 
     fn term(&self, v: f64, cfg: &HbosConfig) -> f64 {
         let nb = self.counts.len() as f64;
-        let count = self.bin(v, cfg.tol).and_then(|b| self.counts.get(b)).copied().unwrap_or(0.0);
+        let count = self
+            .bin(v, cfg.tol)
+            .and_then(|b| self.counts.get(b))
+            .copied()
+            .unwrap_or(0.0);
         let p = (count + cfg.alpha) / (self.total + cfg.alpha * (nb + 1.0));
         -p.ln()
     }
@@ -69,9 +77,13 @@ impl HbosConfig {
     /// Fits one histogram per column of `x`.
     pub fn fit(&self, x: &Matrix) -> Result<Hbos, AnomalyError> {
         if self.n_bins == 0 {
-            return Err(AnomalyError::Parameter { name: "n_bins", reason: "must be >= 1".into() });
+            return Err(AnomalyError::Parameter {
+                name: "n_bins",
+                reason: "must be >= 1".into(),
+            });
         }
-        if !(self.alpha > 0.0 && self.alpha.is_finite()) || !(self.tol >= 0.0 && self.tol.is_finite())
+        if !(self.alpha > 0.0 && self.alpha.is_finite())
+            || !(self.tol >= 0.0 && self.tol.is_finite())
         {
             return Err(AnomalyError::Parameter {
                 name: "alpha",
@@ -84,8 +96,17 @@ impl HbosConfig {
             let col = x.column(j);
             let lo = col.iter().copied().fold(f64::INFINITY, f64::min);
             let hi = col.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let (nb, width) = if hi > lo { (self.n_bins, (hi - lo) / self.n_bins as f64) } else { (1, 0.0) };
-            let mut h = FeatureHistogram { lo, width, counts: vec![0.0; nb], total: 0.0 };
+            let (nb, width) = if hi > lo {
+                (self.n_bins, (hi - lo) / self.n_bins as f64)
+            } else {
+                (1, 0.0)
+            };
+            let mut h = FeatureHistogram {
+                lo,
+                width,
+                counts: vec![0.0; nb],
+                total: 0.0,
+            };
             for v in col {
                 if let Some(b) = h.bin(v, self.tol) {
                     if let Some(c) = h.counts.get_mut(b) {
@@ -96,7 +117,10 @@ impl HbosConfig {
             }
             hists.push(h);
         }
-        Ok(Hbos { config: self.clone(), hists })
+        Ok(Hbos {
+            config: self.clone(),
+            hists,
+        })
     }
 }
 
@@ -119,7 +143,10 @@ impl Hbos {
     /// Exponential forgetting for streams: multiplies every count by `factor` in (0, 1].
     pub fn decay(&mut self, factor: f64) -> Result<(), AnomalyError> {
         if !(factor > 0.0 && factor <= 1.0) {
-            return Err(AnomalyError::Parameter { name: "factor", reason: "must be in (0, 1]".into() });
+            return Err(AnomalyError::Parameter {
+                name: "factor",
+                reason: "must be in (0, 1]".into(),
+            });
         }
         for h in &mut self.hists {
             h.counts.iter_mut().for_each(|c| *c *= factor);
@@ -138,10 +165,20 @@ impl Detector for Hbos {
     }
     fn score_row(&self, row: &[f64]) -> Result<f64, AnomalyError> {
         check_row(row, self.hists.len())?;
-        Ok(self.hists.iter().zip(row).map(|(h, &v)| h.term(v, &self.config)).sum())
+        Ok(self
+            .hists
+            .iter()
+            .zip(row)
+            .map(|(h, &v)| h.term(v, &self.config))
+            .sum())
     }
     fn contributions(&self, row: &[f64]) -> Result<Vec<f64>, AnomalyError> {
         check_row(row, self.hists.len())?;
-        Ok(self.hists.iter().zip(row).map(|(h, &v)| h.term(v, &self.config)).collect())
+        Ok(self
+            .hists
+            .iter()
+            .zip(row)
+            .map(|(h, &v)| h.term(v, &self.config))
+            .collect())
     }
 }

@@ -27,7 +27,11 @@ pub struct IsolationForestConfig {
 
 impl Default for IsolationForestConfig {
     fn default() -> Self {
-        Self { n_trees: 100, max_samples: 256, seed: 0 }
+        Self {
+            n_trees: 100,
+            max_samples: 256,
+            seed: 0,
+        }
     }
 }
 
@@ -65,7 +69,9 @@ pub(crate) fn c_factor(n: usize) -> f64 {
 impl IsolationTree {
     /// Grows a tree on the rows `idx` of `x` up to `max_depth`.
     fn grow(x: &Matrix, idx: &mut [usize], max_depth: usize, rng: &mut ChaCha8Rng) -> Self {
-        let mut tree = Self { nodes: Vec::with_capacity(2 * idx.len()) };
+        let mut tree = Self {
+            nodes: Vec::with_capacity(2 * idx.len()),
+        };
         let mut usable = Vec::with_capacity(x.cols());
         tree.grow_node(x, idx, 0, max_depth, rng, &mut usable);
         tree
@@ -81,7 +87,11 @@ impl IsolationTree {
         usable: &mut Vec<(usize, f64, f64)>,
     ) {
         let me = self.nodes.len();
-        let leaf = |n: usize| Node { feature: LEAF, value: depth as f64 + c_factor(n), right: 0 };
+        let leaf = |n: usize| Node {
+            feature: LEAF,
+            value: depth as f64 + c_factor(n),
+            right: 0,
+        };
         if idx.len() <= 1 || depth >= max_depth {
             self.nodes.push(leaf(idx.len()));
             return;
@@ -116,7 +126,11 @@ impl IsolationTree {
                 split += 1;
             }
         }
-        self.nodes.push(Node { feature: feature as u32, value: threshold, right: 0 });
+        self.nodes.push(Node {
+            feature: feature as u32,
+            value: threshold,
+            right: 0,
+        });
         let (left, right) = idx.split_at_mut(split);
         self.grow_node(x, left, depth + 1, max_depth, rng, usable);
         let right_at = self.nodes.len() as u32;
@@ -138,7 +152,11 @@ impl IsolationTree {
             let f = node.feature as usize;
             visit(f, depth);
             let v = row.get(f).copied().unwrap_or(0.0);
-            at = if v < node.value { at + 1 } else { node.right as usize };
+            at = if v < node.value {
+                at + 1
+            } else {
+                node.right as usize
+            };
             depth += 1;
         }
         depth as f64
@@ -156,7 +174,10 @@ pub struct IsolationForest {
 
 fn validate(config: &IsolationForestConfig) -> Result<(), AnomalyError> {
     if config.n_trees == 0 {
-        return Err(AnomalyError::Parameter { name: "n_trees", reason: "must be at least 1".into() });
+        return Err(AnomalyError::Parameter {
+            name: "n_trees",
+            reason: "must be at least 1".into(),
+        });
     }
     if config.max_samples < 2 {
         return Err(AnomalyError::Parameter {
@@ -185,8 +206,15 @@ impl IsolationForestConfig {
         x.require_non_empty()?;
         let psi = self.max_samples.min(x.rows()).max(1);
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-        let trees = (0..self.n_trees).map(|_| build_tree(x, psi, &mut rng)).collect();
-        Ok(IsolationForest { config: self.clone(), n_features: x.cols(), psi, trees })
+        let trees = (0..self.n_trees)
+            .map(|_| build_tree(x, psi, &mut rng))
+            .collect();
+        Ok(IsolationForest {
+            config: self.clone(),
+            n_features: x.cols(),
+            psi,
+            trees,
+        })
     }
 }
 
@@ -253,7 +281,11 @@ pub struct SlidingForestConfig {
 
 impl Default for SlidingForestConfig {
     fn default() -> Self {
-        Self { forest: IsolationForestConfig::default(), window: 2048, refresh_every: 32 }
+        Self {
+            forest: IsolationForestConfig::default(),
+            window: 2048,
+            refresh_every: 32,
+        }
     }
 }
 
@@ -283,7 +315,9 @@ impl SlidingForest {
         }
         let forest = config.forest.fit(initial)?;
         let start = initial.rows().saturating_sub(config.window);
-        let window = (start..initial.rows()).map(|i| initial.row(i).to_vec()).collect();
+        let window = (start..initial.rows())
+            .map(|i| initial.row(i).to_vec())
+            .collect();
         Ok(Self {
             n_features: initial.cols(),
             psi: forest.psi,
@@ -337,7 +371,11 @@ impl Detector for SlidingForest {
         check_row(row, self.n_features)?;
         let (a, b) = self.trees.as_slices();
         let n = (a.len() + b.len()).max(1) as f64;
-        let total: f64 = a.iter().chain(b).map(|t| t.path_length(row, |_, _| {})).sum();
+        let total: f64 = a
+            .iter()
+            .chain(b)
+            .map(|t| t.path_length(row, |_, _| {}))
+            .sum();
         Ok(2f64.powf(-(total / n) / c_factor(self.psi).max(1.0)))
     }
     fn contributions(&self, row: &[f64]) -> Result<Vec<f64>, AnomalyError> {

@@ -25,7 +25,11 @@ pub struct KnnConfig {
 
 impl Default for KnnConfig {
     fn default() -> Self {
-        Self { k: 5, max_reference: 4096, seed: 0 }
+        Self {
+            k: 5,
+            max_reference: 4096,
+            seed: 0,
+        }
     }
 }
 
@@ -41,33 +45,52 @@ impl KnnConfig {
     /// Fits (stores the standardised reference set).
     pub fn fit(&self, x: &Matrix) -> Result<Knn, AnomalyError> {
         if self.k == 0 || self.max_reference == 0 {
-            return Err(AnomalyError::Parameter { name: "k", reason: "k and max_reference must be >= 1".into() });
+            return Err(AnomalyError::Parameter {
+                name: "k",
+                reason: "k and max_reference must be >= 1".into(),
+            });
         }
         x.require_non_empty()?;
         let scaler = Scaler::fit(x);
         let z = scaler.transform(x);
         let reference = if z.rows() > self.max_reference {
             let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-            let mut idx = rand::seq::index::sample(&mut rng, z.rows(), self.max_reference).into_vec();
+            let mut idx =
+                rand::seq::index::sample(&mut rng, z.rows(), self.max_reference).into_vec();
             idx.sort_unstable();
             z.select_rows(&idx)
         } else {
             z
         };
-        Ok(Knn { k: self.k, scaler, reference })
+        Ok(Knn {
+            k: self.k,
+            scaler,
+            reference,
+        })
     }
 }
 
 impl Knn {
     /// Index and squared distance of the k-th nearest reference row (skipping `skip`).
     fn kth(&self, z: &[f64], skip: Option<usize>) -> Option<(usize, f64)> {
-        let k = self.k.min(self.reference.rows().saturating_sub(usize::from(skip.is_some()))).max(1);
+        let k = self
+            .k
+            .min(
+                self.reference
+                    .rows()
+                    .saturating_sub(usize::from(skip.is_some())),
+            )
+            .max(1);
         let mut best: Vec<(f64, usize)> = Vec::with_capacity(k + 1);
         for (i, r) in self.reference.iter_rows().enumerate() {
             if Some(i) == skip {
                 continue;
             }
-            let worst = if best.len() == k { best.last().map_or(f64::INFINITY, |b| b.0) } else { f64::INFINITY };
+            let worst = if best.len() == k {
+                best.last().map_or(f64::INFINITY, |b| b.0)
+            } else {
+                f64::INFINITY
+            };
             let mut d = 0.0;
             for (a, b) in r.iter().zip(z) {
                 d += (a - b) * (a - b);
@@ -87,7 +110,10 @@ impl Knn {
     /// Leave-one-out scores of the reference rows (used to calibrate ensembles).
     pub fn reference_scores(&self) -> Vec<f64> {
         (0..self.reference.rows())
-            .map(|i| self.kth(self.reference.row(i), Some(i)).map_or(0.0, |(_, d)| d.sqrt()))
+            .map(|i| {
+                self.kth(self.reference.row(i), Some(i))
+                    .map_or(0.0, |(_, d)| d.sqrt())
+            })
             .collect()
     }
 }
@@ -110,7 +136,13 @@ impl Detector for Knn {
         let mut z = Vec::with_capacity(row.len());
         self.scaler.transform_into(row, &mut z);
         Ok(match self.kth(&z, None) {
-            Some((i, _)) => self.reference.row(i).iter().zip(&z).map(|(a, b)| (a - b) * (a - b)).collect(),
+            Some((i, _)) => self
+                .reference
+                .row(i)
+                .iter()
+                .zip(&z)
+                .map(|(a, b)| (a - b) * (a - b))
+                .collect(),
             None => vec![0.0; z.len()],
         })
     }

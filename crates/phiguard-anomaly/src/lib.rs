@@ -36,7 +36,7 @@ pub use hbos::{Hbos, HbosConfig};
 pub use iforest::{IsolationForest, IsolationForestConfig, SlidingForest, SlidingForestConfig};
 pub use knn::{Knn, KnnConfig};
 pub use matrix::{Matrix, Scaler};
-pub use pca::{Pca, PcaConfig};
+pub use pca::{Pca, PcaConfig, PcaScore};
 
 /// A fitted unsupervised detector.
 pub trait Detector {
@@ -51,7 +51,10 @@ pub trait Detector {
     /// Scores every row of `x`.
     fn score(&self, x: &Matrix) -> Result<Vec<f64>, AnomalyError> {
         if x.cols() != self.n_features() {
-            return Err(AnomalyError::Dimension { expected: self.n_features(), got: x.cols() });
+            return Err(AnomalyError::Dimension {
+                expected: self.n_features(),
+                got: x.cols(),
+            });
         }
         x.iter_rows().map(|r| self.score_row(r)).collect()
     }
@@ -115,7 +118,10 @@ impl DetectorKind {
             DetectorKind::IForest(c) => c.seed = seed,
             DetectorKind::Knn(c) => c.seed = seed,
             DetectorKind::Default(e) => {
-                e.members = std::mem::take(&mut e.members).into_iter().map(|m| m.with_seed(seed)).collect();
+                e.members = std::mem::take(&mut e.members)
+                    .into_iter()
+                    .map(|m| m.with_seed(seed))
+                    .collect();
             }
             _ => {}
         }
@@ -199,7 +205,11 @@ pub struct SavedModel {
 impl SavedModel {
     /// Wraps a fitted detector.
     pub fn new(detector: AnyDetector) -> Self {
-        Self { format: "phiguard-anomaly".into(), version: MODEL_FORMAT_VERSION, detector }
+        Self {
+            format: "phiguard-anomaly".into(),
+            version: MODEL_FORMAT_VERSION,
+            detector,
+        }
     }
 
     /// Serialises to JSON.
@@ -215,7 +225,10 @@ impl SavedModel {
         }
         let h: Header = serde_json::from_str(s)?;
         if h.version != MODEL_FORMAT_VERSION {
-            return Err(AnomalyError::Version { found: h.version, supported: MODEL_FORMAT_VERSION });
+            return Err(AnomalyError::Version {
+                found: h.version,
+                supported: MODEL_FORMAT_VERSION,
+            });
         }
         Ok(serde_json::from_str(s)?)
     }

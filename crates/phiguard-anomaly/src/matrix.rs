@@ -22,10 +22,18 @@ impl Matrix {
             got: data.len(),
         })?;
         if data.len() != expected {
-            return Err(AnomalyError::Shape { rows, cols, expected, got: data.len() });
+            return Err(AnomalyError::Shape {
+                rows,
+                cols,
+                expected,
+                got: data.len(),
+            });
         }
         if let Some(i) = data.iter().position(|v| !v.is_finite()) {
-            return Err(AnomalyError::NonFinite { row: i / cols.max(1), col: i % cols.max(1) });
+            return Err(AnomalyError::NonFinite {
+                row: i / cols.max(1),
+                col: i % cols.max(1),
+            });
         }
         Ok(Self { rows, cols, data })
     }
@@ -41,7 +49,10 @@ impl Matrix {
         let mut data = Vec::with_capacity(rows.len() * cols);
         for r in rows {
             if r.len() != cols {
-                return Err(AnomalyError::Dimension { expected: cols, got: r.len() });
+                return Err(AnomalyError::Dimension {
+                    expected: cols,
+                    got: r.len(),
+                });
             }
             data.extend_from_slice(r);
         }
@@ -60,7 +71,9 @@ impl Matrix {
 
     /// Row `i` (an empty slice when out of range).
     pub fn row(&self, i: usize) -> &[f64] {
-        self.data.get(i * self.cols..(i + 1) * self.cols).unwrap_or(&[])
+        self.data
+            .get(i * self.cols..(i + 1) * self.cols)
+            .unwrap_or(&[])
     }
 
     /// Iterator over the rows.
@@ -83,7 +96,11 @@ impl Matrix {
                 n += 1;
             }
         }
-        Self { rows: n, cols: self.cols, data }
+        Self {
+            rows: n,
+            cols: self.cols,
+            data,
+        }
     }
 
     /// A new matrix holding the given columns (indices out of range are skipped).
@@ -93,7 +110,11 @@ impl Matrix {
         for r in self.iter_rows() {
             data.extend(keep.iter().filter_map(|&j| r.get(j)));
         }
-        Self { rows: self.rows, cols: keep.len(), data }
+        Self {
+            rows: self.rows,
+            cols: keep.len(),
+            data,
+        }
     }
 
     /// The raw row-major buffer.
@@ -104,7 +125,10 @@ impl Matrix {
     /// Errors unless the matrix has at least one row and one column.
     pub(crate) fn require_non_empty(&self) -> Result<(), AnomalyError> {
         if self.rows == 0 || self.cols == 0 {
-            return Err(AnomalyError::Empty { rows: self.rows, cols: self.cols });
+            return Err(AnomalyError::Empty {
+                rows: self.rows,
+                cols: self.cols,
+            });
         }
         Ok(())
     }
@@ -113,7 +137,10 @@ impl Matrix {
 /// Checks that a single row has the expected width and only finite values.
 pub(crate) fn check_row(row: &[f64], expected: usize) -> Result<(), AnomalyError> {
     if row.len() != expected {
-        return Err(AnomalyError::Dimension { expected, got: row.len() });
+        return Err(AnomalyError::Dimension {
+            expected,
+            got: row.len(),
+        });
     }
     if let Some(col) = row.iter().position(|v| !v.is_finite()) {
         return Err(AnomalyError::NonFinite { row: 0, col });
@@ -166,7 +193,12 @@ impl Scaler {
     /// Standardises one row into `out`.
     pub fn transform_into(&self, row: &[f64], out: &mut Vec<f64>) {
         out.clear();
-        out.extend(row.iter().zip(&self.mean).zip(&self.scale).map(|((v, m), s)| (v - m) / s));
+        out.extend(
+            row.iter()
+                .zip(&self.mean)
+                .zip(&self.scale)
+                .map(|((v, m), s)| (v - m) / s),
+        );
     }
 
     /// Standardises a whole matrix.
@@ -177,6 +209,10 @@ impl Scaler {
             self.transform_into(r, &mut buf);
             data.extend_from_slice(&buf);
         }
-        Matrix { rows: x.rows(), cols: x.cols(), data }
+        Matrix {
+            rows: x.rows(),
+            cols: x.cols(),
+            data,
+        }
     }
 }

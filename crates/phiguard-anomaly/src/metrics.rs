@@ -82,7 +82,11 @@ pub fn f1_accuracy(pred: &[bool], labels: &[bool]) -> (f64, f64) {
             correct += 1.0;
         }
     }
-    let f1 = if tp > 0.0 { 2.0 * tp / (2.0 * tp + fp + fneg) } else { 0.0 };
+    let f1 = if tp > 0.0 {
+        2.0 * tp / (2.0 * tp + fp + fneg)
+    } else {
+        0.0
+    };
     (f1, correct / pred.len().max(1) as f64)
 }
 
@@ -92,11 +96,20 @@ mod tests {
 
     #[test]
     fn auc_known_values() {
-        assert_eq!(auc_roc(&[0.1, 0.2, 0.3, 0.4], &[false, false, true, true]), Some(1.0));
-        assert_eq!(auc_roc(&[0.4, 0.3, 0.2, 0.1], &[false, false, true, true]), Some(0.0));
+        assert_eq!(
+            auc_roc(&[0.1, 0.2, 0.3, 0.4], &[false, false, true, true]),
+            Some(1.0)
+        );
+        assert_eq!(
+            auc_roc(&[0.4, 0.3, 0.2, 0.1], &[false, false, true, true]),
+            Some(0.0)
+        );
         assert_eq!(auc_roc(&[0.5, 0.5], &[false, true]), Some(0.5));
         // sklearn: roc_auc_score([0,0,1,1],[0.1,0.4,0.35,0.8]) = 0.75
-        assert_eq!(auc_roc(&[0.1, 0.4, 0.35, 0.8], &[false, false, true, true]), Some(0.75));
+        assert_eq!(
+            auc_roc(&[0.1, 0.4, 0.35, 0.8], &[false, false, true, true]),
+            Some(0.75)
+        );
         assert_eq!(auc_roc(&[0.1], &[true]), None);
     }
 

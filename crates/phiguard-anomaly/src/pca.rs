@@ -1,33 +1,55 @@
-//! PCA-based detector: Mahalanobis distance in the principal-component basis of the
-//! standardised training data (Shyu et al.'s principal component classifier with all
-//! components).
+//! PCA-based detectors on the standardised training data (Shyu et al.'s principal component
+//! classifier, all components).
 //!
-//! Score: `sum_j (z . v_j)^2 / lambda_j`. Eigenvalues are floored at `eig_floor` times the mean
-//! eigenvalue, so nearly collinear columns (and constant columns, whose variance is zero) do not
-//! turn rounding noise into huge scores. The explanation splits the score over features as
-//! `z_i * (S^-1 z)_i`, which sums to the score.
+//! Two scores:
+//! - [`PcaScore::WeightedDistance`] (default, the formula PyOD's `PCA` and hence ADBench use):
+//!   `sum_j ||z - v_j|| / r_j`, the distances of the standardised point to each unit
+//!   eigenvector weighted by the inverse explained-variance ratio `r_j`. It behaves mostly like
+//!   the standardised distance from the mean, with more weight on minor components.
+//! - [`PcaScore::Mahalanobis`]: `sum_j (z . v_j)^2 / lambda_j`; sharper on correlation-breaking
+//!   points, noisier when columns are nearly collinear.
+//!
+//! Eigenvalues are floored at `eig_floor` times the mean eigenvalue, so collinear and constant
+//! columns (variance zero) do not turn rounding noise into huge scores. Explanations: for
+//! Mahalanobis `z_i * (S^-1 z)_i` (sums to the score); for the weighted distance `z_i^2`
+//! normalised to the score's share (the squared standardised deviation of each feature).
 
 use serde::{Deserialize, Serialize};
 
 use crate::matrix::{check_row, Scaler};
 use crate::{AnomalyError, Detector, Matrix};
 
+/// Which PCA score to compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PcaScore {
+    /// `sum_j ||z - v_j|| / r_j` (PyOD / ADBench).
+    WeightedDistance,
+    /// `sum_j (z . v_j)^2 / lambda_j`.
+    Mahalanobis,
+}
+
 /// Hyperparameters of the PCA detector.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PcaConfig {
     /// Floor of each eigenvalue relative to the mean eigenvalue (default 0.01).
     pub eig_floor: f64,
+    /// Score formula (default weighted distance).
+    pub score: PcaScore,
 }
 
 impl Default for PcaConfig {
     fn default() -> Self {
-        Self { eig_floor: 0.01 }
+        Self {
+            eig_floor: 0.01,
+            score: PcaScore::WeightedDistance,
+        }
     }
 }
 
 /// A fitted PCA detector.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pca {
+    score: PcaScore,
     scaler: Scaler,
     /// Eigenvectors, row `j` is component `j` (length d each), sorted by decreasing eigenvalue.
     components: Vec<Vec<f64>>,
@@ -39,9 +61,12 @@ pub struct Pca {
 /// Returns (eigenvalues, eigenvectors as rows).
 pub(crate) fn symmetric_eigen(mut a: Vec<Vec<f64>>) -> (Vec<f64>, Vec<Vec<f64>>) {
     let d = a.len();
-    let mut v: Vec<Vec<f64>> =
-        (0..d).map(|i| (0..d).map(|j| if i == j { 1.0 } else { 0.0 }).collect()).collect();
-    let get = |m: &Vec<Vec<f64>>, i: usize, j: usize| m.get(i).and_then(|r| r.get(j)).copied().unwrap_or(0.0);
+    let mut v: Vec<Vec<f64>> = (0..d)
+        .map(|i| (0..d).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
+        .collect();
+    let get = |m: &Vec<Vec<f64>>, i: usize, j: usize| {
+        m.get(i).and_then(|r| r.get(j)).copied().unwrap_or(0.0)
+    };
     for _sweep in 0..100 {
         let mut off = 0.0;
         for i in 0..d {
@@ -49,7 +74,10 @@ pub(crate) fn symmetric_eigen(mut a: Vec<Vec<f64>>) -> (Vec<f64>, Vec<Vec<f64>>)
                 off += get(&a, i, j).powi(2);
             }
         }
-        let scale: f64 = (0..d).map(|i| get(&a, i, i).powi(2)).sum::<f64>().max(1e-300);
+        let scale: f64 = (0..d)
+            .map(|i| get(&a, i, i).powi(2))
+            .sum::<f64>()
+            .max(1e-300);
         if off <= 1e-22 * scale {
             break;
         }
@@ -109,8 +137,9 @@ pub(crate) fn symmetric_eigen(mut a: Vec<Vec<f64>>) -> (Vec<f64>, Vec<Vec<f64>>)
             }
         }
     }
-    let mut pairs: Vec<(f64, Vec<f64>)> =
-        (0..d).map(|i| (get(&a, i, i), v.get(i).cloned().unwrap_or_default())).collect();
+    let mut pairs: Vec<(f64, Vec<f64>)> = (0..d)
+        .map(|i| (get(&a, i, i), v.get(i).cloned().unwrap_or_default()))
+        .collect();
     pairs.sort_by(|x, y| y.0.total_cmp(&x.0));
     pairs.into_iter().unzip()
 }
@@ -119,7 +148,10 @@ impl PcaConfig {
     /// Fits the scaler and the principal components on `x`.
     pub fn fit(&self, x: &Matrix) -> Result<Pca, AnomalyError> {
         if !(self.eig_floor > 0.0 && self.eig_floor.is_finite()) {
-            return Err(AnomalyError::Parameter { name: "eig_floor", reason: "must be > 0".into() });
+            return Err(AnomalyError::Parameter {
+                name: "eig_floor",
+                reason: "must be > 0".into(),
+            });
         }
         x.require_non_empty()?;
         let scaler = Scaler::fit(x);
@@ -150,7 +182,12 @@ impl PcaConfig {
         let mean_eig = (vals.iter().map(|v| v.max(0.0)).sum::<f64>() / d as f64).max(1e-12);
         let floor = self.eig_floor * mean_eig;
         let eigenvalues = vals.iter().map(|v| v.max(floor)).collect();
-        Ok(Pca { scaler, components, eigenvalues })
+        Ok(Pca {
+            score: self.score,
+            scaler,
+            components,
+            eigenvalues,
+        })
     }
 }
 
@@ -177,10 +214,33 @@ impl Detector for Pca {
     }
     fn score_row(&self, row: &[f64]) -> Result<f64, AnomalyError> {
         check_row(row, self.n_features())?;
-        Ok(self.whitened(row).1.iter().map(|p| p * p).sum())
+        match self.score {
+            PcaScore::Mahalanobis => Ok(self.whitened(row).1.iter().map(|p| p * p).sum()),
+            PcaScore::WeightedDistance => {
+                let mut z = Vec::with_capacity(row.len());
+                self.scaler.transform_into(row, &mut z);
+                let norm2: f64 = z.iter().map(|v| v * v).sum();
+                let total: f64 = self.eigenvalues.iter().sum::<f64>().max(1e-300);
+                Ok(self
+                    .components
+                    .iter()
+                    .zip(&self.eigenvalues)
+                    .map(|(v, l)| {
+                        let dot: f64 = v.iter().zip(&z).map(|(a, b)| a * b).sum();
+                        let vn: f64 = v.iter().map(|a| a * a).sum();
+                        (norm2 - 2.0 * dot + vn).max(0.0).sqrt() * total / l
+                    })
+                    .sum())
+            }
+        }
     }
     fn contributions(&self, row: &[f64]) -> Result<Vec<f64>, AnomalyError> {
         check_row(row, self.n_features())?;
+        if self.score == PcaScore::WeightedDistance {
+            let mut z = Vec::with_capacity(row.len());
+            self.scaler.transform_into(row, &mut z);
+            return Ok(z.iter().map(|v| v * v).collect());
+        }
         let (z, proj) = self.whitened(row);
         // S^-1 z = sum_j v_j (v_j . z) / lambda_j = sum_j v_j proj_j / sqrt(lambda_j)
         let mut sinv_z = vec![0.0; z.len()];

@@ -8,7 +8,11 @@ use rand_chacha::ChaCha8Rng;
 
 /// Stratified hold-out: returns sorted `(train, test)` row indices with `test_fraction` of each
 /// class (rounded) in the test part.
-pub fn stratified_split(labels: &[bool], test_fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+pub fn stratified_split(
+    labels: &[bool],
+    test_fraction: f64,
+    seed: u64,
+) -> (Vec<usize>, Vec<usize>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (mut train, mut test) = (Vec::new(), Vec::new());
     for class in [false, true] {

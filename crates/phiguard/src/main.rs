@@ -21,12 +21,18 @@ enum Command {
     // monitor (scan/simulate/eval/demo/bench), ledger, witness, vault, anomaly, iomt.
     /// Simulate a hospital, scan it and print the privacy officer's queue.
     Demo(cmd::demo::DemoArgs),
+    /// Unsupervised anomaly detectors: evaluate on labelled CSVs, dump splits, benchmark.
+    Anomaly(cmd::anomaly::AnomalyArgs),
+    /// IoMT device monitoring: MQTT watch, WUSTL-EHMS evaluation.
+    Iomt(cmd::iomt::IomtArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => cmd::demo::run(args),
+        Command::Anomaly(args) => cmd::anomaly::run(args),
+        Command::Iomt(args) => cmd::iomt::run(args),
     };
     match result {
         Ok(code) => code,
