@@ -31,7 +31,13 @@ pub struct ForestConfig {
 
 impl Default for ForestConfig {
     fn default() -> Self {
-        Self { n_trees: 100, max_depth: 64, min_samples_split: 2, max_features: 0, seed: 0 }
+        Self {
+            n_trees: 100,
+            max_depth: 64,
+            min_samples_split: 2,
+            max_features: 0,
+            seed: 0,
+        }
     }
 }
 
@@ -79,7 +85,10 @@ fn bin_features(x: &Matrix) -> Binned {
             e.dedup();
             e
         };
-        let c = col.iter().map(|v| e.partition_point(|edge| edge < v).min(255) as u8).collect();
+        let c = col
+            .iter()
+            .map(|v| e.partition_point(|edge| edge < v).min(255) as u8)
+            .collect();
         codes.push(c);
         edges.push(e);
     }
@@ -106,9 +115,21 @@ impl Grower<'_> {
     fn grow(&mut self, idx: &mut [usize], depth: usize, rng: &mut ChaCha8Rng) -> u32 {
         let me = self.nodes.len() as u32;
         let n = idx.len() as f64;
-        let pos = idx.iter().filter(|&&i| self.y.get(i).copied().unwrap_or(false)).count() as f64;
-        let leaf = TreeNode { feature: u32::MAX, value: if n > 0.0 { pos / n } else { 0.0 }, left: 0, right: 0 };
-        if pos == 0.0 || pos == n || idx.len() < self.cfg.min_samples_split || depth >= self.cfg.max_depth {
+        let pos = idx
+            .iter()
+            .filter(|&&i| self.y.get(i).copied().unwrap_or(false))
+            .count() as f64;
+        let leaf = TreeNode {
+            feature: u32::MAX,
+            value: if n > 0.0 { pos / n } else { 0.0 },
+            left: 0,
+            right: 0,
+        };
+        if pos == 0.0
+            || pos == n
+            || idx.len() < self.cfg.min_samples_split
+            || depth >= self.cfg.max_depth
+        {
             self.nodes.push(leaf);
             return me;
         }
@@ -124,7 +145,9 @@ impl Grower<'_> {
             if tried >= self.mtry && best.is_some() {
                 break;
             }
-            let Some(codes) = self.b.codes.get(f) else { continue };
+            let Some(codes) = self.b.codes.get(f) else {
+                continue;
+            };
             cnt.iter_mut().for_each(|c| *c = 0.0);
             cpos.iter_mut().for_each(|c| *c = 0.0);
             let (mut lo, mut hi) = (255u8, 0u8);
@@ -160,7 +183,13 @@ impl Grower<'_> {
             self.nodes.push(leaf);
             return me;
         };
-        let threshold = self.b.edges.get(f).and_then(|e| e.get(c as usize)).copied().unwrap_or(0.0);
+        let threshold = self
+            .b
+            .edges
+            .get(f)
+            .and_then(|e| e.get(c as usize))
+            .copied()
+            .unwrap_or(0.0);
         let codes = self.b.codes.get(f).map(Vec::as_slice).unwrap_or(&[]);
         let mut split = 0;
         for k in 0..idx.len() {
@@ -169,7 +198,12 @@ impl Grower<'_> {
                 split += 1;
             }
         }
-        self.nodes.push(TreeNode { feature: f as u32, value: threshold, left: 0, right: 0 });
+        self.nodes.push(TreeNode {
+            feature: f as u32,
+            value: threshold,
+            left: 0,
+            right: 0,
+        });
         let (l, r) = idx.split_at_mut(split);
         let li = self.grow(l, depth + 1, rng);
         let ri = self.grow(r, depth + 1, rng);
@@ -185,27 +219,47 @@ impl ForestConfig {
     /// Fits on `x` with labels `y` (true = attack).
     pub fn fit(&self, x: &Matrix, y: &[bool]) -> Result<RandomForest, IomtError> {
         if self.n_trees == 0 {
-            return Err(IomtError::Parameter { name: "n_trees", reason: "must be >= 1".into() });
+            return Err(IomtError::Parameter {
+                name: "n_trees",
+                reason: "must be >= 1".into(),
+            });
         }
         if x.rows() == 0 || x.cols() == 0 || y.len() != x.rows() {
             return Err(IomtError::Parameter {
                 name: "x",
-                reason: format!("need a non-empty matrix and one label per row ({} rows, {} labels)", x.rows(), y.len()),
+                reason: format!(
+                    "need a non-empty matrix and one label per row ({} rows, {} labels)",
+                    x.rows(),
+                    y.len()
+                ),
             });
         }
         let b = bin_features(x);
         let d = x.cols();
-        let mtry = if self.max_features == 0 { ((d as f64).sqrt().round() as usize).max(1) } else { self.max_features.min(d) };
+        let mtry = if self.max_features == 0 {
+            ((d as f64).sqrt().round() as usize).max(1)
+        } else {
+            self.max_features.min(d)
+        };
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         let n = x.rows();
         let mut trees = Vec::with_capacity(self.n_trees);
         for _ in 0..self.n_trees {
             let mut idx: Vec<usize> = (0..n).map(|_| rng.gen_range(0..n)).collect();
-            let mut g = Grower { b: &b, y, cfg: self, mtry, nodes: Vec::new() };
+            let mut g = Grower {
+                b: &b,
+                y,
+                cfg: self,
+                mtry,
+                nodes: Vec::new(),
+            };
             g.grow(&mut idx, 0, &mut rng);
             trees.push(g.nodes);
         }
-        Ok(RandomForest { n_features: d, trees })
+        Ok(RandomForest {
+            n_features: d,
+            trees,
+        })
     }
 }
 
@@ -221,7 +275,11 @@ impl RandomForest {
                     break;
                 }
                 let v = row.get(node.feature as usize).copied().unwrap_or(0.0);
-                at = if v <= node.value { node.left as usize } else { node.right as usize };
+                at = if v <= node.value {
+                    node.left as usize
+                } else {
+                    node.right as usize
+                };
             }
         }
         total / self.trees.len().max(1) as f64
@@ -252,9 +310,15 @@ mod tests {
         }
         let x = Matrix::from_rows(&rows).unwrap();
         let (train, test): (Vec<usize>, Vec<usize>) = (0..600).partition(|i| i % 3 != 0);
-        let f = ForestConfig { n_trees: 30, ..Default::default() }
-            .fit(&x.select_rows(&train), &train.iter().map(|&i| y[i]).collect::<Vec<_>>())
-            .unwrap();
+        let f = ForestConfig {
+            n_trees: 30,
+            ..Default::default()
+        }
+        .fit(
+            &x.select_rows(&train),
+            &train.iter().map(|&i| y[i]).collect::<Vec<_>>(),
+        )
+        .unwrap();
         let scores: Vec<f64> = test.iter().map(|&i| f.predict_proba(x.row(i))).collect();
         let auc = auc_roc(&scores, &test.iter().map(|&i| y[i]).collect::<Vec<_>>()).unwrap();
         assert!(auc > 0.95, "{auc}");
@@ -264,6 +328,11 @@ mod tests {
     fn rejects_bad_shapes() {
         let x = Matrix::from_rows(&[vec![1.0], vec![2.0]]).unwrap();
         assert!(ForestConfig::default().fit(&x, &[true]).is_err());
-        assert!(ForestConfig { n_trees: 0, ..Default::default() }.fit(&x, &[true, false]).is_err());
+        assert!(ForestConfig {
+            n_trees: 0,
+            ..Default::default()
+        }
+        .fit(&x, &[true, false])
+        .is_err());
     }
 }

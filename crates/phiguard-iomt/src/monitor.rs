@@ -33,7 +33,11 @@ pub struct MonitorConfig {
 
 impl Default for MonitorConfig {
     fn default() -> Self {
-        Self { warmup: 30, threshold: 6.0, pulse_tolerance_bpm: 25.0 }
+        Self {
+            warmup: 30,
+            threshold: 6.0,
+            pulse_tolerance_bpm: 25.0,
+        }
     }
 }
 
@@ -124,10 +128,20 @@ pub struct DeviceMonitor {
     stats: MonitorStats,
 }
 
-fn deviations(group: &str, values: &BTreeMap<String, f64>, stats: &BTreeMap<String, Welford>, thr: f64) -> Vec<Deviation> {
+fn deviations(
+    group: &str,
+    values: &BTreeMap<String, f64>,
+    stats: &BTreeMap<String, Welford>,
+    thr: f64,
+) -> Vec<Deviation> {
     let mut out: Vec<Deviation> = values
         .iter()
-        .filter_map(|(k, &v)| stats.get(k).map(|w| Deviation { feature: format!("{group}.{k}"), z: w.z(v) }))
+        .filter_map(|(k, &v)| {
+            stats.get(k).map(|w| Deviation {
+                feature: format!("{group}.{k}"),
+                z: w.z(v),
+            })
+        })
         .filter(|d| d.z.abs() >= thr)
         .collect();
     out.sort_by(|a, b| b.z.abs().total_cmp(&a.z.abs()));
@@ -137,7 +151,14 @@ fn deviations(group: &str, values: &BTreeMap<String, f64>, stats: &BTreeMap<Stri
 fn describe(d: &[Deviation]) -> String {
     d.iter()
         .take(3)
-        .map(|x| format!("{} {:.1} sd {}", x.feature, x.z.abs(), if x.z > 0.0 { "above" } else { "below" }))
+        .map(|x| {
+            format!(
+                "{} {:.1} sd {}",
+                x.feature,
+                x.z.abs(),
+                if x.z > 0.0 { "above" } else { "below" }
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -145,7 +166,11 @@ fn describe(d: &[Deviation]) -> String {
 impl DeviceMonitor {
     /// A monitor with the given settings.
     pub fn new(config: MonitorConfig) -> Self {
-        Self { config, devices: BTreeMap::new(), stats: MonitorStats::default() }
+        Self {
+            config,
+            devices: BTreeMap::new(),
+            stats: MonitorStats::default(),
+        }
     }
 
     /// Counters so far.
@@ -193,7 +218,10 @@ impl DeviceMonitor {
                     device: r.device.clone(),
                     kind: AlertKind::Spoofing,
                     score,
-                    reason: format!("traffic unlike this device's history ({}): possible spoofed sender", describe(&fdev)),
+                    reason: format!(
+                        "traffic unlike this device's history ({}): possible spoofed sender",
+                        describe(&fdev)
+                    ),
                     deviations: all,
                 });
             } else if !vdev.is_empty() {
@@ -239,7 +267,10 @@ mod tests {
     fn quiet_during_warmup_and_for_normal_readings() {
         let mut m = DeviceMonitor::new(MonitorConfig::default());
         for i in 0..100 {
-            assert!(m.observe(&reading(i, 97.0, 500.0)).is_empty(), "reading {i}");
+            assert!(
+                m.observe(&reading(i, 97.0, 500.0)).is_empty(),
+                "reading {i}"
+            );
         }
         assert_eq!(m.stats().accepted, 100);
     }
@@ -266,7 +297,8 @@ mod tests {
     #[test]
     fn sensor_disagreement_is_flagged_immediately() {
         let mut m = DeviceMonitor::new(MonitorConfig::default());
-        let r = parse_reading(br#"{"device":"m2","vitals":{"Heart_rate":130,"Pulse_Rate":70}}"#).unwrap();
+        let r = parse_reading(br#"{"device":"m2","vitals":{"Heart_rate":130,"Pulse_Rate":70}}"#)
+            .unwrap();
         let a = m.observe(&r);
         assert_eq!(a.len(), 1);
         assert_eq!(a[0].kind, AlertKind::DataAlteration);

@@ -15,7 +15,10 @@ use crate::IomtError;
 
 /// Broker host and port from `mqtt://host[:port]` (default port 1883).
 pub fn parse_mqtt_url(url: &str) -> Result<(String, u16), IomtError> {
-    let rest = url.strip_prefix("mqtt://").or_else(|| url.strip_prefix("tcp://")).ok_or_else(|| IomtError::Url(url.into()))?;
+    let rest = url
+        .strip_prefix("mqtt://")
+        .or_else(|| url.strip_prefix("tcp://"))
+        .ok_or_else(|| IomtError::Url(url.into()))?;
     let rest = rest.trim_end_matches('/');
     let (host, port) = match rest.rsplit_once(':') {
         Some((h, p)) => (h, p.parse::<u16>().map_err(|_| IomtError::Url(url.into()))?),
@@ -60,15 +63,23 @@ pub fn watch(
 ) -> Result<(), IomtError> {
     let (host, port) = parse_mqtt_url(url)?;
     if topics.is_empty() {
-        return Err(IomtError::Parameter { name: "topic", reason: "at least one topic is needed".into() });
+        return Err(IomtError::Parameter {
+            name: "topic",
+            reason: "at least one topic is needed".into(),
+        });
     }
     let id = format!("phiguard-iomt-{}", std::process::id());
     let mut opts = MqttOptions::new(id, host, port);
     opts.set_keep_alive(Duration::from_secs(10));
-    opts.set_max_packet_size(crate::telemetry::MAX_PAYLOAD_BYTES + 1024, crate::telemetry::MAX_PAYLOAD_BYTES + 1024);
+    opts.set_max_packet_size(
+        crate::telemetry::MAX_PAYLOAD_BYTES + 1024,
+        crate::telemetry::MAX_PAYLOAD_BYTES + 1024,
+    );
     let (client, mut connection) = Client::new(opts, 64);
     for t in topics {
-        client.subscribe(t.as_str(), QoS::AtLeastOnce).map_err(|e| IomtError::Mqtt(e.to_string()))?;
+        client
+            .subscribe(t.as_str(), QoS::AtLeastOnce)
+            .map_err(|e| IomtError::Mqtt(e.to_string()))?;
     }
     let mut processed = 0u64;
     let mut pending_acks = topics.len();
@@ -86,12 +97,18 @@ pub fn watch(
                 match parse_reading(&p.payload) {
                     Ok(r) => {
                         for alert in monitor.observe(&r) {
-                            sink(&WatchEvent::Alert { topic: topic.clone(), alert })?;
+                            sink(&WatchEvent::Alert {
+                                topic: topic.clone(),
+                                alert,
+                            })?;
                         }
                     }
                     Err(e) => {
                         monitor.record_rejection(matches!(e, IomtError::NonFinite { .. }));
-                        sink(&WatchEvent::Rejected { topic, reason: e.to_string() })?;
+                        sink(&WatchEvent::Rejected {
+                            topic,
+                            reason: e.to_string(),
+                        })?;
                     }
                 }
                 processed += 1;
@@ -112,8 +129,14 @@ mod tests {
 
     #[test]
     fn parses_urls() {
-        assert_eq!(parse_mqtt_url("mqtt://127.0.0.1:1883").unwrap(), ("127.0.0.1".into(), 1883));
-        assert_eq!(parse_mqtt_url("mqtt://broker").unwrap(), ("broker".into(), 1883));
+        assert_eq!(
+            parse_mqtt_url("mqtt://127.0.0.1:1883").unwrap(),
+            ("127.0.0.1".into(), 1883)
+        );
+        assert_eq!(
+            parse_mqtt_url("mqtt://broker").unwrap(),
+            ("broker".into(), 1883)
+        );
         assert!(parse_mqtt_url("http://x").is_err());
         assert!(parse_mqtt_url("mqtt://:1").is_err());
         assert!(parse_mqtt_url("mqtt://h:99999").is_err());

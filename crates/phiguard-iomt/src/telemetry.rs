@@ -34,11 +34,20 @@ fn numbers(v: Option<&Value>, group: &str) -> Result<BTreeMap<String, f64>, Iomt
         None | Some(Value::Null) => {}
         Some(Value::Object(m)) => {
             for (k, v) in m {
-                let x = v.as_f64().filter(|x| x.is_finite()).ok_or_else(|| IomtError::NonFinite { field: format!("{group}.{k}") })?;
+                let x =
+                    v.as_f64()
+                        .filter(|x| x.is_finite())
+                        .ok_or_else(|| IomtError::NonFinite {
+                            field: format!("{group}.{k}"),
+                        })?;
                 out.insert(k.clone(), x);
             }
         }
-        Some(_) => return Err(IomtError::Payload(format!("`{group}` must be an object of numbers"))),
+        Some(_) => {
+            return Err(IomtError::Payload(format!(
+                "`{group}` must be an object of numbers"
+            )))
+        }
     }
     Ok(out)
 }
@@ -46,24 +55,50 @@ fn numbers(v: Option<&Value>, group: &str) -> Result<BTreeMap<String, f64>, Iomt
 /// Parses one telemetry payload.
 pub fn parse_reading(payload: &[u8]) -> Result<Reading, IomtError> {
     if payload.len() > MAX_PAYLOAD_BYTES {
-        return Err(IomtError::Payload(format!("payload of {} bytes exceeds {MAX_PAYLOAD_BYTES}", payload.len())));
+        return Err(IomtError::Payload(format!(
+            "payload of {} bytes exceeds {MAX_PAYLOAD_BYTES}",
+            payload.len()
+        )));
     }
-    let v: Value = serde_json::from_slice(payload).map_err(|e| IomtError::Payload(format!("invalid json at line {} column {}", e.line(), e.column())))?;
-    let obj = v.as_object().ok_or_else(|| IomtError::Payload("expected a json object".into()))?;
+    let v: Value = serde_json::from_slice(payload).map_err(|e| {
+        IomtError::Payload(format!(
+            "invalid json at line {} column {}",
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| IomtError::Payload("expected a json object".into()))?;
     let device = match obj.get("device") {
         Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => s.clone(),
-        _ => return Err(IomtError::Payload("missing or invalid `device` (non-empty string up to 256 bytes)".into())),
+        _ => {
+            return Err(IomtError::Payload(
+                "missing or invalid `device` (non-empty string up to 256 bytes)".into(),
+            ))
+        }
     };
     let ts = match obj.get("ts") {
         None | Some(Value::Null) => None,
-        Some(t) => Some(t.as_f64().filter(|x| x.is_finite()).ok_or_else(|| IomtError::NonFinite { field: "ts".into() })?),
+        Some(t) => Some(
+            t.as_f64()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| IomtError::NonFinite { field: "ts".into() })?,
+        ),
     };
     let vitals = numbers(obj.get("vitals"), "vitals")?;
     let flow = numbers(obj.get("flow"), "flow")?;
     if vitals.is_empty() && flow.is_empty() {
-        return Err(IomtError::Payload("reading has neither `vitals` nor `flow` values".into()));
+        return Err(IomtError::Payload(
+            "reading has neither `vitals` nor `flow` values".into(),
+        ));
     }
-    Ok(Reading { device, ts, vitals, flow })
+    Ok(Reading {
+        device,
+        ts,
+        vitals,
+        flow,
+    })
 }
 
 /// A network flow record (device = source address or the `device` field).
@@ -82,18 +117,26 @@ pub fn parse_flow_json(line: &[u8]) -> Result<FlowRecord, IomtError> {
     if line.len() > MAX_PAYLOAD_BYTES {
         return Err(IomtError::Payload("flow record too large".into()));
     }
-    let v: Value = serde_json::from_slice(line).map_err(|e| IomtError::Payload(format!("invalid json at column {}", e.column())))?;
-    let obj = v.as_object().ok_or_else(|| IomtError::Payload("expected a json object".into()))?;
+    let v: Value = serde_json::from_slice(line)
+        .map_err(|e| IomtError::Payload(format!("invalid json at column {}", e.column())))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| IomtError::Payload("expected a json object".into()))?;
     let device = ["device", "SrcAddr", "id.orig_h"]
         .iter()
         .find_map(|k| obj.get(*k).and_then(Value::as_str))
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| IomtError::Payload("flow record has no `device`, `SrcAddr` or `id.orig_h`".into()))?
+        .ok_or_else(|| {
+            IomtError::Payload("flow record has no `device`, `SrcAddr` or `id.orig_h`".into())
+        })?
         .to_string();
     let mut features = BTreeMap::new();
     for (k, v) in obj {
         if let Value::Number(n) = v {
-            let x = n.as_f64().filter(|x| x.is_finite()).ok_or_else(|| IomtError::NonFinite { field: k.clone() })?;
+            let x = n
+                .as_f64()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| IomtError::NonFinite { field: k.clone() })?;
             features.insert(k.clone(), x);
         }
     }
@@ -104,11 +147,38 @@ pub fn parse_flow_json(line: &[u8]) -> Result<FlowRecord, IomtError> {
 /// become features, others are ignored unless they look numeric in the header's row type).
 /// Errors name the line and column of a malformed numeric field.
 pub fn parse_flow_csv(text: &[u8]) -> Result<Vec<FlowRecord>, IomtError> {
-    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(text);
-    let malformed = |e: csv::Error| IomtError::Payload(format!("malformed flow csv at line {}", e.position().map_or(0, csv::Position::line)));
-    let headers: Vec<String> = rdr.headers().map_err(malformed)?.iter().map(str::to_string).collect();
-    let dev = headers.iter().position(|h| h == "SrcAddr" || h == "device").ok_or_else(|| IomtError::Payload("flow csv needs a `SrcAddr` or `device` column".into()))?;
-    let textual = ["Dir", "Flgs", "Proto", "State", "DstAddr", "SrcMac", "DstMac", "Attack Category"];
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(false)
+        .from_reader(text);
+    let malformed = |e: csv::Error| {
+        IomtError::Payload(format!(
+            "malformed flow csv at line {}",
+            e.position().map_or(0, csv::Position::line)
+        ))
+    };
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(malformed)?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let dev = headers
+        .iter()
+        .position(|h| h == "SrcAddr" || h == "device")
+        .ok_or_else(|| {
+            IomtError::Payload("flow csv needs a `SrcAddr` or `device` column".into())
+        })?;
+    let textual = [
+        "Dir",
+        "Flgs",
+        "Proto",
+        "State",
+        "DstAddr",
+        "SrcMac",
+        "DstMac",
+        "Attack Category",
+    ];
     let mut out = Vec::new();
     for rec in rdr.records() {
         let rec = rec.map_err(malformed)?;
@@ -119,13 +189,20 @@ pub fn parse_flow_csv(text: &[u8]) -> Result<Vec<FlowRecord>, IomtError> {
             if i == dev || textual.contains(&h) {
                 continue;
             }
-            let x: f64 = f.parse().map_err(|_| IomtError::Payload(format!("non-numeric value at line {line} column `{h}`")))?;
+            let x: f64 = f.parse().map_err(|_| {
+                IomtError::Payload(format!("non-numeric value at line {line} column `{h}`"))
+            })?;
             if !x.is_finite() {
-                return Err(IomtError::NonFinite { field: format!("line {line} column `{h}`") });
+                return Err(IomtError::NonFinite {
+                    field: format!("line {line} column `{h}`"),
+                });
             }
             features.insert(h.to_string(), x);
         }
-        out.push(FlowRecord { device: rec.get(dev).unwrap_or("").to_string(), features });
+        out.push(FlowRecord {
+            device: rec.get(dev).unwrap_or("").to_string(),
+            features,
+        });
     }
     Ok(out)
 }
@@ -136,7 +213,10 @@ mod tests {
 
     #[test]
     fn parses_good_reading() {
-        let r = parse_reading(br#"{"device":"m1","ts":1.5,"vitals":{"SpO2":97,"Temp":36.6},"flow":{"SrcBytes":496}}"#).unwrap();
+        let r = parse_reading(
+            br#"{"device":"m1","ts":1.5,"vitals":{"SpO2":97,"Temp":36.6},"flow":{"SrcBytes":496}}"#,
+        )
+        .unwrap();
         assert_eq!(r.device, "m1");
         assert_eq!(r.vitals.get("SpO2"), Some(&97.0));
         assert_eq!(r.flow.len(), 1);
@@ -144,10 +224,17 @@ mod tests {
 
     #[test]
     fn rejects_bad_readings_with_reasons() {
-        let e = parse_reading(br#"{"device":"m1","vitals":{"SpO2":"NaN"}}"#).unwrap_err().to_string();
+        let e = parse_reading(br#"{"device":"m1","vitals":{"SpO2":"NaN"}}"#)
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "non-finite or non-numeric value in field `vitals.SpO2`");
-        let e = parse_reading(br#"{"device":"m1","vitals":{"SpO2":1e999}}"#).unwrap_err().to_string();
-        assert!(e.contains("malformed payload") || e.contains("non-finite"), "{e}");
+        let e = parse_reading(br#"{"device":"m1","vitals":{"SpO2":1e999}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("malformed payload") || e.contains("non-finite"),
+            "{e}"
+        );
         assert!(parse_reading(b"not json").is_err());
         assert!(parse_reading(br#"{"vitals":{"SpO2":97}}"#).is_err());
         assert!(parse_reading(br#"{"device":"m1"}"#).is_err());
@@ -161,7 +248,9 @@ mod tests {
         assert_eq!(f.features.len(), 1);
         let v = parse_flow_csv(b"Dir,SrcAddr,SrcBytes,Dur\n->,10.0.0.1,496,0.01\n").unwrap();
         assert_eq!(v[0].features.get("Dur"), Some(&0.01));
-        let e = parse_flow_csv(b"SrcAddr,SrcBytes\n10.0.0.1,abc\n").unwrap_err().to_string();
+        let e = parse_flow_csv(b"SrcAddr,SrcBytes\n10.0.0.1,abc\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("line 2 column `SrcBytes`"), "{e}");
     }
 

@@ -13,11 +13,28 @@ use phiguard_anomaly::Matrix;
 use crate::IomtError;
 
 /// Columns removed because they identify hosts or packets (label leakage).
-pub const IDENTIFIER_COLUMNS: &[&str] = &["SrcAddr", "DstAddr", "SrcMac", "DstMac", "Sport", "Dport", "Packet_num"];
+pub const IDENTIFIER_COLUMNS: &[&str] = &[
+    "SrcAddr",
+    "DstAddr",
+    "SrcMac",
+    "DstMac",
+    "Sport",
+    "Dport",
+    "Packet_num",
+];
 /// Categorical flow columns not used as features.
 pub const CATEGORICAL_COLUMNS: &[&str] = &["Dir", "Flgs"];
 /// The biometric columns.
-pub const BIOMETRIC_COLUMNS: &[&str] = &["Temp", "SpO2", "Pulse_Rate", "SYS", "DIA", "Heart_rate", "Resp_Rate", "ST"];
+pub const BIOMETRIC_COLUMNS: &[&str] = &[
+    "Temp",
+    "SpO2",
+    "Pulse_Rate",
+    "SYS",
+    "DIA",
+    "Heart_rate",
+    "Resp_Rate",
+    "ST",
+];
 /// Label column (0 normal, 1 attack).
 pub const LABEL_COLUMN: &str = "Label";
 /// Attack category column.
@@ -56,29 +73,50 @@ impl WustlData {
 
 /// Reads a WUSTL-EHMS CSV.
 pub fn load_wustl(path: &Path) -> Result<WustlData, IomtError> {
-    let file = std::fs::File::open(path).map_err(|source| IomtError::Io { path: path.to_path_buf(), source })?;
+    let file = std::fs::File::open(path).map_err(|source| IomtError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     read_wustl(std::io::BufReader::new(file), path)
 }
 
 /// Reads a WUSTL-EHMS CSV from a reader (`path` only names it in errors).
 pub fn read_wustl<R: std::io::Read>(reader: R, path: &Path) -> Result<WustlData, IomtError> {
     let p = || path.to_path_buf();
-    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(reader);
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(reader);
     let err = |e: csv::Error| IomtError::Csv {
         path: p(),
         line: e.position().map_or(0, csv::Position::line),
         reason: match e.kind() {
-            csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!("expected {expected_len} fields, found {len}"),
+            csv::ErrorKind::UnequalLengths {
+                expected_len, len, ..
+            } => format!("expected {expected_len} fields, found {len}"),
             _ => "malformed csv record".into(),
         },
     };
-    let headers: Vec<String> = rdr.headers().map_err(err)?.iter().map(str::to_string).collect();
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(err)?
+        .iter()
+        .map(str::to_string)
+        .collect();
     let find = |name: &str| {
-        headers.iter().position(|h| h == name).ok_or_else(|| IomtError::MissingColumn { path: p(), column: name.into() })
+        headers
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| IomtError::MissingColumn {
+                path: p(),
+                column: name.into(),
+            })
     };
     let label_idx = find(LABEL_COLUMN)?;
     let cat_idx = headers.iter().position(|h| h == CATEGORY_COLUMN);
-    let bio_idx: Vec<usize> = BIOMETRIC_COLUMNS.iter().map(|c| find(c)).collect::<Result<_, _>>()?;
+    let bio_idx: Vec<usize> = BIOMETRIC_COLUMNS
+        .iter()
+        .map(|c| find(c))
+        .collect::<Result<_, _>>()?;
     let net_idx: Vec<usize> = (0..headers.len())
         .filter(|&i| {
             let h = headers.get(i).map(String::as_str).unwrap_or("");
@@ -96,7 +134,11 @@ pub fn read_wustl<R: std::io::Read>(reader: R, path: &Path) -> Result<WustlData,
         let line = rec.position().map_or(0, csv::Position::line);
         let num = |i: usize| -> Result<f64, IomtError> {
             let f = rec.get(i).unwrap_or("");
-            let bad = |what: &str| IomtError::Csv { path: p(), line, reason: format!("{what} in column `{}`", name_of(&i)) };
+            let bad = |what: &str| IomtError::Csv {
+                path: p(),
+                line,
+                reason: format!("{what} in column `{}`", name_of(&i)),
+            };
             if f.is_empty() {
                 return Err(bad("missing value"));
             }
@@ -115,7 +157,13 @@ pub fn read_wustl<R: std::io::Read>(reader: R, path: &Path) -> Result<WustlData,
         y.push(match rec.get(label_idx).unwrap_or("") {
             "0" => false,
             "1" => true,
-            _ => return Err(IomtError::Csv { path: p(), line, reason: format!("label in column `{LABEL_COLUMN}` must be 0 or 1") }),
+            _ => {
+                return Err(IomtError::Csv {
+                    path: p(),
+                    line,
+                    reason: format!("label in column `{LABEL_COLUMN}` must be 0 or 1"),
+                })
+            }
         });
         category.push(cat_idx.and_then(|c| rec.get(c)).unwrap_or("").to_string());
     }
@@ -149,9 +197,13 @@ mod tests {
     #[test]
     fn errors_name_line_and_column() {
         let s = format!("{HEAD}->,e,a,b,1,2,x,186,aa,bb,1,28.9,97,70,120,80,71,17,0.4,normal,0\n");
-        let e = read_wustl(s.as_bytes(), Path::new("w.csv")).unwrap_err().to_string();
+        let e = read_wustl(s.as_bytes(), Path::new("w.csv"))
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "w.csv:2: non-numeric value in column `SrcBytes`");
-        let e = read_wustl("a,b\n1,2\n".as_bytes(), Path::new("w.csv")).unwrap_err().to_string();
+        let e = read_wustl("a,b\n1,2\n".as_bytes(), Path::new("w.csv"))
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "w.csv: required column `Label` not found in header");
     }
 }

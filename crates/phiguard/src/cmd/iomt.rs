@@ -1,12 +1,131 @@
-//! `phiguard iomt`: IoMT device monitoring (being built).
+//! `phiguard iomt`: watch device telemetry over MQTT (alerts as NDJSON) and evaluate the IoMT
+//! models on WUSTL-EHMS-2020.
 
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
+
+use phiguard_iomt::eval::{evaluate, folds, EvalOptions};
+use phiguard_iomt::forest::ForestConfig;
+use phiguard_iomt::monitor::{DeviceMonitor, MonitorConfig};
+use phiguard_iomt::{load_wustl, IomtError};
+use serde_json::json;
 
 /// Arguments of `phiguard iomt`.
 #[derive(clap::Args, Debug)]
-pub struct IomtArgs {}
+pub struct IomtArgs {
+    #[command(subcommand)]
+    command: IomtCommand,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum IomtCommand {
+    /// Subscribe to MQTT topics and print alerts and rejected messages as NDJSON.
+    Watch(WatchArgs),
+    /// Stratified k-fold evaluation on WUSTL-EHMS-2020 (identifier columns removed).
+    Eval(EvalArgs),
+    /// Print the folds and feature columns `eval` uses, as JSON (for peer benchmarks).
+    Folds(EvalArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct WatchArgs {
+    /// Broker URL, e.g. mqtt://127.0.0.1:1883.
+    #[arg(long)]
+    mqtt: String,
+    /// Topic filter to subscribe to (repeatable; MQTT wildcards allowed).
+    #[arg(long = "topic", required = true)]
+    topics: Vec<String>,
+    /// Readings per device before alerts are raised.
+    #[arg(long, default_value_t = 30)]
+    warmup: u64,
+    /// Deviation (standard deviations) that raises an alert.
+    #[arg(long, default_value_t = 6.0)]
+    threshold: f64,
+    /// Stop after this many messages (default: run until the connection ends).
+    #[arg(long)]
+    max_messages: Option<u64>,
+}
+
+#[derive(clap::Args, Debug)]
+struct EvalArgs {
+    /// WUSTL-EHMS-2020 CSV.
+    #[arg(long)]
+    wustl: PathBuf,
+    /// Number of folds.
+    #[arg(long, default_value_t = 5)]
+    folds: usize,
+    /// Seed of the folds and models.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Trees in the random forest.
+    #[arg(long, default_value_t = 100)]
+    trees: usize,
+    /// Features tried per split (0 = sqrt of the number of features).
+    #[arg(long, default_value_t = 0)]
+    max_features: usize,
+}
 
 /// Runs `phiguard iomt ...`.
-pub fn run(_args: IomtArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not built yet")
+pub fn run(args: IomtArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        IomtCommand::Watch(a) => watch(&a),
+        IomtCommand::Eval(a) => {
+            let data = load_wustl(&a.wustl)?;
+            let report = evaluate(&data, &options(&a))?;
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        IomtCommand::Folds(a) => {
+            let data = load_wustl(&a.wustl)?;
+            let f = folds(&data, &options(&a));
+            println!(
+                "{}",
+                json!({"rows": data.y.len(), "network": data.network_names, "biometric": data.biometric_names, "folds": f})
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn options(a: &EvalArgs) -> EvalOptions {
+    EvalOptions {
+        folds: a.folds,
+        seed: a.seed,
+        forest: ForestConfig {
+            n_trees: a.trees,
+            max_features: a.max_features,
+            ..ForestConfig::default()
+        },
+    }
+}
+
+fn watch(a: &WatchArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        a.threshold > 0.0 && a.threshold.is_finite(),
+        "--threshold must be a positive number"
+    );
+    let mut monitor = DeviceMonitor::new(MonitorConfig {
+        warmup: a.warmup,
+        threshold: a.threshold,
+        ..MonitorConfig::default()
+    });
+    let stdout = std::io::stdout();
+    let result = phiguard_iomt::mqtt::watch(
+        &a.mqtt,
+        &a.topics,
+        &mut monitor,
+        a.max_messages,
+        |ev| {
+            let mut out = stdout.lock();
+            let line = serde_json::to_string(ev).map_err(|e| IomtError::Payload(e.to_string()))?;
+            writeln!(out, "{line}")
+                .and_then(|()| out.flush())
+                .map_err(|e| IomtError::Mqtt(format!("stdout: {e}")))
+        },
+        || eprintln!("phiguard: subscribed to {}", a.topics.join(", ")),
+    );
+    eprintln!("phiguard: {}", serde_json::to_string(monitor.stats())?);
+    result?;
+    Ok(ExitCode::SUCCESS)
 }
