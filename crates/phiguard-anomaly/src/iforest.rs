@@ -46,6 +46,8 @@ struct Node {
     value: f64,
     /// Index of the right child (the left child is the next node).
     right: u32,
+    /// Training rows that reached this node.
+    size: u32,
 }
 
 /// One isolation tree stored as a flat node array (pre-order, left child follows its parent).
@@ -87,17 +89,25 @@ impl IsolationTree {
         usable: &mut Vec<(usize, f64, f64)>,
     ) {
         let me = self.nodes.len();
+        let size = idx.len() as u32;
         let leaf = |n: usize| Node {
             feature: LEAF,
             value: depth as f64 + c_factor(n),
             right: 0,
+            size,
         };
         if idx.len() <= 1 || depth >= max_depth {
             self.nodes.push(leaf(idx.len()));
             return;
         }
+        // Draw features in random order until one is not constant on this node (as
+        // scikit-learn does); only that feature's range is computed.
         usable.clear();
-        for j in 0..x.cols() {
+        usable.extend((0..x.cols()).map(|j| (j, 0.0, 0.0)));
+        let mut pick = None;
+        while !usable.is_empty() {
+            let k = rng.gen_range(0..usable.len());
+            let j = usable.swap_remove(k).0;
             let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
             for &i in idx.iter() {
                 let v = x.row(i).get(j).copied().unwrap_or(0.0);
@@ -105,14 +115,14 @@ impl IsolationTree {
                 hi = hi.max(v);
             }
             if hi > lo {
-                usable.push((j, lo, hi));
+                pick = Some((j, lo, hi));
+                break;
             }
         }
-        if usable.is_empty() {
+        let Some((feature, lo, hi)) = pick else {
             self.nodes.push(leaf(idx.len()));
             return;
-        }
-        let (feature, lo, hi) = usable[rng.gen_range(0..usable.len())];
+        };
         let mut threshold = rng.gen_range(lo..hi);
         if threshold <= lo {
             threshold = (lo + hi) / 2.0;
@@ -130,6 +140,7 @@ impl IsolationTree {
             feature: feature as u32,
             value: threshold,
             right: 0,
+            size,
         });
         let (left, right) = idx.split_at_mut(split);
         self.grow_node(x, left, depth + 1, max_depth, rng, usable);
@@ -140,9 +151,9 @@ impl IsolationTree {
         self.grow_node(x, right, depth + 1, max_depth, rng, usable);
     }
 
-    /// Path length of `row` (depth of its leaf plus `c(leaf size)`), calling `visit(feature, depth)`
-    /// for every split on the way.
-    fn path_length(&self, row: &[f64], mut visit: impl FnMut(usize, usize)) -> f64 {
+    /// Path length of `row` (depth of its leaf plus `c(leaf size)`), calling
+    /// `visit(feature, parent_size, child_size)` for every split on the way.
+    fn path_length(&self, row: &[f64], mut visit: impl FnMut(usize, u32, u32)) -> f64 {
         let mut at = 0usize;
         let mut depth = 0usize;
         while let Some(node) = self.nodes.get(at) {
@@ -150,13 +161,13 @@ impl IsolationTree {
                 return node.value;
             }
             let f = node.feature as usize;
-            visit(f, depth);
             let v = row.get(f).copied().unwrap_or(0.0);
             at = if v < node.value {
                 at + 1
             } else {
                 node.right as usize
             };
+            visit(f, node.size, self.nodes.get(at).map_or(0, |n| n.size));
             depth += 1;
         }
         depth as f64
@@ -222,7 +233,7 @@ fn forest_score(trees: &[IsolationTree], psi: usize, row: &[f64]) -> f64 {
     if trees.is_empty() {
         return 0.5;
     }
-    let total: f64 = trees.iter().map(|t| t.path_length(row, |_, _| {})).sum();
+    let total: f64 = trees.iter().map(|t| t.path_length(row, |_, _, _| {})).sum();
     let mean = total / trees.len() as f64;
     let c = c_factor(psi).max(1.0);
     2f64.powf(-mean / c)
@@ -233,13 +244,14 @@ fn forest_contributions<'a>(
     d: usize,
     row: &[f64],
 ) -> Vec<f64> {
-    // Depth-weighted split counts along each path: a feature that cuts the point off early
-    // (shallow split) explains more of its isolation. Normalised to sum to 1.
+    // Each split on the path is credited with the information it spent isolating the point,
+    // log2(parent size / child size): a cut that leaves the point with few training rows
+    // explains more than one that halves the data. Normalised to sum to 1.
     let mut c = vec![0.0; d];
     for t in trees {
-        t.path_length(row, |f, depth| {
+        t.path_length(row, |f, parent, child| {
             if let Some(v) = c.get_mut(f) {
-                *v += 1.0 / (depth as f64 + 1.0);
+                *v += (f64::from(parent.max(1)) / f64::from(child.max(1))).log2();
             }
         });
     }
@@ -374,7 +386,7 @@ impl Detector for SlidingForest {
         let total: f64 = a
             .iter()
             .chain(b)
-            .map(|t| t.path_length(row, |_, _| {}))
+            .map(|t| t.path_length(row, |_, _, _| {}))
             .sum();
         Ok(2f64.powf(-(total / n) / c_factor(self.psi).max(1.0)))
     }
