@@ -1,5 +1,9 @@
 //! Criterion benchmarks: fit and single-row scoring of each detector on synthetic data.
 #![allow(missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "benchmark setup: a panic aborts the bench"
+)]
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use phiguard_anomaly::{Detector, DetectorKind, Matrix};

@@ -82,8 +82,7 @@ impl HbosConfig {
                 reason: "must be >= 1".into(),
             });
         }
-        if !(self.alpha > 0.0 && self.alpha.is_finite())
-            || !(self.tol >= 0.0 && self.tol.is_finite())
+        if !(self.alpha > 0.0 && self.alpha.is_finite() && self.tol >= 0.0 && self.tol.is_finite())
         {
             return Err(AnomalyError::Parameter {
                 name: "alpha",

@@ -1,4 +1,8 @@
 //! CLI tests for `phiguard anomaly` and `phiguard iomt` (run the real binary in a temp dir).
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic is a failing test"
+)]
 
 use std::fmt::Write as _;
 use std::path::Path;
