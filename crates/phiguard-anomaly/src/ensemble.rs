@@ -87,6 +87,12 @@ impl EnsembleConfig {
             });
         }
         let mut members = Vec::with_capacity(self.members.len());
+        // Calibrate on at most CALIBRATION_ROWS evenly spaced training rows: mean and standard
+        // deviation are estimated precisely from a few thousand scores, and scoring every
+        // training row would dominate the fit time on large sets.
+        let stride = x.rows().div_ceil(CALIBRATION_ROWS).max(1);
+        let calib_idx: Vec<usize> = (0..x.rows()).step_by(stride).collect();
+        let calib = x.select_rows(&calib_idx);
         for kind in &self.members {
             if matches!(kind, DetectorKind::Default(_)) {
                 return Err(AnomalyError::Parameter {
@@ -97,7 +103,7 @@ impl EnsembleConfig {
             let model = kind.fit(x)?;
             let train = match &model {
                 AnyDetector::Knn(k) => k.reference_scores(),
-                other => other.score(x)?,
+                other => other.score(&calib)?,
             };
             let n = train.len().max(1) as f64;
             let mean = train.iter().sum::<f64>() / n;
@@ -124,6 +130,9 @@ impl EnsembleConfig {
         })
     }
 }
+
+/// Most training rows used to calibrate member scores.
+pub const CALIBRATION_ROWS: usize = 2048;
 
 impl Ensemble {
     fn normalised(&self, m: &Member, s: f64) -> f64 {
