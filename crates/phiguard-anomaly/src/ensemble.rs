@@ -175,6 +175,23 @@ impl Detector for Ensemble {
         }
         Ok(total / self.members.len().max(1) as f64)
     }
+    fn score(&self, x: &Matrix) -> Result<Vec<f64>, AnomalyError> {
+        if x.cols() != self.n_features {
+            return Err(AnomalyError::Dimension {
+                expected: self.n_features,
+                got: x.cols(),
+            });
+        }
+        let mut total = vec![0.0; x.rows()];
+        for m in &self.members {
+            for (t, s) in total.iter_mut().zip(m.model.score(x)?) {
+                *t += self.normalised(m, s);
+            }
+        }
+        let k = self.members.len().max(1) as f64;
+        total.iter_mut().for_each(|t| *t /= k);
+        Ok(total)
+    }
     fn contributions(&self, row: &[f64]) -> Result<Vec<f64>, AnomalyError> {
         check_row(row, self.n_features)?;
         let mut out = vec![0.0; self.n_features];

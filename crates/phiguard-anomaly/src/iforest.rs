@@ -35,26 +35,37 @@ impl Default for IsolationForestConfig {
     }
 }
 
-const LEAF: u32 = u32::MAX;
+/// Threshold of a leaf: no finite value is below it, so a leaf's "right child" (itself) is
+/// always taken and traversal can run a fixed number of branch-free steps.
+const LEAF_THRESHOLD: f64 = f64::MIN;
 
-/// One node of a flattened isolation tree.
+/// One node of a flattened isolation tree. A leaf has `right` pointing to itself and threshold
+/// [`LEAF_THRESHOLD`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Node {
-    /// Split feature, or `LEAF`.
+    /// Split feature (0 for a leaf).
     feature: u32,
-    /// Split threshold (go left when `x < threshold`); for a leaf, its path length adjustment.
+    /// Split threshold (go left when `x < threshold`).
     value: f64,
-    /// Index of the right child (the left child is the next node).
+    /// Index of the right child (the left child is the next node); its own index for a leaf.
     right: u32,
-    /// Training rows that reached this node.
-    size: u32,
 }
 
 /// One isolation tree stored as a flat node array (pre-order, left child follows its parent).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IsolationTree {
+    /// 16-byte nodes: a 256-sample tree (at most 511 nodes) fits in 8 KiB of L1 cache.
     nodes: Vec<Node>,
+    /// Training rows that reached each node (for explanations).
+    sizes: Vec<u32>,
+    /// Path length assigned at each leaf (`depth + c(size)`; 0 for internal nodes).
+    leaf_len: Vec<f64>,
+    /// Depth of the deepest leaf: traversal takes exactly this many steps.
+    levels: u32,
 }
+
+/// Rows walked through one tree together (tree-major batch scoring).
+const BLOCK: usize = 64;
 
 /// Average path length of an unsuccessful BST search among `n` points: `c(n)`.
 pub(crate) fn c_factor(n: usize) -> f64 {
@@ -73,6 +84,9 @@ impl IsolationTree {
     fn grow(x: &Matrix, idx: &mut [usize], max_depth: usize, rng: &mut ChaCha8Rng) -> Self {
         let mut tree = Self {
             nodes: Vec::with_capacity(2 * idx.len()),
+            sizes: Vec::with_capacity(2 * idx.len()),
+            leaf_len: Vec::with_capacity(2 * idx.len()),
+            levels: 0,
         };
         let mut usable = Vec::with_capacity(x.cols());
         tree.grow_node(x, idx, 0, max_depth, rng, &mut usable);
@@ -90,14 +104,8 @@ impl IsolationTree {
     ) {
         let me = self.nodes.len();
         let size = idx.len() as u32;
-        let leaf = |n: usize| Node {
-            feature: LEAF,
-            value: depth as f64 + c_factor(n),
-            right: 0,
-            size,
-        };
         if idx.len() <= 1 || depth >= max_depth {
-            self.nodes.push(leaf(idx.len()));
+            self.push_leaf(depth, idx.len());
             return;
         }
         // Draw features in random order until one is not constant on this node (as
@@ -120,7 +128,7 @@ impl IsolationTree {
             }
         }
         let Some((feature, lo, hi)) = pick else {
-            self.nodes.push(leaf(idx.len()));
+            self.push_leaf(depth, idx.len());
             return;
         };
         let mut threshold = rng.gen_range(lo..hi);
@@ -140,8 +148,9 @@ impl IsolationTree {
             feature: feature as u32,
             value: threshold,
             right: 0,
-            size,
         });
+        self.sizes.push(size);
+        self.leaf_len.push(0.0);
         let (left, right) = idx.split_at_mut(split);
         self.grow_node(x, left, depth + 1, max_depth, rng, usable);
         let right_at = self.nodes.len() as u32;
@@ -151,23 +160,78 @@ impl IsolationTree {
         self.grow_node(x, right, depth + 1, max_depth, rng, usable);
     }
 
+    fn push_leaf(&mut self, depth: usize, n: usize) {
+        let me = self.nodes.len() as u32;
+        self.nodes.push(Node {
+            feature: 0,
+            value: LEAF_THRESHOLD,
+            right: me,
+        });
+        self.sizes.push(n as u32);
+        self.leaf_len.push(depth as f64 + c_factor(n));
+        self.levels = self.levels.max(depth as u32);
+    }
+
+    /// One branch-free traversal step.
+    #[inline(always)]
+    fn step(&self, at: usize, row: &[f64]) -> usize {
+        match self.nodes.get(at) {
+            Some(node) => {
+                let v = row.get(node.feature as usize).copied().unwrap_or(0.0);
+                if v < node.value {
+                    at + 1
+                } else {
+                    node.right as usize
+                }
+            }
+            None => at,
+        }
+    }
+
+    /// Path length of `row` (the hot loop of single-row scoring).
+    #[inline]
+    fn depth(&self, row: &[f64]) -> f64 {
+        let mut at = 0usize;
+        for _ in 0..self.levels {
+            at = self.step(at, row);
+        }
+        self.leaf_len.get(at).copied().unwrap_or(0.0)
+    }
+
+    /// Adds the path lengths of up to [`BLOCK`] rows to `sums`, walking them in lockstep so the
+    /// CPU overlaps their independent memory loads.
+    #[inline]
+    fn depth_block(&self, rows: &[&[f64]], sums: &mut [f64]) {
+        let mut at = [0usize; BLOCK];
+        for _ in 0..self.levels {
+            for (a, row) in at.iter_mut().zip(rows) {
+                *a = self.step(*a, row);
+            }
+        }
+        for (s, a) in sums.iter_mut().zip(&at).take(rows.len()) {
+            *s += self.leaf_len.get(*a).copied().unwrap_or(0.0);
+        }
+    }
+
     /// Path length of `row` (depth of its leaf plus `c(leaf size)`), calling
     /// `visit(feature, parent_size, child_size)` for every split on the way.
     fn path_length(&self, row: &[f64], mut visit: impl FnMut(usize, u32, u32)) -> f64 {
         let mut at = 0usize;
         let mut depth = 0usize;
         while let Some(node) = self.nodes.get(at) {
-            if node.feature == LEAF {
-                return node.value;
+            if node.right as usize == at {
+                return self.leaf_len.get(at).copied().unwrap_or(0.0);
             }
             let f = node.feature as usize;
+            let at_parent = at;
             let v = row.get(f).copied().unwrap_or(0.0);
             at = if v < node.value {
                 at + 1
             } else {
                 node.right as usize
             };
-            visit(f, node.size, self.nodes.get(at).map_or(0, |n| n.size));
+            let parent = self.sizes.get(at_parent).copied().unwrap_or(0);
+            visit(f, parent, self.sizes.get(at).copied().unwrap_or(0));
             depth += 1;
         }
         depth as f64
@@ -233,7 +297,7 @@ fn forest_score(trees: &[IsolationTree], psi: usize, row: &[f64]) -> f64 {
     if trees.is_empty() {
         return 0.5;
     }
-    let total: f64 = trees.iter().map(|t| t.path_length(row, |_, _, _| {})).sum();
+    let total: f64 = trees.iter().map(|t| t.depth(row)).sum();
     let mean = total / trees.len() as f64;
     let c = c_factor(psi).max(1.0);
     2f64.powf(-mean / c)
@@ -276,6 +340,37 @@ impl Detector for IsolationForest {
     fn contributions(&self, row: &[f64]) -> Result<Vec<f64>, AnomalyError> {
         check_row(row, self.n_features)?;
         Ok(forest_contributions(&self.trees, self.n_features, row))
+    }
+    fn score(&self, x: &Matrix) -> Result<Vec<f64>, AnomalyError> {
+        if x.cols() != self.n_features {
+            return Err(AnomalyError::Dimension {
+                expected: self.n_features,
+                got: x.cols(),
+            });
+        }
+        // Tree-major over blocks of rows: each tree stays in L1 cache while a block of rows
+        // walks it. Row ranges are scored on parallel threads for large batches.
+        let c = c_factor(self.psi).max(1.0);
+        let k = self.trees.len().max(1) as f64;
+        Ok(crate::matrix::parallel_ranges(x.rows(), 4096, |range| {
+            let mut out = Vec::with_capacity(range.len());
+            let mut start = range.start;
+            while start < range.end {
+                let end = (start + BLOCK).min(range.end);
+                let rows: Vec<&[f64]> = (start..end).map(|i| x.row(i)).collect();
+                let mut sums = [0.0f64; BLOCK];
+                for t in &self.trees {
+                    t.depth_block(&rows, &mut sums);
+                }
+                out.extend(
+                    sums.iter()
+                        .take(end - start)
+                        .map(|s| 2f64.powf(-(s / k) / c)),
+                );
+                start = end;
+            }
+            out
+        }))
     }
 }
 
@@ -383,11 +478,7 @@ impl Detector for SlidingForest {
         check_row(row, self.n_features)?;
         let (a, b) = self.trees.as_slices();
         let n = (a.len() + b.len()).max(1) as f64;
-        let total: f64 = a
-            .iter()
-            .chain(b)
-            .map(|t| t.path_length(row, |_, _, _| {}))
-            .sum();
+        let total: f64 = a.iter().chain(b).map(|t| t.depth(row)).sum();
         Ok(2f64.powf(-(total / n) / c_factor(self.psi).max(1.0)))
     }
     fn contributions(&self, row: &[f64]) -> Result<Vec<f64>, AnomalyError> {

@@ -186,6 +186,9 @@ impl Detector for AnyDetector {
     fn contributions(&self, row: &[f64]) -> Result<Vec<f64>, AnomalyError> {
         self.inner().contributions(row)
     }
+    fn score(&self, x: &Matrix) -> Result<Vec<f64>, AnomalyError> {
+        self.inner().score(x)
+    }
 }
 
 /// Format version written by [`SavedModel::to_json`]; readers reject other versions.

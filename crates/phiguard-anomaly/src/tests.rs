@@ -276,3 +276,27 @@ fn f32_input_is_accepted() {
     assert_eq!(m.row(1), &[3.0, 4.0]);
     assert!(Matrix::from_f32(1, 1, &[f32::NAN]).is_err());
 }
+
+#[test]
+fn batch_scores_equal_row_scores() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let n = 9000; // above the parallel threshold (2 x 4096 rows)
+    let x = Matrix::new(n, 2, (0..2 * n).map(|_| rng.gen_range(0.0..1.0)).collect()).unwrap();
+    let f = IsolationForestConfig {
+        n_trees: 10,
+        ..Default::default()
+    }
+    .fit(&x)
+    .unwrap();
+    let batch = f.score(&x).unwrap();
+    assert_eq!(batch.len(), n);
+    for i in [0, 1, 4095, 4096, 4500, n - 1] {
+        assert_eq!(batch[i], f.score_row(x.row(i)).unwrap(), "row {i}");
+    }
+    let small = x.select_rows(&(0..300).collect::<Vec<_>>());
+    let e = EnsembleConfig::default().fit(&small).unwrap();
+    let b = e.score(&small).unwrap();
+    for i in [0, 17, 299] {
+        assert!((b[i] - e.score_row(small.row(i)).unwrap()).abs() < 1e-12);
+    }
+}
