@@ -134,32 +134,46 @@ def wustl(phiguard, path):
     }
     folds = [np.array(f) for f in meta["folds"]]
     n = len(y)
+    mats = {g: np.array([[float(row[c]) for c in cols] for row in rows]) for g, cols in groups.items()}
     print(f"\n## WUSTL-EHMS-2020 ({n} rows), stratified {len(folds)}-fold, identifier columns removed")
+    print("ours supervised 'combined' = mean of the network, biometric and all-feature forests' probabilities;")
+    print("the peer gets both: one RandomForest on all features, and the same three-forest fusion.")
     print(f"{'model':<13} {'features':<10} {'ours AUC':>9} {'peer AUC':>9} {'ours F1':>8} {'peer F1':>8} {'ours acc':>9} {'peer acc':>9}  peer")
-    for kind, peer in [("supervised", "sklearn RandomForest"), ("unsupervised", "sklearn IsolationForest")]:
-        for g, cols in groups.items():
-            x = np.array([[float(row[c]) for c in cols] for row in rows])
-            auc = f1 = acc = 0.0
-            t0 = time.perf_counter()
-            for k, te in enumerate(folds):
-                mask = np.ones(n, bool)
-                mask[te] = False
-                tr = np.nonzero(mask)[0]
-                if kind == "supervised":
-                    m = RandomForestClassifier(n_estimators=100, random_state=k, n_jobs=1).fit(x[tr], y[tr])
-                    s = m.predict_proba(x[te])[:, 1]
-                    pred = (s >= 0.5).astype(int)
-                else:
-                    m = IsolationForest(random_state=k).fit(x[tr])
-                    s = -m.score_samples(x[te])
-                    thr = np.quantile(-m.score_samples(x[tr]), 0.9)
-                    pred = (s > thr).astype(int)
-                auc += roc_auc_score(y[te], s)
-                f1 += f1_score(y[te], pred)
-                acc += accuracy_score(y[te], pred)
-            k = len(folds)
-            o = ours[kind][g]
-            print(f"{kind:<13} {g:<10} {o['auc_roc']*100:9.2f} {auc/k*100:9.2f} {o['f1']*100:8.2f} {f1/k*100:8.2f} {o['accuracy']*100:9.2f} {acc/k*100:9.2f}  {peer} ({time.perf_counter()-t0:.1f}s)")
+
+    def metrics(scores, preds):
+        k = len(folds)
+        auc = sum(roc_auc_score(y[te], s) for te, s in zip(folds, scores)) / k
+        f1 = sum(f1_score(y[te], p) for te, p in zip(folds, preds)) / k
+        acc = sum(accuracy_score(y[te], p) for te, p in zip(folds, preds)) / k
+        return auc, f1, acc
+
+    def line(kind, g, ours_key, m, peer, secs):
+        o = ours[kind][ours_key]
+        print(f"{kind:<13} {g:<10} {o['auc_roc']*100:9.2f} {m[0]*100:9.2f} {o['f1']*100:8.2f} {m[1]*100:8.2f} {o['accuracy']*100:9.2f} {m[2]*100:9.2f}  {peer} ({secs:.1f}s)")
+
+    trains = []
+    for te in folds:
+        mask = np.ones(n, bool)
+        mask[te] = False
+        trains.append(np.nonzero(mask)[0])
+    rf = {}
+    for g, x in mats.items():
+        t0 = time.perf_counter()
+        rf[g] = [RandomForestClassifier(n_estimators=100, random_state=k, n_jobs=1).fit(x[tr], y[tr]).predict_proba(x[te])[:, 1]
+                 for k, (tr, te) in enumerate(zip(trains, folds))]
+        line("supervised", g, g, metrics(rf[g], [(p >= 0.5).astype(int) for p in rf[g]]), "sklearn RandomForest", time.perf_counter() - t0)
+    fused = [(a + b + c) / 3 for a, b, c in zip(rf["network"], rf["biometric"], rf["combined"])]
+    line("supervised", "fused", "combined", metrics(fused, [(p >= 0.5).astype(int) for p in fused]), "sklearn RandomForest x3 fused", 0.0)
+    for g, x in mats.items():
+        t0 = time.perf_counter()
+        scores, preds = [], []
+        for k, (tr, te) in enumerate(zip(trains, folds)):
+            m = IsolationForest(random_state=k).fit(x[tr])
+            s = -m.score_samples(x[te])
+            thr = np.quantile(-m.score_samples(x[tr]), 0.9)
+            scores.append(s)
+            preds.append((s > thr).astype(int))
+        line("unsupervised", g, g, metrics(scores, preds), "sklearn IsolationForest", time.perf_counter() - t0)
 
 
 def main():
