@@ -178,3 +178,40 @@ fn iomt_eval_runs_on_a_small_capture() {
     }
     assert!(v["supervised"]["combined"]["auc_roc"].as_f64().unwrap() > 0.95);
 }
+
+#[test]
+fn iomt_scan_flags_a_spoofed_flow_and_reports_bad_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("flows.jsonl");
+    let mut s = String::new();
+    for i in 0..60 {
+        writeln!(
+            s,
+            r#"{{"SrcAddr":"10.0.1.172","SrcBytes":{},"Dur":0.01}}"#,
+            496 + i % 5
+        )
+        .unwrap();
+    }
+    s.push_str(r#"{"SrcAddr":"10.0.1.172","SrcBytes":9000,"Dur":0.01}"#);
+    s.push('\n');
+    s.push_str("{broken\n");
+    std::fs::write(&p, s).unwrap();
+    let out = phiguard(&["iomt", "scan", "--flows", p.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["type"], "alert");
+    assert_eq!(lines[0]["kind"], "spoofing");
+    assert_eq!(lines[0]["record"], 61);
+    assert_eq!(lines[1]["type"], "rejected");
+    assert_eq!(lines[1]["record"], 62);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("\"rejected_malformed\":1"));
+}

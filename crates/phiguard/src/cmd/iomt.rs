@@ -2,6 +2,8 @@
 //! models on WUSTL-EHMS-2020.
 
 use std::io::Write;
+
+use anyhow::Context;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -22,6 +24,9 @@ pub struct IomtArgs {
 enum IomtCommand {
     /// Subscribe to MQTT topics and print alerts and rejected messages as NDJSON.
     Watch(WatchArgs),
+    /// Replay a flow capture (Argus-style CSV, or JSON lines) through the per-device baselines
+    /// and print alerts and rejected records as NDJSON.
+    Scan(ScanArgs),
     /// Stratified k-fold evaluation on WUSTL-EHMS-2020 (identifier columns removed).
     Eval(EvalArgs),
     /// Print the folds and feature columns `eval` uses, as JSON (for peer benchmarks).
@@ -48,6 +53,19 @@ struct WatchArgs {
 }
 
 #[derive(clap::Args, Debug)]
+struct ScanArgs {
+    /// Flow file: `.csv` (header with `SrcAddr` or `device`) or JSON lines.
+    #[arg(long)]
+    flows: PathBuf,
+    /// Records per device before alerts are raised.
+    #[arg(long, default_value_t = 30)]
+    warmup: u64,
+    /// Deviation (standard deviations) that raises an alert.
+    #[arg(long, default_value_t = 6.0)]
+    threshold: f64,
+}
+
+#[derive(clap::Args, Debug)]
 struct EvalArgs {
     /// WUSTL-EHMS-2020 CSV.
     #[arg(long)]
@@ -70,6 +88,7 @@ struct EvalArgs {
 pub fn run(args: IomtArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         IomtCommand::Watch(a) => watch(&a),
+        IomtCommand::Scan(a) => scan(&a),
         IomtCommand::Eval(a) => {
             let data = load_wustl(&a.wustl)?;
             let report = evaluate(&data, &options(&a))?;
@@ -127,5 +146,71 @@ fn watch(a: &WatchArgs) -> anyhow::Result<ExitCode> {
     );
     eprintln!("phiguard: {}", serde_json::to_string(monitor.stats())?);
     result?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn scan(a: &ScanArgs) -> anyhow::Result<ExitCode> {
+    use phiguard_iomt::telemetry::{parse_flow_csv, parse_flow_json, FlowRecord, Reading};
+    anyhow::ensure!(
+        a.threshold > 0.0 && a.threshold.is_finite(),
+        "--threshold must be a positive number"
+    );
+    let bytes =
+        std::fs::read(&a.flows).with_context(|| format!("{}: cannot read", a.flows.display()))?;
+    let mut monitor = DeviceMonitor::new(MonitorConfig {
+        warmup: a.warmup,
+        threshold: a.threshold,
+        ..MonitorConfig::default()
+    });
+    let mut out = std::io::stdout().lock();
+    let emit = |monitor: &mut DeviceMonitor,
+                line: u64,
+                rec: FlowRecord,
+                out: &mut dyn Write|
+     -> anyhow::Result<()> {
+        let reading = Reading {
+            device: rec.device,
+            ts: None,
+            vitals: Default::default(),
+            flow: rec.features,
+        };
+        for alert in monitor.observe(&reading) {
+            let mut v = serde_json::to_value(&alert)?;
+            if let Some(o) = v.as_object_mut() {
+                o.insert("type".into(), json!("alert"));
+                o.insert("record".into(), json!(line));
+            }
+            writeln!(out, "{v}")?;
+        }
+        Ok(())
+    };
+    let is_csv = a
+        .flows
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if is_csv {
+        let records = parse_flow_csv(&bytes).with_context(|| a.flows.display().to_string())?;
+        for (i, rec) in records.into_iter().enumerate() {
+            emit(&mut monitor, i as u64 + 1, rec, &mut out)?;
+        }
+    } else {
+        for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match parse_flow_json(line) {
+                Ok(rec) => emit(&mut monitor, i as u64 + 1, rec, &mut out)?,
+                Err(e) => {
+                    monitor.record_rejection(matches!(e, IomtError::NonFinite { .. }));
+                    writeln!(
+                        out,
+                        "{}",
+                        json!({"type": "rejected", "record": i + 1, "reason": e.to_string()})
+                    )?;
+                }
+            }
+        }
+    }
+    eprintln!("phiguard: {}", serde_json::to_string(monitor.stats())?);
     Ok(ExitCode::SUCCESS)
 }
