@@ -13,6 +13,7 @@ pub mod eval;
 pub mod forest;
 pub mod monitor;
 pub mod mqtt;
+pub mod supervised;
 pub mod telemetry;
 pub mod wustl;
 

@@ -84,6 +84,8 @@ pub struct Deviation {
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertKind {
+    /// The supervised model (trained on a labelled capture) classifies the reading as an attack.
+    SupervisedAttack,
     /// Traffic inconsistent with the device's history.
     Spoofing,
     /// Vitals inconsistent with the device's history or with each other.
@@ -124,6 +126,7 @@ pub struct MonitorStats {
 #[derive(Debug, Default)]
 pub struct DeviceMonitor {
     config: MonitorConfig,
+    supervised: Option<crate::supervised::SupervisedModel>,
     devices: BTreeMap<String, DeviceState>,
     stats: MonitorStats,
 }
@@ -168,9 +171,16 @@ impl DeviceMonitor {
     pub fn new(config: MonitorConfig) -> Self {
         Self {
             config,
+            supervised: None,
             devices: BTreeMap::new(),
             stats: MonitorStats::default(),
         }
+    }
+
+    /// Also applies a supervised model to readings that carry all its features.
+    pub fn with_supervised(mut self, model: crate::supervised::SupervisedModel) -> Self {
+        self.supervised = Some(model);
+        self
     }
 
     /// Counters so far.
@@ -203,6 +213,24 @@ impl DeviceMonitor {
                     kind: AlertKind::DataAlteration,
                     score: gap,
                     reason: format!("ECG heart rate and oximeter pulse rate disagree by {gap:.0} bpm (tolerance {:.0})", cfg.pulse_tolerance_bpm),
+                    deviations: vec![],
+                });
+            }
+        }
+        if let Some(v) = self
+            .supervised
+            .as_ref()
+            .and_then(|m| m.predict(&r.flow, &r.vitals))
+        {
+            if v.probability >= 0.5 {
+                alerts.push(Alert {
+                    device: r.device.clone(),
+                    kind: AlertKind::SupervisedAttack,
+                    score: v.probability,
+                    reason: format!(
+                        "supervised model trained on a labelled capture: attack probability {:.2} (network evidence {:.2}, biometric evidence {:.2})",
+                        v.probability, v.network, v.biometric
+                    ),
                     deviations: vec![],
                 });
             }

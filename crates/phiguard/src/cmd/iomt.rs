@@ -27,6 +27,8 @@ enum IomtCommand {
     /// Replay a flow capture (Argus-style CSV, or JSON lines) through the per-device baselines
     /// and print alerts and rejected records as NDJSON.
     Scan(ScanArgs),
+    /// Train the supervised model on a labelled WUSTL-EHMS capture and save it as JSON.
+    Train(TrainArgs),
     /// Stratified k-fold evaluation on WUSTL-EHMS-2020 (identifier columns removed).
     Eval(EvalArgs),
     /// Print the folds and feature columns `eval` uses, as JSON (for peer benchmarks).
@@ -50,6 +52,25 @@ struct WatchArgs {
     /// Stop after this many messages (default: run until the connection ends).
     #[arg(long)]
     max_messages: Option<u64>,
+    /// Supervised model from `phiguard iomt train` to apply to complete readings.
+    #[arg(long)]
+    model: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+struct TrainArgs {
+    /// Labelled capture in the WUSTL-EHMS-2020 layout.
+    #[arg(long)]
+    wustl: PathBuf,
+    /// Where to write the model (JSON).
+    #[arg(long)]
+    out: PathBuf,
+    /// Trees per forest.
+    #[arg(long, default_value_t = 100)]
+    trees: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
 }
 
 #[derive(clap::Args, Debug)]
@@ -89,6 +110,24 @@ pub fn run(args: IomtArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         IomtCommand::Watch(a) => watch(&a),
         IomtCommand::Scan(a) => scan(&a),
+        IomtCommand::Train(a) => {
+            let data = load_wustl(&a.wustl)?;
+            let cfg = ForestConfig {
+                n_trees: a.trees,
+                seed: a.seed,
+                ..ForestConfig::default()
+            };
+            let model = phiguard_iomt::supervised::SupervisedModel::train(&data, &cfg)?;
+            std::fs::write(&a.out, model.to_json()?)
+                .with_context(|| format!("{}: cannot write", a.out.display()))?;
+            eprintln!(
+                "phiguard: trained on {} rows ({} attacks), wrote {}",
+                data.y.len(),
+                data.y.iter().filter(|&&l| l).count(),
+                a.out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         IomtCommand::Eval(a) => {
             let data = load_wustl(&a.wustl)?;
             let report = evaluate(&data, &options(&a))?;
@@ -129,6 +168,13 @@ fn watch(a: &WatchArgs) -> anyhow::Result<ExitCode> {
         threshold: a.threshold,
         ..MonitorConfig::default()
     });
+    if let Some(path) = &a.model {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read", path.display()))?;
+        let model = phiguard_iomt::supervised::SupervisedModel::from_json(&text)
+            .with_context(|| path.display().to_string())?;
+        monitor = monitor.with_supervised(model);
+    }
     let stdout = std::io::stdout();
     let result = phiguard_iomt::mqtt::watch(
         &a.mqtt,
