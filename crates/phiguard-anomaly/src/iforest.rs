@@ -352,7 +352,7 @@ impl Detector for IsolationForest {
         // walks it. Row ranges are scored on parallel threads for large batches.
         let c = c_factor(self.psi).max(1.0);
         let k = self.trees.len().max(1) as f64;
-        Ok(crate::matrix::parallel_ranges(x.rows(), 4096, |range| {
+        Ok(crate::matrix::parallel_ranges(x.rows(), 1024, |range| {
             let mut out = Vec::with_capacity(range.len());
             let mut start = range.start;
             while start < range.end {
