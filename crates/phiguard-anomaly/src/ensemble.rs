@@ -132,7 +132,7 @@ impl EnsembleConfig {
 }
 
 /// Most training rows used to calibrate member scores.
-pub const CALIBRATION_ROWS: usize = 2048;
+pub const CALIBRATION_ROWS: usize = 1024;
 
 impl Ensemble {
     fn normalised(&self, m: &Member, s: f64) -> f64 {
