@@ -39,6 +39,10 @@ enum Command {
     Backup(cmd::vault::BackupArgs),
     /// Restore a vault snapshot and re-apply later erasures.
     Restore(cmd::vault::RestoreArgs),
+    /// Unsupervised anomaly detectors: evaluate on labelled CSVs, dump splits, benchmark.
+    Anomaly(cmd::anomaly::AnomalyArgs),
+    /// IoMT device monitoring: MQTT watch, WUSTL-EHMS evaluation.
+    Iomt(cmd::iomt::IomtArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +58,8 @@ fn main() -> ExitCode {
         Command::Vault(args) => cmd::vault::run(args),
         Command::Backup(args) => cmd::vault::run_backup(args),
         Command::Restore(args) => cmd::vault::run_restore(args),
+        Command::Anomaly(args) => cmd::anomaly::run(args),
+        Command::Iomt(args) => cmd::iomt::run(args),
     };
     match result {
         Ok(code) => code,

@@ -8,3 +8,5 @@ pub mod simulate;
 pub mod ledger;
 pub mod witness;
 pub mod vault;
+pub mod anomaly;
+pub mod iomt;
