@@ -23,8 +23,17 @@ fn same_seed_same_bytes_other_seed_differs() {
     generate(&small(9), a.path()).unwrap();
     generate(&small(9), b.path()).unwrap();
     generate(&small(10), c.path()).unwrap();
-    for f in ["AuditEvent.ndjson", "labels.ndjson", "context/Patient.ndjson", "context/Encounter.ndjson"] {
-        assert_eq!(std::fs::read(a.path().join(f)).unwrap(), std::fs::read(b.path().join(f)).unwrap(), "{f}");
+    for f in [
+        "AuditEvent.ndjson",
+        "labels.ndjson",
+        "context/Patient.ndjson",
+        "context/Encounter.ndjson",
+    ] {
+        assert_eq!(
+            std::fs::read(a.path().join(f)).unwrap(),
+            std::fs::read(b.path().join(f)).unwrap(),
+            "{f}"
+        );
     }
     assert_ne!(
         std::fs::read(a.path().join("AuditEvent.ndjson")).unwrap(),
@@ -62,7 +71,11 @@ fn output_parses_and_incidents_are_labelled() {
 #[test]
 fn bad_settings_are_named() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = SimConfig { incident_days: 9, days: 3, ..small(1) };
+    let cfg = SimConfig {
+        incident_days: 9,
+        days: 3,
+        ..small(1)
+    };
     let err = generate(&cfg, dir.path()).unwrap_err().to_string();
     assert!(err.contains("incident_days"), "{err}");
 }

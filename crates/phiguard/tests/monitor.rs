@@ -9,14 +9,39 @@ fn phiguard() -> Command {
 
 fn simulate(dir: &Path, seed: u64, days: u32) {
     let out = phiguard()
-        .args(["simulate", "hospital", "--seed", &seed.to_string(), "--days", &days.to_string()])
-        .args(["--patients", "1500", "--scale", "0.4", "--incidents-per-kind", "1", "--incident-days", "2"])
+        .args([
+            "simulate",
+            "hospital",
+            "--seed",
+            &seed.to_string(),
+            "--days",
+            &days.to_string(),
+        ])
+        .args([
+            "--patients",
+            "1500",
+            "--scale",
+            "0.4",
+            "--incidents-per-kind",
+            "1",
+            "--incident-days",
+            "2",
+        ])
         .arg("--out")
         .arg(dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    for f in ["context/Patient.ndjson", "context/Encounter.ndjson", "AuditEvent.ndjson", "labels.ndjson"] {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in [
+        "context/Patient.ndjson",
+        "context/Encounter.ndjson",
+        "AuditEvent.ndjson",
+        "labels.ndjson",
+    ] {
         assert!(dir.join(f).exists(), "{f} missing");
     }
 }
@@ -50,9 +75,16 @@ fn simulate_scan_eval_end_to_end() {
     simulate(dir, 11, 8);
     let scores = dir.join("scores.ndjson");
     let out = scan(dir, &dir.join("AuditEvent.ndjson"), &scores, &[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("events/s") && stderr.contains("alerts"), "summary: {stderr}");
+    assert!(
+        stderr.contains("events/s") && stderr.contains("alerts"),
+        "summary: {stderr}"
+    );
 
     // One line per event, in input order, with the contract's fields.
     let events = std::fs::read_to_string(dir.join("AuditEvent.ndjson")).unwrap();
@@ -73,7 +105,11 @@ fn simulate_scan_eval_end_to_end() {
         .arg(&scores)
         .output()
         .unwrap();
-    assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stderr));
+    assert!(
+        eval.status.success(),
+        "{}",
+        String::from_utf8_lossy(&eval.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&eval.stdout).unwrap();
     assert_eq!(report["incidents"], 9);
     // A small, short hospital: the monitor must still catch most incidents.
@@ -88,8 +124,12 @@ fn deterministic_and_causal() {
     simulate(dir, 5, 4);
     let a = dir.join("a.ndjson");
     let b = dir.join("b.ndjson");
-    assert!(scan(dir, &dir.join("AuditEvent.ndjson"), &a, &["-q"]).status.success());
-    assert!(scan(dir, &dir.join("AuditEvent.ndjson"), &b, &["-q"]).status.success());
+    assert!(scan(dir, &dir.join("AuditEvent.ndjson"), &a, &["-q"])
+        .status
+        .success());
+    assert!(scan(dir, &dir.join("AuditEvent.ndjson"), &b, &["-q"])
+        .status
+        .success());
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
 
     // A prefix of the events gives the same lines for that prefix.
@@ -114,16 +154,23 @@ fn bad_lines_are_reported_and_kept() {
     lines.insert(3, "{not json".to_owned());
     lines.insert(
         7,
-        r#"{"resourceType":"AuditEvent","id":"x1","recorded":"2026-03-02T10:00:00Z","agent":[]}"#.to_owned(),
+        r#"{"resourceType":"AuditEvent","id":"x1","recorded":"2026-03-02T10:00:00Z","agent":[]}"#
+            .to_owned(),
     );
     let bad = dir.join("bad.ndjson");
     std::fs::write(&bad, lines.join("\n")).unwrap();
     let out_file = dir.join("s.ndjson");
     let out = scan(dir, &bad, &out_file, &[]);
-    assert!(out.status.success(), "without --strict a reject is not fatal");
+    assert!(
+        out.status.success(),
+        "without --strict a reject is not fatal"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("line 4"), "{stderr}");
-    assert!(stderr.contains("line 8") && stderr.contains("agent.requestor"), "{stderr}");
+    assert!(
+        stderr.contains("line 8") && stderr.contains("agent.requestor"),
+        "{stderr}"
+    );
     let rejects = self::lines(&dir.join("s.ndjson.rejects.ndjson"));
     assert_eq!(rejects.len(), 2);
     assert_eq!(rejects[0]["line"], 4);
@@ -168,8 +215,16 @@ fn bad_config_is_named() {
     simulate(dir, 2, 2);
     let cfg = dir.join("phiguard.toml");
     std::fs::write(&cfg, "[monitor]\nalert_threshold_bitz = 3\n").unwrap();
-    let out = scan(dir, &dir.join("AuditEvent.ndjson"), &dir.join("o.ndjson"), &["--config", cfg.to_str().unwrap()]);
+    let out = scan(
+        dir,
+        &dir.join("AuditEvent.ndjson"),
+        &dir.join("o.ndjson"),
+        &["--config", cfg.to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("alert_threshold_bitz") && stderr.contains("phiguard.toml"), "{stderr}");
+    assert!(
+        stderr.contains("alert_threshold_bitz") && stderr.contains("phiguard.toml"),
+        "{stderr}"
+    );
 }

@@ -1,12 +1,12 @@
 //! Subcommand implementations, one module per group.
 
+pub mod anomaly;
 pub mod bench;
 pub mod demo;
 pub mod eval;
+pub mod iomt;
+pub mod ledger;
 pub mod scan;
 pub mod simulate;
-pub mod ledger;
-pub mod witness;
 pub mod vault;
-pub mod anomaly;
-pub mod iomt;
+pub mod witness;
