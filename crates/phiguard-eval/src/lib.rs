@@ -146,6 +146,15 @@ fn lines<T: for<'de> Deserialize<'de>>(path: &Path, mut f: impl FnMut(T)) -> Res
     Ok(())
 }
 
+/// What is known of one incident while reading the labels.
+struct IncidentAcc {
+    kind: String,
+    expected: Vec<String>,
+    top_score: f64,
+    top_reasons: Vec<String>,
+    cases: Vec<String>,
+}
+
 #[derive(Default)]
 struct Case {
     max: f64,
@@ -165,8 +174,7 @@ pub fn evaluate(labels: &Path, scores: &Path, budget_per_day: usize) -> Result<R
 
     let mut cases: FxHashMap<String, Case> = FxHashMap::default();
     let mut incident_index: FxHashMap<String, usize> = FxHashMap::default();
-    // Per incident: kind, expected reasons, top event (score, reasons), cases.
-    let mut incidents: Vec<(String, Vec<String>, f64, Vec<String>, Vec<String>)> = Vec::new();
+    let mut incidents: Vec<IncidentAcc> = Vec::new();
     let mut event_scores: Vec<(f64, bool)> = Vec::new();
     let mut missing = 0usize;
     let mut first_missing = String::new();
@@ -190,21 +198,21 @@ pub fn evaluate(labels: &Path, scores: &Path, budget_per_day: usize) -> Result<R
             let next = incidents.len();
             let idx = *incident_index.entry(inc).or_insert(next);
             if idx == next {
-                incidents.push((
-                    l.kind.unwrap_or_else(|| "UNKNOWN".to_owned()),
-                    l.expected_reasons,
-                    f64::NEG_INFINITY,
-                    Vec::new(),
-                    Vec::new(),
-                ));
+                incidents.push(IncidentAcc {
+                    kind: l.kind.unwrap_or_else(|| "UNKNOWN".to_owned()),
+                    expected: l.expected_reasons,
+                    top_score: f64::NEG_INFINITY,
+                    top_reasons: Vec::new(),
+                    cases: Vec::new(),
+                });
             }
             if let Some(entry) = incidents.get_mut(idx) {
-                if *score > entry.2 {
-                    entry.2 = *score;
-                    entry.3 = reasons.clone();
+                if *score > entry.top_score {
+                    entry.top_score = *score;
+                    entry.top_reasons = reasons.clone();
                 }
-                if !entry.4.contains(&l.case) {
-                    entry.4.push(l.case.clone());
+                if !entry.cases.contains(&l.case) {
+                    entry.cases.push(l.case.clone());
                 }
             }
             if !case.incidents.contains(&idx) {
@@ -245,10 +253,10 @@ pub fn evaluate(labels: &Path, scores: &Path, budget_per_day: usize) -> Result<R
         }
         report.alerting_cases += day_cases.iter().filter(|(_, c)| c.alert).count();
     }
-    for (kind, expected, _, top_reasons, inc_cases) in &incidents {
-        let caught = inc_cases.iter().any(|c| reviewed.contains_key(c));
-        let named = top_reasons.iter().any(|r| expected.contains(r));
-        let k = report.kinds.entry(kind.clone()).or_default();
+    for inc in &incidents {
+        let caught = inc.cases.iter().any(|c| reviewed.contains_key(c));
+        let named = inc.top_reasons.iter().any(|r| inc.expected.contains(r));
+        let k = report.kinds.entry(inc.kind.clone()).or_default();
         k.incidents += 1;
         k.caught += usize::from(caught);
         k.reasons_named += usize::from(named);

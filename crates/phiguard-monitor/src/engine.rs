@@ -489,7 +489,7 @@ impl Monitor {
                 t,
                 hour,
                 relation,
-                location: location.map(|(level, keys)| (level, keys)),
+                location,
                 flags,
                 day,
                 first_day: day == first_day,
@@ -1050,7 +1050,7 @@ fn null_model(
         .collect();
     let (t0, t1) = world.time_span;
     if staff_n > 0 && !known.is_empty() && t1 > t0 {
-        let mut rng = SplitMix(0x5eed_0f_ca5e);
+        let mut rng = SplitMix(0x005e_ed0f_ca5e);
         for _ in 0..samples {
             let s = u32::try_from(rng.next() % staff_n).unwrap_or(0);
             let idx = usize::try_from(rng.next() % known.len() as u64).unwrap_or(0);

@@ -1,6 +1,9 @@
 //! End-to-end behaviour of the monitor on a small hand-built hospital: every reason code fires
 //! on the access it names, and the hard legitimate cases stay quiet.
 
+// Test helpers outside #[test] functions: a panic here is a failing test, which is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use phiguard_fhir::context::{
     parse_encounter, parse_organization, parse_patient, parse_practitioner, parse_role, Context,
 };

@@ -1291,7 +1291,7 @@ impl Hospital {
                                 address: ip.clone(),
                                 ip: true,
                                 purpose: "TREAT",
-                                subtype: *pick(rng, &["read", "search-type"]).unwrap_or(&"read"),
+                                subtype: pick(rng, &["read", "search-type"]).unwrap_or(&"read"),
                                 incident: Some(id),
                             });
                         }

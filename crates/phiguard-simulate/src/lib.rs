@@ -105,10 +105,25 @@ pub enum SimError {
 /// # Errors
 /// [`SimError::Config`] for impossible settings, [`SimError::Io`] when writing fails.
 pub fn generate(cfg: &SimConfig, out: &Path) -> Result<Summary, SimError> {
-    if cfg.days == 0 || cfg.patients < 200 || !(cfg.scale > 0.0) || cfg.incident_days > cfg.days {
-        return Err(SimError::Config(
-            "need days >= 1, patients >= 200, scale > 0 and incident_days <= days".to_owned(),
-        ));
+    let problem = if cfg.days == 0 {
+        Some("`days` must be at least 1".to_owned())
+    } else if cfg.patients < 200 {
+        Some(format!(
+            "`patients` must be at least 200 (got {})",
+            cfg.patients
+        ))
+    } else if cfg.scale.is_nan() || cfg.scale <= 0.0 || cfg.scale > 50.0 {
+        Some(format!("`scale` must be in (0, 50] (got {})", cfg.scale))
+    } else if cfg.incident_days > cfg.days {
+        Some(format!(
+            "`incident_days` ({}) cannot exceed `days` ({})",
+            cfg.incident_days, cfg.days
+        ))
+    } else {
+        None
+    };
+    if let Some(p) = problem {
+        return Err(SimError::Config(p));
     }
     let h = hospital::Hospital::build(cfg);
     write::write_all(&h, cfg, out)

@@ -1,5 +1,8 @@
 //! The simulator is deterministic, writes parseable FHIR, and plants what it says it plants.
 
+// Test helpers outside #[test] functions: a panic here is a failing test, which is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use phiguard_simulate::{generate, SimConfig};
 
 fn small(seed: u64) -> SimConfig {

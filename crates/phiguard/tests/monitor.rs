@@ -1,5 +1,8 @@
 //! CLI tests of the access monitor: the real binary in a temporary directory.
 
+// Test helpers outside #[test] functions: a panic here is a failing test, which is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 use std::process::Command;
 
