@@ -45,7 +45,11 @@ pub fn sentence(a: &Assessment) -> String {
 
 fn likelihood_ratio(bits: f64) -> String {
     let x = bits.clamp(0.0, 60.0).exp2();
-    if x >= 1e6 {
+    if x >= 1e12 {
+        "more than a trillion".to_owned()
+    } else if x >= 1e9 {
+        format!("{:.0} billion", x / 1e9)
+    } else if x >= 1e6 {
         format!("{:.0} million", x / 1e6)
     } else if x >= 1e4 {
         format!("{:.0} thousand", x / 1e3)

@@ -34,7 +34,7 @@ struct CaseView {
     patients: Vec<String>,
     top_reasons: Vec<&'static str>,
     top_explanation: String,
-    top_time: String,
+    first_time: String,
 }
 
 /// Runs the demo.
@@ -89,9 +89,12 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             patients: Vec::new(),
             top_reasons: Vec::new(),
             top_explanation: String::new(),
-            top_time: String::new(),
+            first_time: String::new(),
         });
         c.alerts += 1;
+        if c.alerts == 1 {
+            c.first_time = clock(ev.recorded.local_secs());
+        }
         if let Some(p) = ev.patient.as_deref() {
             if !c.patients.iter().any(|x| x == p) {
                 c.patients.push(p.to_owned());
@@ -101,7 +104,6 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             c.max = a.score;
             c.top_reasons = a.reasons.iter().map(|r| r.code()).collect();
             c.top_explanation = a.explanation();
-            c.top_time = clock(ev.recorded.local_secs());
         }
     })?;
     println!(
@@ -155,7 +157,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 c.max,
                 c.alerts,
                 patients,
-                c.top_time
+                c.first_time
             );
             println!("    [{}] {}", c.top_reasons.join(", "), c.top_explanation);
         }
