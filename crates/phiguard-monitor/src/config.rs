@@ -16,6 +16,9 @@ pub struct MonitorConfig {
     pub reason_floor_bits: f64,
     /// Dirichlet strength of the peer-group prior on a user's distributions (pseudo-accesses).
     pub user_prior_strength: f64,
+    /// Smallest weight of the peer group in a user's relationship profile (0..1): users of one
+    /// role and department share most of their work, however long their own history.
+    pub relation_pooling: f64,
     /// Dirichlet strength of the hospital prior on a peer group's distributions.
     pub group_prior_strength: f64,
     /// Before an encounter starts it counts as current this long (registration, pre-op).
@@ -52,6 +55,7 @@ impl Default for MonitorConfig {
             reason_min_bits: 2.0,
             reason_floor_bits: 4.0,
             user_prior_strength: 20.0,
+            relation_pooling: 0.2,
             group_prior_strength: 20.0,
             encounter_lead_secs: 12 * 3600,
             encounter_tail_secs: 24 * 3600,

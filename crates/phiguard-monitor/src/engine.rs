@@ -37,6 +37,8 @@ enum Flag {
     Household,
     Neighbor,
     Coworker,
+    /// A staff member of the user's own department: rarer in routine work than any employee.
+    DeptColleague,
     Vip,
     Deceased,
     Sensitive,
@@ -45,7 +47,7 @@ enum Flag {
     UnknownPatient,
 }
 
-const FLAGS: usize = 10;
+const FLAGS: usize = 11;
 /// Lowest legitimate rate assumed for any flag (see `flag_bits`).
 const FLAG_RATE_FLOOR: f64 = 1e-4;
 /// Flag rates are learned per strength of link (direct, stream-learned, weak): a VIP's record is
@@ -69,6 +71,7 @@ impl Flag {
             Flag::Household => 0.10,
             Flag::Neighbor => 0.05,
             Flag::Coworker => 0.10,
+            Flag::DeptColleague => 0.10,
             Flag::Vip => 0.10,
             Flag::Deceased => 0.03,
             Flag::Sensitive => 0.10,
@@ -83,7 +86,7 @@ impl Flag {
             Flag::SelfAccess => Reason::SelfAccess,
             Flag::Household => Reason::Family,
             Flag::Neighbor => Reason::Neighbor,
-            Flag::Coworker => Reason::Coworker,
+            Flag::Coworker | Flag::DeptColleague => Reason::Coworker,
             Flag::Vip => Reason::Vip,
             Flag::Deceased => Reason::Deceased,
             Flag::Sensitive => Reason::Sensitive,
@@ -384,7 +387,12 @@ impl Monitor {
             (ev.has_purpose("BTG") || ev.has_purpose("ETREAT")) && !emergency_context;
 
         for (i, f) in FLAG_LIST.iter().enumerate() {
-            if flags[i] && !matches!(f, Flag::Household | Flag::Coworker | Flag::Deceased) {
+            if flags[i]
+                && !matches!(
+                    f,
+                    Flag::Household | Flag::Coworker | Flag::DeptColleague | Flag::Deceased
+                )
+            {
                 let bits = self.flag_bits(*f, relation, group);
                 let hypothesis = match f {
                     Flag::UnknownUser | Flag::UnknownPatient => Hypothesis::Both,
@@ -480,21 +488,24 @@ impl Monitor {
             reasons.sort_by(|a, b| b.0.total_cmp(&a.0));
         }
 
-        if !alert {
-            self.learn(Learned {
-                uid,
-                group,
-                dept,
-                patient,
-                t,
-                hour,
-                relation,
-                location,
-                flags,
-                day,
-                first_day: day == first_day,
-                target_dept: link.dept,
-            });
+        {
+            self.learn(
+                alert,
+                Learned {
+                    uid,
+                    group,
+                    dept,
+                    patient,
+                    t,
+                    hour,
+                    relation,
+                    location,
+                    flags,
+                    day,
+                    first_day: day == first_day,
+                    target_dept: link.dept,
+                },
+            );
         }
         Assessment {
             score,
@@ -713,12 +724,18 @@ impl Monitor {
             .get(group)
             .map(|g| g.relations.smoothed(i, h, self.config.group_prior_strength))
             .unwrap_or(h);
+        // Partial pooling with a bound: a user's own history never weighs more than
+        // 1 - relation_pooling against the peer group, so a few hundred accesses without an
+        // unlinked one cannot make unlinked work look 100 times rarer than for peers.
         self.users
             .get(uid as usize)
             .map(|u| {
-                u.profile
-                    .relations
-                    .smoothed(i, g, self.config.user_prior_strength)
+                let n = u.profile.relations.total();
+                let alpha = self.config.user_prior_strength.max(
+                    self.config.relation_pooling * n
+                        / (1.0 - self.config.relation_pooling).max(1e-6),
+                );
+                u.profile.relations.smoothed(i, g, alpha)
             })
             .unwrap_or(g)
     }
@@ -833,6 +850,43 @@ impl Monitor {
         })
     }
 
+    fn learn_rates(&mut self, l: &Learned) {
+        if let Some(r) = l.relation {
+            if let Some(u) = self.users.get_mut(l.uid as usize) {
+                u.profile.relations.add(r.index());
+            }
+            if let Some(g) = self.groups.get_mut(l.group) {
+                g.relations.add(r.index());
+            }
+            self.hospital.relations.add(r.index());
+        }
+        if let Some(rates) = self.flags_legit.get_mut(stratum(l.relation)) {
+            for (rate, hit) in rates.iter_mut().zip(l.flags) {
+                rate.add(hit);
+            }
+        }
+        let key = (
+            u32::try_from(l.group).unwrap_or(u32::MAX),
+            stratum(l.relation) as u8,
+        );
+        let rates = self
+            .flags_group
+            .entry(key)
+            .or_insert([Rate::default(); FLAGS]);
+        for (rate, hit) in rates.iter_mut().zip(l.flags) {
+            rate.add(hit);
+        }
+        if let (Some(r), Some(d)) = (l.relation, l.target_dept) {
+            if matches!(r, Relation::OtherCurrent | Relation::OtherRecent) {
+                *self
+                    .reach
+                    .entry(pair(l.group as u32, u32::from(d)))
+                    .or_insert(0.0) += 1.0;
+                *self.reach_total.entry(l.group as u32).or_insert(0.0) += 1.0;
+            }
+        }
+    }
+
     /// Closes the user's previous day: its legitimate peaks become history.
     fn roll_day(&mut self, uid: u32, group: usize, day: i64) {
         let Some(u) = self.users.get_mut(uid as usize) else {
@@ -889,7 +943,16 @@ impl Monitor {
         )
     }
 
-    fn learn(&mut self, l: Learned) {
+    /// Learns from one access. How often each rung and flag occurs is learned from every
+    /// access (a snooper's few accesses barely move a peer group's rates, and a hospital where
+    /// some legitimate work has no recorded link must be able to learn that). Behaviour
+    /// baselines and the links that legitimise later accesses learn only from accesses that did
+    /// not alert, so an ongoing attack neither becomes "usual" nor creates its own alibi.
+    fn learn(&mut self, alert: bool, l: Learned) {
+        self.learn_rates(&l);
+        if alert {
+            return;
+        }
         let Some(u) = self.users.get_mut(l.uid as usize) else {
             return;
         };
@@ -902,18 +965,11 @@ impl Monitor {
         let group = self.groups.get_mut(l.group);
         if let Some(g) = group {
             g.hours.add(l.hour);
-            if let Some(r) = l.relation {
-                g.relations.add(r.index());
-            }
             if let Some((level, _)) = l.location.filter(|_| !l.first_day) {
                 g.locations.add(level);
             }
         }
         self.hospital.hours.add(l.hour);
-        if let Some(r) = l.relation {
-            u.profile.relations.add(r.index());
-            self.hospital.relations.add(r.index());
-        }
         if let Some((level, keys)) = l.location {
             // On the stream's first day every address is new to everyone: record the
             // addresses, but do not learn that "new" is normal.
@@ -939,31 +995,6 @@ impl Monitor {
                 }
             }
         }
-        if let Some(rates) = self.flags_legit.get_mut(stratum(l.relation)) {
-            for (rate, hit) in rates.iter_mut().zip(l.flags) {
-                rate.add(hit);
-            }
-        }
-        let key = (
-            u32::try_from(l.group).unwrap_or(u32::MAX),
-            stratum(l.relation) as u8,
-        );
-        let rates = self
-            .flags_group
-            .entry(key)
-            .or_insert([Rate::default(); FLAGS]);
-        for (rate, hit) in rates.iter_mut().zip(l.flags) {
-            rate.add(hit);
-        }
-        if let (Some(r), Some(d)) = (l.relation, l.target_dept) {
-            if matches!(r, Relation::OtherCurrent | Relation::OtherRecent) {
-                *self
-                    .reach
-                    .entry(pair(l.group as u32, u32::from(d)))
-                    .or_insert(0.0) += 1.0;
-                *self.reach_total.entry(l.group as u32).or_insert(0.0) += 1.0;
-            }
-        }
     }
 }
 
@@ -987,6 +1018,7 @@ const FLAG_LIST: [Flag; FLAGS] = [
     Flag::Household,
     Flag::Neighbor,
     Flag::Coworker,
+    Flag::DeptColleague,
     Flag::Vip,
     Flag::Deceased,
     Flag::Sensitive,
