@@ -280,7 +280,7 @@ fn f32_input_is_accepted() {
 #[test]
 fn batch_scores_equal_row_scores() {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
-    let n = 9000; // above the parallel threshold (2 x 1024 rows)
+    let n = 9000;
     let x = Matrix::new(n, 2, (0..2 * n).map(|_| rng.gen_range(0.0..1.0)).collect()).unwrap();
     let f = IsolationForestConfig {
         n_trees: 10,
