@@ -202,7 +202,8 @@ impl IsolationTree {
         let mut at = 0usize;
         let mut depth = 0usize;
         while let Some(node) = self.nodes.get(at) {
-            if node.right as usize == at {
+            // a leaf points to itself; the depth bound also stops a corrupt (cyclic) model file
+            if node.right as usize == at || depth > self.nodes.len() {
                 return self.leaf_len.get(at).copied().unwrap_or(0.0);
             }
             let f = node.feature as usize;

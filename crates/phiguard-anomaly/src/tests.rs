@@ -300,3 +300,23 @@ fn batch_scores_equal_row_scores() {
         assert!((b[i] - e.score_row(small.row(i)).unwrap()).abs() < 1e-12);
     }
 }
+
+#[test]
+fn corrupt_model_files_do_not_hang_or_panic() {
+    let (x, _) = synthetic(100, 2, 12);
+    let json = SavedModel::new(DetectorKind::by_name("iforest").unwrap().fit(&x).unwrap())
+        .to_json()
+        .unwrap();
+    // point every right child back to the root: a cycle
+    let re = json.replace("\"right\":", "\"right\":0,\"_r\":");
+    let m = SavedModel::from_json(&re).unwrap();
+    assert!(m.detector.score_row(x.row(0)).unwrap().is_finite());
+    assert_eq!(m.detector.contributions(x.row(0)).unwrap().len(), 5);
+}
+
+proptest::proptest! {
+    #[test]
+    fn arbitrary_model_json_never_panics(s in "\\PC{0,200}") {
+        let _ = SavedModel::from_json(&s);
+    }
+}
