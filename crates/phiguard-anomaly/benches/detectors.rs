@@ -24,6 +24,15 @@ fn bench(c: &mut Criterion) {
             b.iter(|| model.score_row(black_box(&row)).unwrap())
         });
     }
+    let mut g = c.benchmark_group("score_batch_5000");
+    g.sample_size(10);
+    for kind in DetectorKind::all_defaults() {
+        let model = kind.fit(&x).unwrap();
+        g.bench_function(kind.name(), |b| {
+            b.iter(|| model.score(black_box(&x)).unwrap())
+        });
+    }
+    g.finish();
     let mut g = c.benchmark_group("fit");
     g.sample_size(10);
     for kind in DetectorKind::all_defaults() {

@@ -216,39 +216,3 @@ impl Scaler {
         }
     }
 }
-
-/// Maps contiguous row ranges of `0..n` through `f` on up to `available_parallelism` threads
-/// (one thread when `n < min_rows_per_thread * 2`) and concatenates the results in order.
-pub(crate) fn parallel_ranges<F>(n: usize, min_rows_per_thread: usize, f: F) -> Vec<f64>
-where
-    F: Fn(std::ops::Range<usize>) -> Vec<f64> + Sync,
-{
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let threads = threads.min(n / min_rows_per_thread.max(1)).clamp(1, 8);
-    if threads <= 1 {
-        return f(0..n);
-    }
-    let per = n.div_ceil(threads);
-    let f = &f;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let range = (t * per).min(n)..((t + 1) * per).min(n);
-                scope.spawn(move || f(range))
-            })
-            .collect();
-        let mut out = Vec::with_capacity(n);
-        let mut failed = false;
-        for h in handles {
-            match h.join() {
-                Ok(v) => out.extend(v),
-                Err(_) => failed = true,
-            }
-        }
-        if failed {
-            // a worker panicked (a bug): recompute on this thread rather than lose rows
-            return f(0..n);
-        }
-        out
-    })
-}

@@ -280,7 +280,7 @@ fn f32_input_is_accepted() {
 #[test]
 fn batch_scores_equal_row_scores() {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
-    let n = 9000; // above the parallel threshold (2 x 1024 rows)
+    let n = 9000;
     let x = Matrix::new(n, 2, (0..2 * n).map(|_| rng.gen_range(0.0..1.0)).collect()).unwrap();
     let f = IsolationForestConfig {
         n_trees: 10,
@@ -298,5 +298,25 @@ fn batch_scores_equal_row_scores() {
     let b = e.score(&small).unwrap();
     for i in [0, 17, 299] {
         assert!((b[i] - e.score_row(small.row(i)).unwrap()).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn corrupt_model_files_do_not_hang_or_panic() {
+    let (x, _) = synthetic(100, 2, 12);
+    let json = SavedModel::new(DetectorKind::by_name("iforest").unwrap().fit(&x).unwrap())
+        .to_json()
+        .unwrap();
+    // point every right child back to the root: a cycle
+    let re = json.replace("\"right\":", "\"right\":0,\"_r\":");
+    let m = SavedModel::from_json(&re).unwrap();
+    assert!(m.detector.score_row(x.row(0)).unwrap().is_finite());
+    assert_eq!(m.detector.contributions(x.row(0)).unwrap().len(), 5);
+}
+
+proptest::proptest! {
+    #[test]
+    fn arbitrary_model_json_never_panics(s in "\\PC{0,200}") {
+        let _ = SavedModel::from_json(&s);
     }
 }

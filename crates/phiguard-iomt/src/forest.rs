@@ -269,7 +269,9 @@ impl RandomForest {
         let mut total = 0.0;
         for t in &self.trees {
             let mut at = 0usize;
-            while let Some(node) = t.get(at) {
+            // at most one step per node: a corrupt (cyclic) model file cannot loop forever
+            for _ in 0..t.len() {
+                let Some(node) = t.get(at) else { break };
                 if node.feature == u32::MAX {
                     total += node.value;
                     break;

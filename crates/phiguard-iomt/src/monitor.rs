@@ -1,7 +1,7 @@
 //! Per-device baselines learned without labels, and explained alerts.
 //!
-//! Each device gets running statistics (Welford mean and variance) of every vital sign and
-//! flow feature it reports. After `warmup` readings, a reading is checked three ways:
+//! Each device gets running statistics (mean and variance) of every vital sign and flow feature
+//! it reports. After `warmup` readings, a reading is checked three ways:
 //! - **spoofing**: the traffic that carried it is unlike this device's traffic history (a flow
 //!   feature more than `threshold` standard deviations from the device's mean) — another host
 //!   is likely speaking for the device;
@@ -11,8 +11,18 @@
 //!   measure the same thing disagree (ECG heart rate vs pulse-oximeter pulse rate by more than
 //!   `pulse_tolerance_bpm`).
 //!
-//! Readings that raise an alert are not folded into the baseline (so an attacker cannot drag
-//! it); the others are. Alerts name features and deviations, never raw vital values.
+//! Baselines: plain running mean/variance during the warm-up, then an exponentially weighted
+//! mean/variance over about `window` readings, updated with every reading **winsorised** to the
+//! alert boundary (mean +- threshold x sd). A single spoofed or altered reading can move the
+//! baseline by at most `threshold * sd / window`, so an attacker cannot drag it quickly, while a
+//! lasting change of regime (a sensor warming up, a new patient) is absorbed over a few hundred
+//! readings instead of raising alerts forever.
+//!
+//! Sensor dropouts: a vital sign that cannot be zero in a live patient (`Temp`, `SpO2`,
+//! `Pulse_Rate`, `Heart_rate`, `SYS`, `DIA`, `Resp_Rate`) reported as exactly 0 means "no
+//! reading"; it is neither scored nor learned, and it is counted (`vital_dropouts`).
+//!
+//! Alerts name features and deviations, never raw vital values.
 
 use std::collections::BTreeMap;
 
@@ -27,8 +37,10 @@ pub struct MonitorConfig {
     pub warmup: u64,
     /// Deviation, in standard deviations, that raises an alert (default 6).
     pub threshold: f64,
-    /// Largest tolerated |Heart_rate - Pulse_Rate| in beats per minute (default 25).
+    /// Largest tolerated |Heart_rate - Pulse_Rate| in beats per minute (default 40).
     pub pulse_tolerance_bpm: f64,
+    /// Effective memory of the baselines after the warm-up, in readings (default 1000).
+    pub window: u64,
 }
 
 impl Default for MonitorConfig {
@@ -36,39 +48,66 @@ impl Default for MonitorConfig {
         Self {
             warmup: 30,
             threshold: 6.0,
-            pulse_tolerance_bpm: 25.0,
+            pulse_tolerance_bpm: 40.0,
+            window: 1000,
         }
     }
 }
 
+/// Vital signs for which an exact 0 means "sensor reported nothing".
+pub const DROPOUT_ZERO_VITALS: &[&str] = &[
+    "Temp",
+    "SpO2",
+    "Pulse_Rate",
+    "Heart_rate",
+    "SYS",
+    "DIA",
+    "Resp_Rate",
+];
+
+/// Running mean and variance: cumulative while `n < window`, exponentially weighted after.
 #[derive(Debug, Clone, Default)]
-struct Welford {
+struct Baseline {
     n: f64,
     mean: f64,
-    m2: f64,
+    var: f64,
 }
 
-impl Welford {
-    fn push(&mut self, x: f64) {
-        self.n += 1.0;
-        let d = x - self.mean;
-        self.mean += d / self.n;
-        self.m2 += d * (x - self.mean);
-    }
-    fn z(&self, x: f64) -> f64 {
-        let sd = (self.m2 / self.n.max(1.0)).sqrt();
+impl Baseline {
+    fn sd(&self) -> f64 {
         // floor: 1% of the magnitude (or 1e-3), so a constant history does not make every
         // rounding difference infinite
         let floor = (self.mean.abs() * 0.01).max(1e-3);
-        (x - self.mean) / sd.max(floor)
+        self.var.max(0.0).sqrt().max(floor)
+    }
+
+    /// Learns `x`; past `clip_after` observations, `x` is first clipped to
+    /// `mean +- clip_sd * sd` so outliers move the baseline only a bounded amount.
+    fn push(&mut self, x: f64, clip_after: f64, clip_sd: f64, window: f64) {
+        let x = if self.n >= clip_after {
+            let r = clip_sd * self.sd();
+            x.clamp(self.mean - r, self.mean + r)
+        } else {
+            x
+        };
+        self.n += 1.0;
+        let alpha = 1.0 / self.n.min(window.max(1.0));
+        let d = x - self.mean;
+        self.mean += alpha * d;
+        // West's / Welford's update, exponentially weighted once alpha stops shrinking
+        self.var = (1.0 - alpha) * (self.var + alpha * d * d);
+    }
+
+    fn z(&self, x: f64) -> f64 {
+        (x - self.mean) / self.sd()
     }
 }
 
 #[derive(Debug, Clone, Default)]
 struct DeviceState {
     readings: u64,
-    vitals: BTreeMap<String, Welford>,
-    flow: BTreeMap<String, Welford>,
+    vitals: BTreeMap<String, Baseline>,
+    flow: BTreeMap<String, Baseline>,
 }
 
 /// One feature's part in an alert.
@@ -120,6 +159,8 @@ pub struct MonitorStats {
     pub rejected_non_finite: u64,
     /// Alerts raised.
     pub alerts: u64,
+    /// Vital values of exactly 0 treated as sensor dropouts (not scored, not learned).
+    pub vital_dropouts: u64,
 }
 
 /// The per-device monitor.
@@ -134,7 +175,7 @@ pub struct DeviceMonitor {
 fn deviations(
     group: &str,
     values: &BTreeMap<String, f64>,
-    stats: &BTreeMap<String, Welford>,
+    stats: &BTreeMap<String, Baseline>,
     thr: f64,
 ) -> Vec<Deviation> {
     let mut out: Vec<Deviation> = values
@@ -203,6 +244,14 @@ impl DeviceMonitor {
         self.stats.received += 1;
         self.stats.accepted += 1;
         let cfg = self.config.clone();
+        let vitals: BTreeMap<String, f64> = r
+            .vitals
+            .iter()
+            .filter(|(k, v)| !(**v == 0.0 && DROPOUT_ZERO_VITALS.contains(&k.as_str())))
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        self.stats.vital_dropouts += (r.vitals.len() - vitals.len()) as u64;
+        let flow = &r.flow;
         let st = self.devices.entry(r.device.clone()).or_default();
         let mut alerts = Vec::new();
         if let (Some(hr), Some(pr)) = (r.vitals.get("Heart_rate"), r.vitals.get("Pulse_Rate")) {
@@ -236,8 +285,8 @@ impl DeviceMonitor {
             }
         }
         if st.readings >= cfg.warmup {
-            let fdev = deviations("flow", &r.flow, &st.flow, cfg.threshold);
-            let vdev = deviations("vitals", &r.vitals, &st.vitals, cfg.threshold);
+            let fdev = deviations("flow", flow, &st.flow, cfg.threshold);
+            let vdev = deviations("vitals", &vitals, &st.vitals, cfg.threshold);
             if !fdev.is_empty() {
                 let score = fdev.first().map_or(0.0, |d| d.z.abs());
                 let mut all = fdev.clone();
@@ -263,14 +312,19 @@ impl DeviceMonitor {
                 });
             }
         }
-        if alerts.is_empty() {
-            st.readings += 1;
-            for (k, &v) in &r.vitals {
-                st.vitals.entry(k.clone()).or_default().push(v);
-            }
-            for (k, &v) in &r.flow {
-                st.flow.entry(k.clone()).or_default().push(v);
-            }
+        st.readings += 1;
+        let (warm, thr, window) = (cfg.warmup as f64, cfg.threshold, cfg.window as f64);
+        for (k, &v) in &vitals {
+            st.vitals
+                .entry(k.clone())
+                .or_default()
+                .push(v, warm, thr, window);
+        }
+        for (k, &v) in flow {
+            st.flow
+                .entry(k.clone())
+                .or_default()
+                .push(v, warm, thr, window);
         }
         self.stats.alerts += alerts.len() as u64;
         alerts
@@ -330,5 +384,36 @@ mod tests {
         let a = m.observe(&r);
         assert_eq!(a.len(), 1);
         assert_eq!(a[0].kind, AlertKind::DataAlteration);
+    }
+
+    #[test]
+    fn a_lasting_change_of_regime_is_absorbed_but_a_spike_is_not() {
+        let mut m = DeviceMonitor::new(MonitorConfig::default());
+        for i in 0..50 {
+            m.observe(&reading(i, 97.0, 500.0));
+        }
+        // one spike: alert, and the baseline barely moves
+        assert_eq!(m.observe(&reading(50, 60.0, 500.0)).len(), 1);
+        assert!(m.observe(&reading(51, 97.0, 500.0)).is_empty());
+        // a new patient with a lower SpO2: alerts at first, absorbed after a few hundred readings
+        let alerts: Vec<usize> = (0..800)
+            .map(|i| m.observe(&reading(100 + i, 90.0, 500.0)).len())
+            .collect();
+        assert!(alerts[0] > 0);
+        assert_eq!(alerts[700..].iter().sum::<usize>(), 0);
+    }
+
+    #[test]
+    fn zero_vitals_are_counted_dropouts_not_alerts() {
+        let mut m = DeviceMonitor::new(MonitorConfig::default());
+        for i in 0..50 {
+            m.observe(&reading(i, 97.0, 500.0));
+        }
+        let r = parse_reading(
+            br#"{"device":"m1","vitals":{"SpO2":0,"Heart_rate":0},"flow":{"SrcBytes":503}}"#,
+        )
+        .unwrap();
+        assert!(m.observe(&r).is_empty());
+        assert_eq!(m.stats().vital_dropouts, 2);
     }
 }
