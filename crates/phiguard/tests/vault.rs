@@ -373,7 +373,14 @@ fn erase_backup_restore_and_ledger() {
         .collect();
     assert_eq!(wrapped.len(), 2);
     drop(c);
-    let out = ok(&run(&["vault", "erase", "--data-dir", d, "--patient", "gone"]));
+    let out = ok(&run(&[
+        "vault",
+        "erase",
+        "--data-dir",
+        d,
+        "--patient",
+        "gone",
+    ]));
     // secure_delete + WAL checkpoint/truncate: exactly one wrapped key (the kept patient's)
     // is left anywhere in the database files; the erased one is in no page and no WAL frame.
     let mut found = 0;
