@@ -273,6 +273,11 @@ impl Vault {
         Ok(())
     }
 
+    /// Number of unwrapped data keys currently cached.
+    pub fn key_cache_len(&self) -> usize {
+        self.cache.len()
+    }
+
     /// Drops every cached unwrapped data key.
     pub fn clear_key_cache(&mut self) {
         self.cache.clear();

@@ -475,7 +475,11 @@ fn protection_levels_gate_sensitive_records(b: &mut Backend) {
     assert!(matches!(err, VaultError::ApprovalRequired { .. }), "{err}");
     assert!(err.to_string().contains("step-up"));
     assert!(v.get("p", "Observation", "o1", None).is_ok());
+    assert!(v.key_cache_len() > 0);
     v.set_level(ProtectionLevel::Lockdown).unwrap();
+    assert_eq!(v.key_cache_len(), 0, "a stricter level drops cached keys");
+    assert!(v.get("p", "Observation", "o1", None).is_err()); // step-up needed
+    assert_eq!(v.key_cache_len(), 0, "lockdown never caches keys");
     drop(v);
     let mut v = reopen(b);
     assert_eq!(v.level(), ProtectionLevel::Lockdown);
@@ -521,6 +525,12 @@ fn backup_is_consistent_and_restorable(b: &mut Backend) {
         r.get("gone", "Observation", "o1", None),
         Err(VaultError::PatientErased { .. })
     ));
+}
+
+#[test]
+fn vault_is_send() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Vault>();
 }
 
 fn bad_input_is_rejected(b: &mut Backend) {

@@ -327,6 +327,12 @@ pub fn run(args: VaultArgs) -> anyhow::Result<ExitCode> {
             if config_path(dir).exists() {
                 bail!("`{}` already holds a vault", dir.display());
             }
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                    .with_context(|| format!("restricting `{}` to its owner", dir.display()))?;
+            }
             let provider: Box<dyn KeyProvider> = match a.provider.as_str() {
                 "local" => {
                     let pass = passphrase()?;
