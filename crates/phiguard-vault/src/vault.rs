@@ -570,14 +570,13 @@ impl Vault {
         let sk = self.unwrap_data_key(p, dk_version, Some(r))?;
         let ctx =
             crypto::record_context(&self.tenant, &p.0, &key.resource_type, &key.id, key.version);
-        sk.open_owned(envelope, Kind::Record, &ctx)
-            .map_err(|e| match e {
-                OpenError::Auth => VaultError::RecordAuth { record: r.clone() },
-                OpenError::Format(f) => VaultError::RecordFormat {
-                    record: r.clone(),
-                    reason: f.to_string(),
-                },
-            })
+        sk.open(&envelope, Kind::Record, &ctx).map_err(|e| match e {
+            OpenError::Auth => VaultError::RecordAuth { record: r.clone() },
+            OpenError::Format(f) => VaultError::RecordFormat {
+                record: r.clone(),
+                reason: f.to_string(),
+            },
+        })
     }
 
     /// Lists a patient's stored record versions.
