@@ -180,22 +180,23 @@ pub fn run(
                     Ok(())
                 }),
             ),
-            // 4: raw open: ciphertext copied into a reused buffer (open is destructive).
+            // 4: raw open, out of place into a reused buffer (one pass, no copy).
             (
                 format!("raw aes-256-gcm open {label}"),
                 None,
                 Box::new(|| {
-                    work.copy_from_slice(&ct);
-                    raw.open_in_place(
+                    let (c, t) = ct.split_at(size);
+                    raw.open_separate_gather(
                         Nonce::assume_unique_for_key(nonce),
                         Aad::from(b"aad"),
-                        &mut work,
+                        c,
+                        t,
+                        &mut work[..size],
                     )
-                    .map(|_| ())
                     .map_err(|_| VaultError::Crypto("open"))
                 }),
             ),
-            // 5: vault open: parse, context, copy, open, strip header.
+            // 5: vault open: parse, context, allocate, open out of place.
             (
                 format!("vault open {label}"),
                 Some(4),
@@ -237,6 +238,18 @@ pub fn run(
             });
         }
     }
+
+    // Per-seal fixed cost the raw baseline does not pay: a fresh random 96-bit nonce.
+    let nonce_rate = measure(secs, &mut || {
+        let mut n = [0u8; 12];
+        crypto::random_bytes(&mut n)
+    })?;
+    rep.throughput.push(Throughput {
+        name: "random 96-bit nonce (aws-lc RAND_bytes), part of every seal".into(),
+        ops_per_sec: nonce_rate,
+        bytes_per_sec: nonce_rate * 12.0,
+        vs_raw: None,
+    });
 
     // SQLite put/get with the full vault.
     let db = dir.join("bench-vault.db");
@@ -299,7 +312,6 @@ pub fn run(
         p50: percentile(&get_lat, 0.5),
         p99: percentile(&get_lat, 0.99),
     });
-    let warm_rps = gets as f64 / get_lat.iter().map(Duration::as_secs_f64).sum::<f64>();
     let mut cold = Vec::with_capacity(gets as usize);
     for _ in 0..gets {
         let i = pick();
@@ -314,7 +326,34 @@ pub fn run(
         cold.push(t.elapsed());
     }
     cold.sort();
-    let cold_rps = gets as f64 / cold.iter().map(Duration::as_secs_f64).sum::<f64>();
+    // Records/s, warm vs cold, interleaved rounds (best round each) on the shared machine.
+    let rounds = 5;
+    let (mut warm_rps, mut cold_rps) = (0f64, 0f64);
+    for _ in 0..rounds {
+        let w = measure(secs / rounds as f64, &mut || {
+            let i = pick();
+            v.get(
+                &format!("patient-{}", i % patients),
+                "Observation",
+                &format!("o{i}"),
+                None,
+            )
+            .map(|_| ())
+        })?;
+        let c = measure(secs / rounds as f64, &mut || {
+            let i = pick();
+            v.clear_key_cache();
+            v.get(
+                &format!("patient-{}", i % patients),
+                "Observation",
+                &format!("o{i}"),
+                None,
+            )
+            .map(|_| ())
+        })?;
+        warm_rps = warm_rps.max(w);
+        cold_rps = cold_rps.max(c);
+    }
     rep.latency.push(Latency {
         name: format!("sqlite get 1 KiB, key cache cold (unwrap each), random of {records}"),
         n: cold.len(),

@@ -155,39 +155,45 @@ impl SealKey {
         plaintext: &[u8],
     ) -> Result<(), VaultError> {
         let header = envelope::header(kind, key_version, nonce);
-        out.clear();
-        out.reserve(HEADER_LEN + plaintext.len() + envelope::TAG_LEN);
-        out.extend_from_slice(&header);
-        out.extend_from_slice(plaintext);
+        let pt_len = plaintext.len();
+        let total = HEADER_LEN + pt_len + envelope::TAG_LEN;
+        // Reuse the buffer without clearing it: every byte is overwritten below.
+        out.truncate(total);
+        out.resize(total, 0);
+        let (head, body) = out.split_at_mut(HEADER_LEN);
+        head.copy_from_slice(&header);
+        let (ct, tag) = body.split_at_mut(pt_len);
         let aad = aad(&header[..envelope::AUTH_HEADER_LEN], context);
-        let tag = self
-            .key
-            .seal_in_place_separate_tag(
+        // One pass: plaintext in, ciphertext out (no copy-then-encrypt).
+        self.key
+            .seal_out_of_place_scatter(
                 Nonce::assume_unique_for_key(*nonce),
                 Aad::from(&aad[..]),
-                &mut out[HEADER_LEN..],
+                plaintext,
+                ct,
+                &[],
+                tag,
             )
-            .map_err(|_| VaultError::Crypto("aes-256-gcm seal failed"))?;
-        out.extend_from_slice(tag.as_ref());
-        Ok(())
+            .map_err(|_| VaultError::Crypto("aes-256-gcm seal failed"))
     }
 
     /// Opens an envelope of `kind` bound to `context`, returning the plaintext.
     pub fn open(&self, bytes: &[u8], kind: Kind, context: &[u8]) -> Result<Vec<u8>, OpenError> {
         let env = envelope::parse_kind(bytes, kind).map_err(OpenError::Format)?;
         let aad = aad(env.auth_header, context);
-        // Copy only the ciphertext, so the plaintext needs no shifting afterwards.
-        let mut out = env.sealed.to_vec();
-        let len = self
-            .key
-            .open_in_place(
+        let split = env.sealed.len() - envelope::TAG_LEN;
+        let (ct, tag) = env.sealed.split_at(split);
+        // One pass: ciphertext in, plaintext out.
+        let mut out = vec![0u8; split];
+        self.key
+            .open_separate_gather(
                 Nonce::assume_unique_for_key(env.nonce),
                 Aad::from(&aad[..]),
+                ct,
+                tag,
                 &mut out,
             )
-            .map_err(|_| OpenError::Auth)?
-            .len();
-        out.truncate(len);
+            .map_err(|_| OpenError::Auth)?;
         Ok(out)
     }
 

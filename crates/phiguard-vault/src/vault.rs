@@ -84,8 +84,23 @@ pub struct Status {
     pub max_invocations_per_key: u64,
     /// Aggregates.
     pub stats: KeyStats,
-    /// Re-encryption job state, if any: (state, processed, changed, total).
-    pub reencrypt: Option<(String, u64, u64, u64)>,
+    /// Re-encryption job state, if any.
+    pub reencrypt: Option<JobStatus>,
+}
+
+/// Re-encryption job progress for `status`.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobStatus {
+    /// "running" or "done".
+    pub state: String,
+    /// Records examined.
+    pub processed: u64,
+    /// Records re-encrypted.
+    pub changed: u64,
+    /// Records skipped because they failed to open.
+    pub failed: u64,
+    /// Records on old keys when the job started.
+    pub total: u64,
 }
 
 /// `verify` output: every record was opened (hook bypassed, plaintext discarded).
@@ -256,6 +271,11 @@ impl Vault {
         }
         self.level = level;
         Ok(())
+    }
+
+    /// Number of unwrapped data keys currently cached.
+    pub fn key_cache_len(&self) -> usize {
+        self.cache.len()
     }
 
     /// Drops every cached unwrapped data key.
@@ -550,14 +570,13 @@ impl Vault {
         let sk = self.unwrap_data_key(p, dk_version, Some(r))?;
         let ctx =
             crypto::record_context(&self.tenant, &p.0, &key.resource_type, &key.id, key.version);
-        sk.open_owned(envelope, Kind::Record, &ctx)
-            .map_err(|e| match e {
-                OpenError::Auth => VaultError::RecordAuth { record: r.clone() },
-                OpenError::Format(f) => VaultError::RecordFormat {
-                    record: r.clone(),
-                    reason: f.to_string(),
-                },
-            })
+        sk.open(&envelope, Kind::Record, &ctx).map_err(|e| match e {
+            OpenError::Auth => VaultError::RecordAuth { record: r.clone() },
+            OpenError::Format(f) => VaultError::RecordFormat {
+                record: r.clone(),
+                reason: f.to_string(),
+            },
+        })
     }
 
     /// Lists a patient's stored record versions.
@@ -640,6 +659,7 @@ impl Vault {
                     cursor: None,
                     processed: 0,
                     changed: 0,
+                    failed: 0,
                     total,
                     state: "running".into(),
                 };
@@ -679,8 +699,19 @@ impl Vault {
                             &row.key.id,
                             Some(row.key.version),
                         );
+                        // A record that does not open (tampered, key gone) is skipped and
+                        // counted rather than blocking every later record; it keeps its old
+                        // data key, which `retire_data_keys` therefore keeps too.
                         let plain =
-                            self.open_row(&p, &row.key, row.dk_version, row.envelope, &r)?;
+                            match self.open_row(&p, &row.key, row.dk_version, row.envelope, &r) {
+                                Ok(pl) => pl,
+                                Err(_) => {
+                                    job.failed += 1;
+                                    job.processed += 1;
+                                    job.cursor = Some(cursor);
+                                    continue;
+                                }
+                            };
                         let nk = self.unwrap_data_key(&p, pr.current_dk, Some(&r))?;
                         let ctx = crypto::record_context(
                             &self.tenant,
@@ -809,10 +840,13 @@ impl Vault {
     /// Key ages, invocation counts, level, job state.
     pub fn status(&mut self) -> Result<Status, VaultError> {
         let stats = self.store.key_stats()?;
-        let job = self
-            .store
-            .job(REENCRYPT_JOB)?
-            .map(|j| (j.state, j.processed, j.changed, j.total));
+        let job = self.store.job(REENCRYPT_JOB)?.map(|j| JobStatus {
+            state: j.state,
+            processed: j.processed,
+            changed: j.changed,
+            failed: j.failed,
+            total: j.total,
+        });
         Ok(Status {
             backend: self.store.backend(),
             provider: self.provider.kind(),

@@ -137,6 +137,7 @@ suite!(
     wrong_kek_is_typed_error,
     backup_is_consistent_and_restorable,
     bad_input_is_rejected,
+    reencrypt_skips_tampered_record,
 );
 
 fn roundtrip_versions_list(b: &mut Backend) {
@@ -474,7 +475,11 @@ fn protection_levels_gate_sensitive_records(b: &mut Backend) {
     assert!(matches!(err, VaultError::ApprovalRequired { .. }), "{err}");
     assert!(err.to_string().contains("step-up"));
     assert!(v.get("p", "Observation", "o1", None).is_ok());
+    assert!(v.key_cache_len() > 0);
     v.set_level(ProtectionLevel::Lockdown).unwrap();
+    assert_eq!(v.key_cache_len(), 0, "a stricter level drops cached keys");
+    assert!(v.get("p", "Observation", "o1", None).is_err()); // step-up needed
+    assert_eq!(v.key_cache_len(), 0, "lockdown never caches keys");
     drop(v);
     let mut v = reopen(b);
     assert_eq!(v.level(), ProtectionLevel::Lockdown);
@@ -522,6 +527,12 @@ fn backup_is_consistent_and_restorable(b: &mut Backend) {
     ));
 }
 
+#[test]
+fn vault_is_send() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Vault>();
+}
+
 fn bad_input_is_rejected(b: &mut Backend) {
     let mut v = create(b, VaultConfig::default());
     for bad in [
@@ -541,4 +552,35 @@ fn bad_input_is_rejected(b: &mut Backend) {
         v.put("", &obs("o", "x")),
         Err(VaultError::InvalidResource(_))
     ));
+}
+
+fn reencrypt_skips_tampered_record(b: &mut Backend) {
+    let mut v = create(b, VaultConfig::default());
+    for i in 0..4 {
+        v.put("p", &obs(&format!("o{i}"), "x")).unwrap();
+    }
+    let p = v.patient_token("p");
+    let row = v
+        .store_mut()
+        .record(&p, "Observation", "o1", None)
+        .unwrap()
+        .unwrap();
+    let mut env = row.envelope.clone();
+    env[30] ^= 1;
+    v.store_mut()
+        .replace_envelope(&row.key, 1, 1, &env)
+        .unwrap();
+    v.rotate_data_keys().unwrap();
+    let job = v.reencrypt(2, None, &mut |_| {}).unwrap();
+    assert_eq!(
+        (job.state.as_str(), job.changed, job.failed),
+        ("done", 3, 1)
+    );
+    // The old key stays because the tampered record still references it.
+    assert_eq!(v.retire_data_keys().unwrap(), (0, 1));
+    assert!(matches!(
+        v.get("p", "Observation", "o1", None),
+        Err(VaultError::RecordAuth { .. })
+    ));
+    assert!(v.get("p", "Observation", "o2", None).is_ok());
 }

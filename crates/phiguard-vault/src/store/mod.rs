@@ -98,6 +98,8 @@ pub struct JobRow {
     pub processed: u64,
     /// Records re-encrypted so far.
     pub changed: u64,
+    /// Records that failed to open (tampered or missing key) and were skipped.
+    pub failed: u64,
     /// Records in scope when the job started.
     pub total: u64,
     /// "running" or "done".

@@ -80,8 +80,8 @@ CREATE TABLE IF NOT EXISTS erasures (
     keys_destroyed BIGINT NOT NULL, records BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS jobs (
     name TEXT PRIMARY KEY, c_ptok BYTEA, c_rtype TEXT COLLATE "C", c_rid TEXT COLLATE "C",
-    c_version BIGINT, processed BIGINT NOT NULL, changed BIGINT NOT NULL, total BIGINT NOT NULL,
-    state TEXT NOT NULL);
+    c_version BIGINT, processed BIGINT NOT NULL, changed BIGINT NOT NULL,
+    failed BIGINT NOT NULL DEFAULT 0, total BIGINT NOT NULL, state TEXT NOT NULL);
 "#
     )
 }
@@ -530,7 +530,7 @@ impl Storage for PgStore {
         let Some(r) = self
             .client
             .query_opt(
-                "SELECT name, c_ptok, c_rtype, c_rid, c_version, processed, changed, total, state FROM jobs WHERE name = $1",
+                "SELECT name, c_ptok, c_rtype, c_rid, c_version, processed, changed, total, state, failed FROM jobs WHERE name = $1",
                 &[&name],
             )
             .map_err(e)?
@@ -554,6 +554,7 @@ impl Storage for PgStore {
             changed: u64c(&r, 6)?,
             total: u64c(&r, 7)?,
             state: r.try_get(8).map_err(e)?,
+            failed: u64c(&r, 9)?,
         }))
     }
 
@@ -565,12 +566,13 @@ impl Storage for PgStore {
         let cv: Option<i64> = c.map(|c| i64u(c.version));
         self.client
             .execute(
-                "INSERT INTO jobs (name, c_ptok, c_rtype, c_rid, c_version, processed, changed, total, state)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                "INSERT INTO jobs (name, c_ptok, c_rtype, c_rid, c_version, processed, changed, total, state, failed)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                  ON CONFLICT (name) DO UPDATE SET c_ptok = EXCLUDED.c_ptok, c_rtype = EXCLUDED.c_rtype,
                    c_rid = EXCLUDED.c_rid, c_version = EXCLUDED.c_version, processed = EXCLUDED.processed,
-                   changed = EXCLUDED.changed, total = EXCLUDED.total, state = EXCLUDED.state",
-                &[&job.name, &cp, &ct, &ci, &cv, &i64u(job.processed), &i64u(job.changed), &i64u(job.total), &job.state],
+                   changed = EXCLUDED.changed, total = EXCLUDED.total, state = EXCLUDED.state,
+                   failed = EXCLUDED.failed",
+                &[&job.name, &cp, &ct, &ci, &cv, &i64u(job.processed), &i64u(job.changed), &i64u(job.total), &job.state, &i64u(job.failed)],
             )
             .map(|_| ())
             .map_err(e)

@@ -42,8 +42,8 @@ CREATE TABLE IF NOT EXISTS erasures (
     keys_destroyed INTEGER NOT NULL, records INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS jobs (
     name TEXT PRIMARY KEY, c_ptok BLOB, c_rtype TEXT, c_rid TEXT, c_version INTEGER,
-    processed INTEGER NOT NULL, changed INTEGER NOT NULL, total INTEGER NOT NULL,
-    state TEXT NOT NULL);
+    processed INTEGER NOT NULL, changed INTEGER NOT NULL, failed INTEGER NOT NULL DEFAULT 0,
+    total INTEGER NOT NULL, state TEXT NOT NULL);
 "#;
 
 /// The SQLite store.
@@ -521,7 +521,7 @@ impl Storage for SqliteStore {
     fn job(&mut self, name: &str) -> R<Option<JobRow>> {
         self.conn
             .query_row(
-                "SELECT name, c_ptok, c_rtype, c_rid, c_version, processed, changed, total, state FROM jobs WHERE name = ?1",
+                "SELECT name, c_ptok, c_rtype, c_rid, c_version, processed, changed, total, state, failed FROM jobs WHERE name = ?1",
                 [name],
                 |r| {
                     let cp: Option<Vec<u8>> = r.get(1)?;
@@ -541,6 +541,7 @@ impl Storage for SqliteStore {
                         changed: r.get::<_, i64>(6)? as u64,
                         total: r.get::<_, i64>(7)? as u64,
                         state: r.get(8)?,
+                        failed: r.get::<_, i64>(9)? as u64,
                     })
                 },
             )
@@ -552,11 +553,12 @@ impl Storage for SqliteStore {
         let c = job.cursor.as_ref();
         self.conn
             .execute(
-                "INSERT INTO jobs (name, c_ptok, c_rtype, c_rid, c_version, processed, changed, total, state)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                "INSERT INTO jobs (name, c_ptok, c_rtype, c_rid, c_version, processed, changed, total, state, failed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                  ON CONFLICT(name) DO UPDATE SET c_ptok = excluded.c_ptok, c_rtype = excluded.c_rtype,
                    c_rid = excluded.c_rid, c_version = excluded.c_version, processed = excluded.processed,
-                   changed = excluded.changed, total = excluded.total, state = excluded.state",
+                   changed = excluded.changed, total = excluded.total, state = excluded.state,
+                   failed = excluded.failed",
                 params![
                     job.name,
                     c.map(|c| c.patient.0.to_vec()),
@@ -566,7 +568,8 @@ impl Storage for SqliteStore {
                     job.processed as i64,
                     job.changed as i64,
                     job.total as i64,
-                    job.state
+                    job.state,
+                    job.failed as i64
                 ],
             )
             .map(|_| ())

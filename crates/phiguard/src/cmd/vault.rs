@@ -327,6 +327,12 @@ pub fn run(args: VaultArgs) -> anyhow::Result<ExitCode> {
             if config_path(dir).exists() {
                 bail!("`{}` already holds a vault", dir.display());
             }
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                    .with_context(|| format!("restricting `{}` to its owner", dir.display()))?;
+            }
             let provider: Box<dyn KeyProvider> = match a.provider.as_str() {
                 "local" => {
                     let pass = passphrase()?;
@@ -474,8 +480,8 @@ pub fn run(args: VaultArgs) -> anyhow::Result<ExitCode> {
                 let job = v.reencrypt(a.batch, None, &mut |j| {
                     let _ = writeln!(
                         err,
-                        "reencrypt: {} examined, {} re-encrypted of {} ({})",
-                        j.processed, j.changed, j.total, j.state
+                        "reencrypt: {} examined, {} re-encrypted of {}, {} unreadable ({})",
+                        j.processed, j.changed, j.total, j.failed, j.state
                     );
                 })?;
                 writeln!(
@@ -483,6 +489,13 @@ pub fn run(args: VaultArgs) -> anyhow::Result<ExitCode> {
                     "re-encryption {}: {} record(s) re-encrypted",
                     job.state, job.changed
                 )?;
+                if job.failed > 0 {
+                    writeln!(
+                        out,
+                        "{} record(s) could not be opened and keep their old key; run `phiguard vault verify`",
+                        job.failed
+                    )?;
+                }
             }
             if a.retire_data_keys {
                 let (n, held) = v.retire_data_keys()?;
@@ -539,10 +552,11 @@ pub fn run(args: VaultArgs) -> anyhow::Result<ExitCode> {
                     "invocations        max {} per key (rotate at {}), total {}",
                     s.stats.max_invocations, s.max_invocations_per_key, s.stats.total_invocations
                 )?;
-                if let Some((state, p, c, t)) = &s.reencrypt {
+                if let Some(j) = &s.reencrypt {
                     writeln!(
                         out,
-                        "reencrypt job      {state}: {p} examined, {c} re-encrypted of {t}"
+                        "reencrypt job      {}: {} examined, {} re-encrypted of {}, {} unreadable",
+                        j.state, j.processed, j.changed, j.total, j.failed
                     )?;
                 }
             }
