@@ -347,7 +347,10 @@ impl Monitor {
             // user's own work to land on a patient they are linked to.
             let ceiling = if rel <= Relation::Team { 0.0 } else { 12.0 };
             let mut bits = log2(p_null / p_legit).clamp(-8.0, ceiling);
-            if matches!(rel, Relation::OtherCurrent | Relation::OtherRecent) {
+            if matches!(
+                rel,
+                Relation::OtherStarting | Relation::OtherCurrent | Relation::OtherRecent
+            ) {
                 bits += self.reach_bits(group, link.dept);
             }
             evidence.push(Evidence {
@@ -877,7 +880,10 @@ impl Monitor {
             rate.add(hit);
         }
         if let (Some(r), Some(d)) = (l.relation, l.target_dept) {
-            if matches!(r, Relation::OtherCurrent | Relation::OtherRecent) {
+            if matches!(
+                r,
+                Relation::OtherStarting | Relation::OtherCurrent | Relation::OtherRecent
+            ) {
                 *self
                     .reach
                     .entry(pair(l.group as u32, u32::from(d)))
@@ -1096,7 +1102,7 @@ fn null_model(
             }
             if matches!(
                 link.relation,
-                Relation::OtherCurrent | Relation::OtherRecent
+                Relation::OtherStarting | Relation::OtherCurrent | Relation::OtherRecent
             ) {
                 if let Some(c) = link.dept.and_then(|d| depts.get_mut(usize::from(d))) {
                     *c += 1.0;

@@ -71,7 +71,7 @@ fn routine(rel: Option<Relation>) -> &'static str {
         Some(Relation::Team) => {
             "Routine: colleagues of the user's department are working on this patient."
         }
-        Some(Relation::OtherCurrent) => {
+        Some(Relation::OtherStarting) | Some(Relation::OtherCurrent) => {
             "Consistent with this user's usual work on patients treated by other departments."
         }
         Some(Relation::OtherRecent) => {
@@ -160,6 +160,9 @@ fn phrase(e: &Evidence) -> String {
 
 fn relation_phrase(rel: Relation, dept: Option<&str>, days: Option<i64>) -> String {
     match (rel, dept) {
+        (Relation::OtherStarting, Some(d)) => format!(
+            "the patient's episode with {d} is just starting, and the user is neither on that care team nor in that department"
+        ),
         (Relation::OtherCurrent, Some(d)) => format!(
             "the patient is being treated by {d}, and the user is neither on that care team nor in that department"
         ),

@@ -28,6 +28,8 @@ pub enum Relation {
     Prior,
     /// Colleagues of the user's department worked on this patient in the last days.
     Team,
+    /// The patient's episode in another department is just starting (registration, admission).
+    OtherStarting,
     /// The patient is being treated now, in another department.
     OtherCurrent,
     /// The patient was treated recently (or is scheduled), in another department.
@@ -39,7 +41,7 @@ pub enum Relation {
 }
 
 /// Number of rungs.
-pub const RELATIONS: usize = 11;
+pub const RELATIONS: usize = 12;
 
 impl Relation {
     /// All rungs, strongest first.
@@ -51,6 +53,7 @@ impl Relation {
         Relation::CarePast,
         Relation::Prior,
         Relation::Team,
+        Relation::OtherStarting,
         Relation::OtherCurrent,
         Relation::OtherRecent,
         Relation::Past,
@@ -72,6 +75,7 @@ impl Relation {
             Relation::CarePast => "care-past",
             Relation::Prior => "prior-access",
             Relation::Team => "team",
+            Relation::OtherStarting => "other-starting",
             Relation::OtherCurrent => "other-current",
             Relation::OtherRecent => "other-recent",
             Relation::Past => "past",
@@ -124,6 +128,7 @@ pub struct StaticLink {
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Phase {
+    Starting,
     Current,
     Recent,
     Past,
@@ -139,7 +144,9 @@ fn phase(e: &Episode, t: i64, w: &Windows) -> Phase {
         }
         return Phase::Future;
     }
-    if t <= end.saturating_add(w.tail_secs) {
+    if start != i64::MIN && t <= start.saturating_add(w.lead_secs) {
+        Phase::Starting
+    } else if t <= end.saturating_add(w.tail_secs) {
         Phase::Current
     } else if t <= end.saturating_add(w.recent_secs) {
         Phase::Recent
@@ -166,21 +173,23 @@ pub fn static_link(
         if ph == Phase::Future {
             continue;
         }
-        if ph == Phase::Current && e.emergency {
+        let current = matches!(ph, Phase::Starting | Phase::Current);
+        if current && e.emergency {
             emergency = true;
         }
-        if ph != Phase::Current && e.end != i64::MAX && e.end <= t {
+        if !current && e.end != i64::MAX && e.end <= t {
             let d = (t - e.end) / DAY;
             days_since_last = Some(days_since_last.map_or(d, |x: i64| x.min(d)));
         }
         let on_team = staff.is_some_and(|s| e.staff.contains(&s));
         let same_dept = dept.is_some() && e.dept == dept;
         let rung = match (ph, on_team, same_dept) {
-            (Phase::Current, true, _) => Relation::CareCurrent,
+            (Phase::Starting | Phase::Current, true, _) => Relation::CareCurrent,
             (Phase::Recent, true, _) => Relation::CareRecent,
-            (Phase::Current, false, true) => Relation::DeptCurrent,
+            (Phase::Starting | Phase::Current, false, true) => Relation::DeptCurrent,
             (Phase::Recent, false, true) => Relation::DeptRecent,
             (Phase::Past, true, _) => Relation::CarePast,
+            (Phase::Starting, false, false) => Relation::OtherStarting,
             (Phase::Current, false, false) => Relation::OtherCurrent,
             (Phase::Recent, false, false) => Relation::OtherRecent,
             (Phase::Past, false, _) => Relation::Past,
@@ -229,6 +238,10 @@ mod tests {
         };
         assert_eq!(at(1, Some(0)), Relation::CareCurrent);
         assert_eq!(at(1, None), Relation::OtherCurrent);
+        assert_eq!(
+            static_link(&w, None, None, 0, t0 + 3600, &win).relation,
+            Relation::OtherStarting
+        );
         assert_eq!(at(10, Some(0)), Relation::CareRecent);
         assert_eq!(at(10, None), Relation::OtherRecent);
         assert_eq!(at(100, Some(0)), Relation::CarePast);
