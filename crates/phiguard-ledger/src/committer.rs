@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 use crate::error::{Error, Result};
 use crate::log::Ledger;
 
+/// Longest pause between two requests for the writer to keep gathering a batch.
+const LINGER_GAP: Duration = Duration::from_micros(200);
+
 struct Request {
     entries: Vec<Vec<u8>>,
     reply: mpsc::SyncSender<Result<u64>>,
@@ -20,7 +23,8 @@ struct Request {
 pub struct CommitPolicy {
     /// Largest batch, in entries.
     pub max_entries: usize,
-    /// Longest time the first entry of a batch waits for more to arrive.
+    /// Longest time the first entry of a batch waits for more to arrive (the writer stops
+    /// waiting earlier as soon as no request arrived for 200 us).
     pub max_wait: Duration,
 }
 
@@ -55,15 +59,26 @@ impl GroupCommitter {
                 let deadline = Instant::now() + policy.max_wait;
                 let mut reqs = vec![first];
                 let mut count = reqs[0].entries.len();
+                // Take everything already queued, then linger while requests keep arriving
+                // (each within LINGER_GAP), never beyond max_wait: an idle writer commits at
+                // once, a busy one gathers large batches.
                 while count < policy.max_entries {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    match rx.recv_timeout(left) {
-                        Ok(r) => {
-                            count += r.entries.len();
-                            reqs.push(r);
+                    let r = match rx.try_recv() {
+                        Ok(r) => r,
+                        Err(mpsc::TryRecvError::Disconnected) => break,
+                        Err(mpsc::TryRecvError::Empty) => {
+                            let left = deadline.saturating_duration_since(Instant::now());
+                            if left.is_zero() {
+                                break;
+                            }
+                            match rx.recv_timeout(left.min(LINGER_GAP)) {
+                                Ok(r) => r,
+                                Err(_) => break,
+                            }
                         }
-                        Err(_) => break,
-                    }
+                    };
+                    count += r.entries.len();
+                    reqs.push(r);
                 }
                 let batch: Vec<&[u8]> = reqs
                     .iter()

@@ -175,8 +175,13 @@ fn all_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_owned()];
     while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(d).unwrap() {
-            let p = e.unwrap().path();
+        // Tolerate files and directories vanishing while a writer runs.
+        let Ok(rd) = std::fs::read_dir(d) else {
+            continue;
+        };
+        for e in rd {
+            let Ok(e) = e else { continue };
+            let p = e.path();
             if p.is_dir() {
                 stack.push(p);
             } else {
@@ -315,7 +320,7 @@ fn sigkill_mid_batch_never_loses_acknowledged_entries() {
     init(&dir);
     let mut expected: Vec<Vec<u8>> = Vec::new();
     // Rounds with increasing delays before SIGKILL hit different points of the batches.
-    for round in 0..8u32 {
+    for round in 0..10u32 {
         let start = expected.len() as u32;
         let input = ndjson(start..start + 250_000);
         let mut child: Child = bin()
@@ -329,11 +334,28 @@ fn sigkill_mid_batch_never_loses_acknowledged_entries() {
         let writer = std::thread::spawn(move || {
             let _ = sin.write_all(&input);
         });
-        std::thread::sleep(Duration::from_millis(150 + 120 * u64::from(round)));
+        let mut sout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut sout, &mut v);
+            v
+        });
+        // Kill while the batch is being written: once a round-dependent number of new
+        // files has appeared (or after a timeout), so rounds stop at different points.
+        let base = all_files(&dir).len();
+        let target = base + 1 + (round as usize * 149) % 1400;
+        let t0 = std::time::Instant::now();
+        while all_files(&dir).len() < target && t0.elapsed() < Duration::from_secs(20) {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
         let _ = child.kill(); // SIGKILL
-        let out = child.wait_with_output().unwrap();
+        let _ = child.wait();
         let _ = writer.join();
-        let acked: Vec<u64> = String::from_utf8_lossy(&out.stdout)
+        let stdout = reader.join().unwrap();
+        let acked: Vec<u64> = String::from_utf8_lossy(&stdout)
             .lines()
             .filter_map(|l| l.parse().ok())
             .collect();
@@ -343,6 +365,11 @@ fn sigkill_mid_batch_never_loses_acknowledged_entries() {
             .parse()
             .unwrap();
         let size_before = expected.len() as u64;
+        eprintln!(
+            "round {round}: {} acknowledged, log grew by {}",
+            acked.len(),
+            idx - size_before
+        );
         assert!(
             idx >= size_before + acked.len() as u64,
             "round {round}: acknowledged entries lost"
