@@ -567,3 +567,84 @@ fn an_independent_python_verifier_accepts_the_ledger() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+#[test]
+fn witness_serves_tls_when_given_a_certificate() {
+    let have = |c: &str| Command::new(c).arg("--version").output().is_ok();
+    if !have("openssl") || !have("curl") {
+        println!("skipped: openssl and curl needed to make and use a test certificate");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (cert, key) = (tmp.path().join("c.pem"), tmp.path().join("k.pem"));
+    let st = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ])
+        .args([
+            "-keyout",
+            key.to_str().unwrap(),
+            "-out",
+            cert.to_str().unwrap(),
+        ])
+        .args([
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let log = "hospital.example/audit+1fe694d6+AfyIQ8I0qAHTVr/R/Peuwg5fg121BseFH21ebNPVI3Ql";
+    let mut child = bin()
+        .args(["witness", "--dir", tmp.path().join("w").to_str().unwrap()])
+        .args(["--listen", "127.0.0.1:0", "--log-key", log])
+        .args([
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _guard = KillOnDrop(child);
+    let url = line.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(url.starts_with("https://127.0.0.1:"), "{line}");
+    // A malformed request over TLS reaches the witness and gets its 400.
+    let out = Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--cacert",
+            cert.to_str().unwrap(),
+        ])
+        .args([
+            "-X",
+            "POST",
+            "--data-binary",
+            "old x\n\n",
+            &format!("{url}/add-checkpoint"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "400");
+}
