@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::log::Ledger;
 
 /// Longest pause between two requests for the writer to keep gathering a batch.
-const LINGER_GAP: Duration = Duration::from_micros(200);
+const LINGER_GAP: Duration = Duration::from_millis(1);
 
 struct Request {
     entries: Vec<Vec<u8>>,
@@ -24,7 +24,7 @@ pub struct CommitPolicy {
     /// Largest batch, in entries.
     pub max_entries: usize,
     /// Longest time the first entry of a batch waits for more to arrive (the writer stops
-    /// waiting earlier as soon as no request arrived for 200 us).
+    /// waiting earlier as soon as no request arrived for 1 ms).
     pub max_wait: Duration,
 }
 

@@ -1081,7 +1081,19 @@ impl LedgerReader {
     /// byte with the files, checks the checkpoint signature (and known cosignatures) and the
     /// signed state. Any mismatch is an error naming the file.
     pub fn verify(&self) -> Result<VerifyReport> {
-        let (cp, note_text) = self.checkpoint()?;
+        // A live writer persists signed-state just before the checkpoint: if their sizes
+        // differ, look again a few times before calling it a mismatch.
+        let mut attempt = 0;
+        let (cp, note_text, ssize, sroot) = loop {
+            let (cp, note_text) = self.checkpoint()?;
+            let state = read(&self.dir.join(SIGNED_STATE))?;
+            let (ssize, sroot) = parse_signed_state(&state)?;
+            if ssize == cp.size || attempt == 4 {
+                break (cp, note_text, ssize, sroot);
+            }
+            attempt += 1;
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
         if cp.origin != self.config.origin {
             return Err(Error::Corrupt(format!(
                 "checkpoint origin `{}` differs from the configured origin `{}`",
@@ -1109,8 +1121,6 @@ impl LedgerReader {
                 )));
             }
         }
-        let state = read(&self.dir.join(SIGNED_STATE))?;
-        let (ssize, sroot) = parse_signed_state(&state)?;
         if ssize != cp.size || sroot != cp.root {
             return Err(Error::Corrupt(format!(
                 "signed-state (size {ssize}) differs from the checkpoint (size {}); open the ledger for writing to recover",
