@@ -491,6 +491,25 @@ fn witness_cosigns_and_the_log_publishes_cosignatures() {
         let mut with = base.to_vec();
         with.extend(["--witness-key", wkey.as_str()]);
         assert!(ok(&with, b"").starts_with("ok: entry 299"));
+        // The independent verifier checks the cosignature too (when python is available).
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../phiguard-ledger/tools/independent_verify.py");
+        if let Ok(out) = Command::new("python3")
+            .arg(&script)
+            .arg(d)
+            .arg(&log_key)
+            .env("WITNESS_KEY", &wkey)
+            .output()
+        {
+            let text = String::from_utf8_lossy(&out.stdout);
+            if !String::from_utf8_lossy(&out.stderr).contains("No module named") {
+                assert!(out.status.success(), "{text}");
+                assert!(
+                    text.contains("cosignature ok: witness.example/w1"),
+                    "{text}"
+                );
+            }
+        }
     }
 }
 
