@@ -562,7 +562,13 @@ impl Ledger {
         match self.commit(entries) {
             Ok(()) => Ok(first),
             Err(e) => {
-                (self.size, self.root, self.edge, self.bundle) = saved;
+                // Before signed-state moved, nothing happened: roll back. After it moved,
+                // the batch is durable and will be published (now or on reopen), so the
+                // in-memory state stays at the new size; the caller still gets the error
+                // (the batch is not acknowledged).
+                if self.size == saved.0 {
+                    (self.size, self.root, self.edge, self.bundle) = saved;
+                }
                 Err(e)
             }
         }
