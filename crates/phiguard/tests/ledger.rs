@@ -667,3 +667,52 @@ fn witness_serves_tls_when_given_a_certificate() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "400");
 }
+
+#[test]
+fn serve_exposes_checkpoint_and_tiles_read_only() {
+    if Command::new("curl").arg("--version").output().is_err() {
+        println!("skipped: curl not available");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("l");
+    let d = dir.to_str().unwrap();
+    init(&dir);
+    ok(&["ledger", "append", "--dir", d], &ndjson(0..3));
+    let mut child = bin()
+        .args(["ledger", "serve", "--dir", d, "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _guard = KillOnDrop(child);
+    let url = line.trim().rsplit(' ').next().unwrap().to_owned();
+    let get = |path: &str| {
+        let out = Command::new("curl")
+            .args(["-s", "-i", &format!("{url}{path}")])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let cp = get("/checkpoint");
+    assert!(cp.starts_with("HTTP/1.1 200"), "{cp}");
+    assert!(cp.contains("cache-control: no-cache"), "{cp}");
+    assert!(cp.contains("hospital.example/audit\n3\n"), "{cp}");
+    let t = get("/tile/0/000.p/3");
+    assert!(
+        t.starts_with("HTTP/1.1 200") && t.contains("application/octet-stream"),
+        "{t}"
+    );
+    assert!(get("/log-key").starts_with("HTTP/1.1 404"));
+    assert!(get("/tile/../log-key").starts_with("HTTP/1.1 404"));
+    let out = run(
+        &["ledger", "serve", "--dir", d, "--listen", "0.0.0.0:0"],
+        b"",
+        &[],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--dangerous-plain-http"));
+}

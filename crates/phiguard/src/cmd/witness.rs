@@ -102,7 +102,7 @@ pub fn run(args: WitnessArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Loads a PEM certificate chain and private key into a TLS acceptor (aws-lc-rs provider).
-fn tls_acceptor(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
+pub(crate) fn tls_acceptor(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
     let certs = CertificateDer::pem_file_iter(cert)
         .with_context(|| format!("reading `{}`", cert.display()))?
         .collect::<Result<Vec<_>, _>>()
@@ -123,9 +123,9 @@ fn tls_acceptor(cert: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
 }
 
 /// A TCP listener that completes a TLS handshake (10 s limit) before handing over a stream.
-struct TlsListener {
-    listener: tokio::net::TcpListener,
-    acceptor: TlsAcceptor,
+pub(crate) struct TlsListener {
+    pub(crate) listener: tokio::net::TcpListener,
+    pub(crate) acceptor: TlsAcceptor,
 }
 
 impl axum::serve::Listener for TlsListener {
