@@ -26,6 +26,9 @@ pub struct CommitPolicy {
     /// Longest time the first entry of a batch waits for more to arrive (the writer stops
     /// waiting earlier as soon as no request arrived for 1 ms).
     pub max_wait: Duration,
+    /// When set, after a commit the writer asks the configured witnesses to cosign the new
+    /// checkpoint if the last attempt is older than this (acknowledgements are sent first).
+    pub cosign_interval: Option<Duration>,
 }
 
 impl Default for CommitPolicy {
@@ -33,6 +36,7 @@ impl Default for CommitPolicy {
         Self {
             max_entries: 100_000,
             max_wait: Duration::from_millis(5),
+            cosign_interval: None,
         }
     }
 }
@@ -55,6 +59,7 @@ impl GroupCommitter {
     pub fn start(mut ledger: Ledger, policy: CommitPolicy) -> (Self, Appender) {
         let (tx, rx) = mpsc::channel::<Request>();
         let handle = thread::spawn(move || {
+            let mut last_cosign: Option<Instant> = None;
             while let Ok(first) = rx.recv() {
                 let deadline = Instant::now() + policy.max_wait;
                 let mut reqs = vec![first];
@@ -90,6 +95,14 @@ impl GroupCommitter {
                             let n = r.entries.len() as u64;
                             let _ = r.reply.send(Ok(next));
                             next += n;
+                        }
+                        if let Some(every) = policy.cosign_interval {
+                            let due = last_cosign.is_none_or(|t| t.elapsed() >= every);
+                            if due && !ledger.config().witnesses.is_empty() {
+                                // Failures only mean fewer cosignatures on this checkpoint.
+                                let _ = ledger.collect_cosignatures();
+                                last_cosign = Some(Instant::now());
+                            }
                         }
                     }
                     Err(e) => {
@@ -163,5 +176,46 @@ mod tests {
             assert_eq!(&r.entry(*idx).unwrap(), e);
         }
         r.verify().unwrap();
+    }
+
+    #[test]
+    fn the_writer_collects_cosignatures_after_commits() {
+        use crate::witness::{witness_router, Witness};
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Ledger::init(dir.path(), "example.com/gc").unwrap();
+        l.set_sync_mode(SyncMode::DangerousNone);
+        let wdir = tempfile::tempdir().unwrap();
+        let w = Arc::new(
+            Witness::open(wdir.path(), "w.example/1", vec![l.verifier().clone()]).unwrap(),
+        );
+        let wkey = w.verifier().encode();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        rt.spawn(async move { axum::serve(listener, witness_router(w)).await });
+        l.add_witness(&format!("http://{addr}"), &wkey).unwrap();
+        let policy = CommitPolicy {
+            cosign_interval: Some(Duration::ZERO),
+            ..CommitPolicy::default()
+        };
+        let (gc, app) = GroupCommitter::start(l, policy);
+        app.append(b"one".to_vec()).unwrap();
+        app.append(b"two".to_vec()).unwrap();
+        drop(app);
+        let l = gc.join().unwrap();
+        assert!(
+            l.checkpoint().contains("\u{2014} w.example/1 "),
+            "{}",
+            l.checkpoint()
+        );
+        let rep = LedgerReader::open(dir.path()).unwrap().verify().unwrap();
+        assert_eq!(rep.cosigned_by, vec!["w.example/1".to_string()]);
+        assert_eq!(rep.size, 2);
     }
 }

@@ -102,6 +102,8 @@ pub struct Ledger {
     made_dirs: HashSet<PathBuf>,
     /// Holds the exclusive writer lock (`DIR/lock`) while open.
     _lock: fs::File,
+    /// Last size each witness (by URL) reported or cosigned, to skip the 409 round trip.
+    witness_sizes: std::collections::HashMap<String, u64>,
 }
 
 /// Test hook: when the environment variable `PHIGUARD_LEDGER_DANGEROUS_CRASH_AT` names this
@@ -374,6 +376,7 @@ impl Ledger {
             checkpoint: String::from_utf8_lossy(&cp_data).into_owned(),
             made_dirs: HashSet::new(),
             _lock: lock,
+            witness_sizes: std::collections::HashMap::new(),
         };
         ledger.discard_beyond(size)?;
         ledger.load_edge()?;
@@ -818,7 +821,12 @@ impl Ledger {
             .build()
             .map_err(|e| werr(e.to_string()))?;
         let url = format!("{}/add-checkpoint", w.url.trim_end_matches('/'));
-        let mut old = 0u64;
+        let mut old = self
+            .witness_sizes
+            .get(&w.url)
+            .copied()
+            .filter(|s| *s <= self.size)
+            .unwrap_or(0);
         for _attempt in 0..3 {
             let proof = self.consistency_proof(old, self.size)?;
             let mut body = format!("old {old}\n");
@@ -849,6 +857,7 @@ impl Ledger {
                     if sigs.is_empty() {
                         return Err(werr("no cosignature from the configured key".into()));
                     }
+                    self.witness_sizes.insert(w.url.clone(), self.size);
                     return Ok(sigs);
                 }
                 409 => {
