@@ -107,7 +107,41 @@ pub fn run(opts: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Vec<Ro
         ),
     });
 
-    // 2. Durable appends.
+    // 2. Durable appends. The physical limit: the same entry bytes plus their 32-byte leaf
+    // hashes written sequentially to one file and fsynced.
+    {
+        progress("raw sequential write + fsync of the same bytes");
+        let path = opts.dir.join("raw-write");
+        let mut buf = Vec::with_capacity(entries.len() * 236);
+        for e in &entries {
+            buf.extend_from_slice(&(e.len() as u16).to_be_bytes());
+            buf.extend_from_slice(e);
+            buf.extend_from_slice(&[0u8; 32]);
+        }
+        let t = Instant::now();
+        {
+            use std::io::Write as _;
+            let mut f =
+                std::fs::File::create(&path).map_err(|e| crate::Error::io("create", &path, e))?;
+            f.write_all(&buf)
+                .map_err(|e| crate::Error::io("write", &path, e))?;
+            f.sync_all()
+                .map_err(|e| crate::Error::io("fsync", &path, e))?;
+        }
+        let d = t.elapsed();
+        let _ = std::fs::remove_file(&path);
+        rows.push(Row {
+            what: format!(
+                "raw limit: one sequential write + fsync of {} MB (same bytes)",
+                buf.len() >> 20
+            ),
+            value: format!("{:.0} entries/s equiv.", rate(n, d)),
+            reference: format!(
+                "{:.0} MB/s",
+                buf.len() as f64 / 1e6 / d.as_secs_f64().max(1e-9)
+            ),
+        });
+    }
     for (batch, mode) in [
         (10_000usize, SyncMode::Auto),
         (100_000, SyncMode::Auto),
