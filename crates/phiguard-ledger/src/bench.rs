@@ -145,6 +145,8 @@ pub fn run(opts: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Vec<Ro
     for (batch, mode) in [
         (10_000usize, SyncMode::Auto),
         (100_000, SyncMode::Auto),
+        (10_000, SyncMode::Syncfs),
+        (100_000, SyncMode::Syncfs),
         (10_000, SyncMode::PerFile),
     ] {
         progress(&format!("durable appends, batches of {batch}, {mode:?}"));
@@ -161,10 +163,10 @@ pub fn run(opts: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Vec<Ro
         rows.push(Row {
             what: format!(
                 "durable append, {} + signed checkpoint per batch, batch {batch}",
-                if mode == SyncMode::Auto {
-                    "one syncfs"
-                } else {
-                    "fsync per file"
+                match mode {
+                    SyncMode::Auto => "parallel fdatasync of each file",
+                    SyncMode::Syncfs => "one syncfs",
+                    _ => "sequential fsync of each file",
                 }
             ),
             value: format!("{:.0} entries/s", rate(n, d)),
