@@ -600,6 +600,18 @@ impl Ledger {
         self.batch_new_dirs.clear();
         let mut writes: Vec<(TileId, Vec<u8>)> = Vec::new();
         let mut size = self.size;
+        // Partial hash tiles of the current (published) size. A batch that leaves one of them
+        // unchanged must not rewrite it: a crash mid-rewrite would damage a published file.
+        let published: Vec<TileId> = self
+            .edge
+            .iter()
+            .enumerate()
+            .filter(|(_, row)| !row.is_empty())
+            .map(|(l, row)| {
+                let at = size >> (TILE_HEIGHT as usize * l);
+                TileId::hashes(l as u8, at / TILE_WIDTH, row.len() as u16)
+            })
+            .collect();
         if self.edge.is_empty() {
             self.edge.push(Vec::new());
         }
@@ -639,10 +651,10 @@ impl Ledger {
         for (l, row) in self.edge.iter().enumerate() {
             if !row.is_empty() {
                 let at = size >> (TILE_HEIGHT as usize * l);
-                writes.push((
-                    TileId::hashes(l as u8, at / TILE_WIDTH, row.len() as u16),
-                    tile_bytes(row),
-                ));
+                let id = TileId::hashes(l as u8, at / TILE_WIDTH, row.len() as u16);
+                if !published.contains(&id) {
+                    writes.push((id, tile_bytes(row)));
+                }
             }
         }
         if size % TILE_WIDTH != 0 {
@@ -1451,6 +1463,20 @@ mod tests {
         assert!(dir.path().join("tile/1/001.p/17").exists());
         assert!(dir.path().join("tile/1/000").exists());
         assert!(dir.path().join("tile/0/273.p/112").exists());
+    }
+
+    #[test]
+    fn unchanged_published_partials_are_not_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Ledger::init(dir.path(), "example.com/test").unwrap();
+        l.set_sync_mode(SyncMode::DangerousNone);
+        l.append_batch(&entries(300, 1)).unwrap();
+        let p = dir.path().join("tile/1/000.p/1");
+        let before = fs::metadata(&p).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        l.append_batch(&entries(10, 2)).unwrap();
+        assert_eq!(fs::metadata(&p).unwrap().modified().unwrap(), before);
+        LedgerReader::open(dir.path()).unwrap().verify().unwrap();
     }
 
     #[test]
