@@ -1230,17 +1230,23 @@ impl LedgerReader {
             expected.insert(path);
             files_checked += 1;
         }
-        let leaves = level.clone();
+        // levels[l]: every hash at tile level l, recomputed from the bundles.
+        let mut levels: Vec<Vec<Hash>> = vec![level];
+        let mut edge: Vec<Vec<Hash>> = Vec::new();
         let mut l = 0u8;
-        let mut width_at_level = size;
-        while width_at_level > 0 {
+        loop {
+            let row = levels.last().map(Vec::as_slice).unwrap_or(&[]);
+            let width_at_level = row.len() as u64;
+            if width_at_level == 0 {
+                break;
+            }
             for n in 0..width_at_level.div_ceil(TILE_WIDTH) {
                 let lo = (n * TILE_WIDTH) as usize;
                 let hi = usize::try_from(((n + 1) * TILE_WIDTH).min(width_at_level)).unwrap_or(lo);
                 let id = TileId::hashes(l, n, (hi - lo) as u16);
                 let path = self.dir.join(id.path());
                 let data = read(&path)?;
-                if data != tile_bytes(&level[lo..hi]) {
+                if data != tile_bytes(&row[lo..hi]) {
                     return Err(Error::Corrupt(format!(
                         "`{}` does not match the hashes recomputed from the entry bundles",
                         path.display()
@@ -1249,18 +1255,20 @@ impl LedgerReader {
                 expected.insert(path);
                 files_checked += 1;
             }
-            level = level.chunks_exact(TILE_WIDTH as usize).map(mth).collect();
-            width_at_level >>= TILE_HEIGHT;
+            let full = row.len() / TILE_WIDTH as usize * TILE_WIDTH as usize;
+            edge.push(row[full..].to_vec());
+            let next: Vec<Hash> = row.chunks_exact(TILE_WIDTH as usize).map(mth).collect();
+            levels.push(next);
             l += 1;
         }
-        let root = mth(&leaves);
+        let root = root_from_edge(&edge);
         if root != cp.root {
             return Err(Error::Corrupt(format!(
                 "root recomputed from the entry bundles differs from the checkpoint root (size {size})"
             )));
         }
         // Leftover partial files (of older checkpoints) must be prefixes of the current data.
-        files_checked += self.check_other_files(&expected, &leaves, size)?;
+        files_checked += self.check_other_files(&expected, &levels, size)?;
         Ok(VerifyReport {
             size,
             root,
@@ -1272,16 +1280,16 @@ impl LedgerReader {
     fn check_other_files(
         &self,
         expected: &HashSet<PathBuf>,
-        leaves: &[Hash],
+        levels: &[Vec<Hash>],
         size: u64,
     ) -> Result<usize> {
+        let leaves = levels.first().map(Vec::as_slice).unwrap_or(&[]);
         let mut checked = 0;
         let tile_dir = self.dir.join("tile");
         if !tile_dir.exists() {
             return Ok(0);
         }
         let mut stack = vec![tile_dir];
-        let mut cache: Vec<Vec<Hash>> = vec![leaves.to_vec()];
         while let Some(d) = stack.pop() {
             for e in fs::read_dir(&d).map_err(|e| Error::io("list", &d, e))? {
                 let e = e.map_err(|e| Error::io("list", &d, e))?;
@@ -1327,14 +1335,7 @@ impl LedgerReader {
                         }
                     }
                     crate::tile::TileKind::Hashes(l) => {
-                        while cache.len() <= usize::from(l) {
-                            let next: Vec<Hash> = cache
-                                .last()
-                                .map(|v| v.chunks_exact(TILE_WIDTH as usize).map(mth).collect())
-                                .unwrap_or_default();
-                            cache.push(next);
-                        }
-                        let row = &cache[usize::from(l)];
+                        let row = levels.get(usize::from(l)).map(Vec::as_slice).unwrap_or(&[]);
                         if end > row.len() as u64 || id.is_full() {
                             return Err(Error::Corrupt(format!(
                                 "unexpected file `{}`",
