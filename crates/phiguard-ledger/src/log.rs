@@ -1206,7 +1206,8 @@ impl LedgerReader {
         let mut expected: HashSet<PathBuf> = HashSet::new();
         let mut files_checked = 0usize;
         // Level 0 from the bundles.
-        let mut level: Vec<Hash> = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        let mut level: Vec<Hash> =
+            Vec::with_capacity(usize::try_from(size.min(1 << 24)).unwrap_or(0));
         let bundles = size.div_ceil(TILE_WIDTH);
         for n in 0..bundles {
             let w = if (n + 1) * TILE_WIDTH <= size {
