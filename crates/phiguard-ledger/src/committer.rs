@@ -108,9 +108,7 @@ impl GroupCommitter {
                     Err(e) => {
                         let msg = e.to_string();
                         for r in reqs {
-                            let _ = r
-                                .reply
-                                .send(Err(Error::Corrupt(format!("batch not committed: {msg}"))));
+                            let _ = r.reply.send(Err(Error::BatchFailed(msg.clone())));
                         }
                     }
                 }
