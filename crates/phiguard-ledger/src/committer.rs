@@ -13,9 +13,28 @@ use crate::log::Ledger;
 /// Longest pause between two requests for the writer to keep gathering a batch.
 const LINGER_GAP: Duration = Duration::from_millis(1);
 
+enum Reply {
+    Blocking(mpsc::SyncSender<Result<u64>>),
+    Async(tokio::sync::oneshot::Sender<Result<u64>>),
+}
+
+impl Reply {
+    fn send(self, r: Result<u64>) {
+        // A producer that gave up waiting is not an error of the writer.
+        match self {
+            Reply::Blocking(tx) => {
+                let _ = tx.send(r);
+            }
+            Reply::Async(tx) => {
+                let _ = tx.send(r);
+            }
+        }
+    }
+}
+
 struct Request {
     entries: Vec<Vec<u8>>,
-    reply: mpsc::SyncSender<Result<u64>>,
+    reply: Reply,
 }
 
 /// Settings of the group committer.
@@ -93,7 +112,7 @@ impl GroupCommitter {
                     Ok(mut next) => {
                         for r in reqs {
                             let n = r.entries.len() as u64;
-                            let _ = r.reply.send(Ok(next));
+                            r.reply.send(Ok(next));
                             next += n;
                         }
                         if let Some(every) = policy.cosign_interval {
@@ -108,7 +127,7 @@ impl GroupCommitter {
                     Err(e) => {
                         let msg = e.to_string();
                         for r in reqs {
-                            let _ = r.reply.send(Err(Error::BatchFailed(msg.clone())));
+                            r.reply.send(Err(Error::BatchFailed(msg.clone())));
                         }
                     }
                 }
@@ -129,9 +148,25 @@ impl Appender {
     pub fn append_many(&self, entries: Vec<Vec<u8>>) -> Result<u64> {
         let (reply, rx) = mpsc::sync_channel(1);
         self.tx
-            .send(Request { entries, reply })
+            .send(Request {
+                entries,
+                reply: Reply::Blocking(reply),
+            })
             .map_err(|_| Error::WriterStopped)?;
         rx.recv().map_err(|_| Error::WriterStopped)?
+    }
+
+    /// Like [`Appender::append_many`], for async callers (an HTTP handler): awaits the
+    /// acknowledgement without blocking a runtime thread.
+    pub async fn append_many_async(&self, entries: Vec<Vec<u8>>) -> Result<u64> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.tx
+            .send(Request {
+                entries,
+                reply: Reply::Async(reply),
+            })
+            .map_err(|_| Error::WriterStopped)?;
+        rx.await.map_err(|_| Error::WriterStopped)?
     }
 
     /// Appends one entry; returns its index once it is durable and signed.
@@ -215,5 +250,21 @@ mod tests {
         let rep = LedgerReader::open(dir.path()).unwrap().verify().unwrap();
         assert_eq!(rep.cosigned_by, vec!["w.example/1".to_string()]);
         assert_eq!(rep.size, 2);
+    }
+
+    #[tokio::test]
+    async fn async_producers_are_acknowledged() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Ledger::init(dir.path(), "example.com/async").unwrap();
+        l.set_sync_mode(SyncMode::DangerousNone);
+        let (gc, app) = GroupCommitter::start(l, CommitPolicy::default());
+        let a = app
+            .append_many_async(vec![b"a".to_vec(), b"b".to_vec()])
+            .await
+            .unwrap();
+        let c = app.append_many_async(vec![b"c".to_vec()]).await.unwrap();
+        assert_eq!((a, c), (0, 2));
+        drop(app);
+        assert_eq!(gc.join().unwrap().size(), 3);
     }
 }
