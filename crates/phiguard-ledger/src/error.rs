@@ -79,6 +79,9 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// A batch handed to the group committer was not committed (nothing acknowledged).
+    #[error("batch not committed: {0}")]
+    BatchFailed(String),
     /// The group committer stopped (its thread ended).
     #[error("the ledger writer has stopped")]
     WriterStopped,

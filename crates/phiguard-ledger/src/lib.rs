@@ -12,7 +12,7 @@
 //!   generic over a [`merkle::NodeSource`] so the same code runs over memory and tiles.
 //! * [`tile`], [`note`], [`checkpoint`], [`proof`]: byte-exact C2SP formats; every parser
 //!   is strict, bounded and fuzzed.
-//! * [`log`]: the directory, batch commits (one sync per batch, then signed-state, then the
+//! * [`log`]: the directory, batch commits (one parallel sync per batch, then signed-state, then the
 //!   checkpoint), crash recovery and `verify`. [`committer`]: group commit for many producers.
 //! * [`witness`]: the witness side of `add-checkpoint`; [`http`]: read-only tile serving.
 //! * [`entry`]: the PHI-free entry schema phiguard writes (pseudonyms and commitments).

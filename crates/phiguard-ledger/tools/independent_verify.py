@@ -5,6 +5,8 @@ key, recomputes the root from the tlog-tiles level-0 tiles *and* from the entry 
 verifies a tlog-proof (RFC 9162 2.1.3.2) for an entry.
 
 usage: independent_verify.py LEDGER_DIR VERIFIER_KEY [PROOF_FILE ENTRY_FILE]
+With WITNESS_KEY=<vkey> in the environment, also requires a valid tlog-cosignature/v1
+(type 0x04) cosignature by that witness on the checkpoint.
 Needs python3 with the `cryptography` package. Exit 0 when everything verifies.
 """
 import base64
@@ -84,6 +86,30 @@ def open_note(text, vkey):
     return lines[0], int(lines[1]), base64.b64decode(lines[2])
 
 
+def check_cosignature(text, vkey):
+    # tlog-cosignature: key ID = SHA-256(name || "\n" || 0x04 || pubkey)[:4];
+    # signature = key ID || u64be timestamp || Ed25519("cosignature/v1\ntime <t>\n" || body)
+    name, key_id_hex, key_b64 = vkey.split("+", 2)
+    raw = base64.b64decode(key_b64)
+    if raw[0] != 4:
+        fail("witness key is not a cosignature/v1 key")
+    pub = raw[1:]
+    key_id = hashlib.sha256(name.encode() + b"\n" + b"\x04" + pub).digest()[:4]
+    if key_id.hex() != key_id_hex:
+        fail("key id mismatch in witness key")
+    body, sigs = text.rsplit("\n\n", 1)
+    body += "\n"
+    for line in sigs.strip("\n").split("\n"):
+        sname, sig_b64 = line[2:].split(" ")
+        sig = base64.b64decode(sig_b64)
+        if sname == name and sig[:4] == key_id:
+            ts = int.from_bytes(sig[4:12], "big")
+            msg = ("cosignature/v1\ntime %d\n" % ts + body).encode()
+            Ed25519PublicKey.from_public_bytes(pub).verify(sig[12:], msg)
+            return
+    fail("no cosignature by the witness")
+
+
 def verify_inclusion(index, size, h, proof, root):
     fn, sn, r = index, size - 1, h
     for p in proof:
@@ -124,6 +150,10 @@ def main():
     if mth(leaves_from_tiles) != root:
         fail("root recomputed from the tiles differs from the checkpoint")
     print("checkpoint ok: %s size %d" % (origin, size))
+    wkey = os.environ.get("WITNESS_KEY")
+    if wkey:
+        check_cosignature(cp_text, wkey)
+        print("cosignature ok: %s" % wkey.split("+")[0])
     if len(sys.argv) > 4:
         text = open(sys.argv[3], encoding="utf-8").read()
         head, cp = text.split("\n\n", 1)

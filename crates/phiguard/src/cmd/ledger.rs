@@ -1,5 +1,5 @@
 //! `phiguard ledger ...`: the tamper-evident audit ledger (init, append, checkpoint, key,
-//! proof, check-proof, verify, add-witness, bench).
+//! proof, check-proof, verify, add-witness, serve, bench).
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -96,6 +96,24 @@ enum LedgerCommand {
         /// Witness verifier key (cosignature/v1, printed by `phiguard witness --print-key`).
         #[arg(long)]
         key: String,
+    },
+    /// Serve the checkpoint and tiles read-only over HTTP (C2SP tlog-tiles).
+    Serve {
+        /// Ledger directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:7381")]
+        listen: std::net::SocketAddr,
+        /// TLS certificate chain (PEM), required off loopback unless --dangerous-plain-http.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// TLS private key (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Serve plain HTTP on a non-loopback address (only behind a TLS-terminating proxy).
+        #[arg(long)]
+        dangerous_plain_http: bool,
     },
     /// Measure hashing, durable group commit and proof generation; prints a table.
     Bench(BenchArgs),
@@ -199,6 +217,53 @@ pub fn run(args: LedgerArgs) -> anyhow::Result<ExitCode> {
             let mut l = Ledger::open(&dir)?;
             l.add_witness(&url, &key)?;
             writeln!(out, "witness added: {url}")?;
+        }
+        LedgerCommand::Serve {
+            dir,
+            listen,
+            tls_cert,
+            tls_key,
+            dangerous_plain_http,
+        } => {
+            LedgerReader::open(&dir)
+                .with_context(|| format!("opening the ledger in `{}`", dir.display()))?;
+            let tls = match (&tls_cert, &tls_key) {
+                (Some(c), Some(k)) => Some(crate::cmd::witness::tls_acceptor(c, k)?),
+                _ => None,
+            };
+            if tls.is_none() && !listen.ip().is_loopback() && !dangerous_plain_http {
+                bail!(
+                    "refusing plain HTTP on non-loopback address {listen}: pass --tls-cert/--tls-key, or --dangerous-plain-http behind a TLS proxy"
+                );
+            }
+            let app = phiguard_ledger::http::tiles_router(dir);
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the async runtime")?;
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(listen)
+                    .await
+                    .with_context(|| format!("binding {listen}"))?;
+                let addr = listener.local_addr()?;
+                let shutdown = async {
+                    let _ = tokio::signal::ctrl_c().await;
+                };
+                match tls {
+                    Some(acceptor) => {
+                        eprintln!("phiguard ledger: serving tiles on https://{addr}");
+                        let l = crate::cmd::witness::TlsListener { listener, acceptor };
+                        axum::serve(l, app).with_graceful_shutdown(shutdown).await
+                    }
+                    None => {
+                        eprintln!("phiguard ledger: serving tiles on http://{addr}");
+                        axum::serve(listener, app)
+                            .with_graceful_shutdown(shutdown)
+                            .await
+                    }
+                }
+                .context("serving")
+            })?;
         }
         LedgerCommand::Bench(args) => return bench(args),
     }
