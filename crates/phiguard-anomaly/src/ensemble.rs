@@ -86,47 +86,78 @@ impl EnsembleConfig {
                 reason: "at least one member needed".into(),
             });
         }
-        let mut members = Vec::with_capacity(self.members.len());
         // Calibrate on at most CALIBRATION_ROWS evenly spaced training rows: mean and standard
         // deviation are estimated precisely from a few thousand scores, and scoring every
         // training row would dominate the fit time on large sets.
         let stride = x.rows().div_ceil(CALIBRATION_ROWS).max(1);
         let calib_idx: Vec<usize> = (0..x.rows()).step_by(stride).collect();
         let calib = x.select_rows(&calib_idx);
-        for kind in &self.members {
-            if matches!(kind, DetectorKind::Default(_)) {
-                return Err(AnomalyError::Parameter {
-                    name: "members",
-                    reason: "ensembles cannot be nested".into(),
-                });
-            }
-            let model = kind.fit(x)?;
-            let train = match &model {
-                AnyDetector::Knn(k) => k.reference_scores(),
-                other => other.score(&calib)?,
-            };
-            let n = train.len().max(1) as f64;
-            let mean = train.iter().sum::<f64>() / n;
-            let var = train.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n;
-            let sd = if var.sqrt() > 1e-12 { var.sqrt() } else { 1.0 };
-            let sorted_train = if self.combine == Combine::Rank {
-                let mut t = train;
-                t.sort_by(f64::total_cmp);
-                t
-            } else {
-                Vec::new()
-            };
-            members.push(Member {
-                model,
-                mean,
-                sd,
-                sorted_train,
+        if self
+            .members
+            .iter()
+            .any(|k| matches!(k, DetectorKind::Default(_)))
+        {
+            return Err(AnomalyError::Parameter {
+                name: "members",
+                reason: "ensembles cannot be nested".into(),
             });
         }
+        // Members are independent: fit them on their own threads (scoped, so nothing outlives
+        // the call). Each member itself stays single-threaded.
+        let calib = &calib;
+        let results: Vec<Result<Member, AnomalyError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = self
+                .members
+                .iter()
+                .map(|kind| scope.spawn(move || self.fit_member(kind, x, calib)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(AnomalyError::Parameter {
+                            name: "members",
+                            reason: "a member's fit thread panicked".into(),
+                        })
+                    })
+                })
+                .collect()
+        });
+        let members = results.into_iter().collect::<Result<Vec<Member>, _>>()?;
         Ok(Ensemble {
             combine: self.combine,
             n_features: x.cols(),
             members,
+        })
+    }
+
+    fn fit_member(
+        &self,
+        kind: &DetectorKind,
+        x: &Matrix,
+        calib: &Matrix,
+    ) -> Result<Member, AnomalyError> {
+        let model = kind.fit(x)?;
+        let train = match &model {
+            AnyDetector::Knn(k) => k.reference_scores(),
+            other => other.score(calib)?,
+        };
+        let n = train.len().max(1) as f64;
+        let mean = train.iter().sum::<f64>() / n;
+        let var = train.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / n;
+        let sd = if var.sqrt() > 1e-12 { var.sqrt() } else { 1.0 };
+        let sorted_train = if self.combine == Combine::Rank {
+            let mut t = train;
+            t.sort_by(f64::total_cmp);
+            t
+        } else {
+            Vec::new()
+        };
+        Ok(Member {
+            model,
+            mean,
+            sd,
+            sorted_train,
         })
     }
 }
@@ -182,9 +213,29 @@ impl Detector for Ensemble {
                 got: x.cols(),
             });
         }
+        // Members score on their own threads; the sum is taken in member order, so the result
+        // is identical to a sequential run.
+        let scored: Vec<Result<Vec<f64>, AnomalyError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = self
+                .members
+                .iter()
+                .map(|m| scope.spawn(move || m.model.score(x)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(AnomalyError::Parameter {
+                            name: "members",
+                            reason: "a member's scoring thread panicked".into(),
+                        })
+                    })
+                })
+                .collect()
+        });
         let mut total = vec![0.0; x.rows()];
-        for m in &self.members {
-            for (t, s) in total.iter_mut().zip(m.model.score(x)?) {
+        for (m, scores) in self.members.iter().zip(scored) {
+            for (t, s) in total.iter_mut().zip(scores?) {
                 *t += self.normalised(m, s);
             }
         }
