@@ -217,8 +217,12 @@ pub fn authenticate(s: &GatewayState, headers: &HeaderMap, addr: Option<SocketAd
     Ok(Caller { claims, scopes, purpose, btg, addr })
 }
 
-fn client_addr(headers_ext: &axum::http::Extensions) -> Option<SocketAddr> {
-    headers_ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
+/// The client address from the connection (or axum's `MockConnectInfo` in tests); never from
+/// `X-Forwarded-For`, which a client can forge.
+pub fn client_addr(ext: &axum::http::Extensions) -> Option<SocketAddr> {
+    ext.get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0)
+        .or_else(|| ext.get::<axum::extract::connect_info::MockConnectInfo<SocketAddr>>().map(|c| c.0))
 }
 
 /// Appends the audit entry for a refused request and returns the refusal (or 503).

@@ -117,7 +117,7 @@ pub async fn ingest_lines(s: &GatewayState, lines: Vec<(usize, String)>) -> Resu
 
 /// `POST /ingest/audit` (scope `system/AuditEvent.c` or `user/AuditEvent.c`).
 pub async fn ingest_http(State(s): State<GatewayState>, req: Request) -> Response {
-    let addr = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
+    let addr = crate::app::client_addr(req.extensions());
     let caller = match crate::app::authenticate(&s, req.headers(), addr) {
         Ok(c) => c,
         Err(e) => {
