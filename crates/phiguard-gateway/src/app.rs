@@ -58,7 +58,10 @@ async fn observe(req: Request, next: Next) -> Response {
     let mut r = next.run(req).await;
     METRICS.observe(t.elapsed().as_secs_f64());
     let h = r.headers_mut();
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
@@ -88,8 +91,22 @@ async fn openapi() -> Response {
 }
 
 async fn capability(State(s): State<GatewayState>) -> Response {
-    let types = json!(["Patient", "Observation", "Condition", "Encounter", "MedicationRequest", "DiagnosticReport", "Procedure", "AllergyIntolerance", "*"]);
-    let mode = if matches!(s.inner.backend, Backend::Upstream(_)) { "proxy" } else { "vault" };
+    let types = json!([
+        "Patient",
+        "Observation",
+        "Condition",
+        "Encounter",
+        "MedicationRequest",
+        "DiagnosticReport",
+        "Procedure",
+        "AllergyIntolerance",
+        "*"
+    ]);
+    let mode = if matches!(s.inner.backend, Backend::Upstream(_)) {
+        "proxy"
+    } else {
+        "vault"
+    };
     let resources: Vec<serde_json::Value> = types
         .as_array()
         .map(|a| {
@@ -102,25 +119,28 @@ async fn capability(State(s): State<GatewayState>) -> Response {
                 .collect()
         })
         .unwrap_or_default();
-    fhir_response(StatusCode::OK, &json!({
-        "resourceType": "CapabilityStatement",
-        "status": "active",
-        "date": "2026-01-01",
-        "kind": "instance",
-        "software": {"name": "phiguard gateway", "version": env!("CARGO_PKG_VERSION")},
-        "implementation": {"description": format!("phiguard access gateway ({mode} mode)")},
-        "fhirVersion": "4.0.1",
-        "format": ["json"],
-        "rest": [{
-            "mode": "server",
-            "security": {
-                "cors": false,
-                "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}]}],
-                "description": "Bearer JWT (EdDSA) with SMART v2 scopes; Cedar policies; break-the-glass with purpose BTG/ETREAT and X-Break-Glass-Reason"
-            },
-            "resource": resources
-        }]
-    }))
+    fhir_response(
+        StatusCode::OK,
+        &json!({
+            "resourceType": "CapabilityStatement",
+            "status": "active",
+            "date": "2026-01-01",
+            "kind": "instance",
+            "software": {"name": "phiguard gateway", "version": env!("CARGO_PKG_VERSION")},
+            "implementation": {"description": format!("phiguard access gateway ({mode} mode)")},
+            "fhirVersion": "4.0.1",
+            "format": ["json"],
+            "rest": [{
+                "mode": "server",
+                "security": {
+                    "cors": false,
+                    "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}]}],
+                    "description": "Bearer JWT (EdDSA) with SMART v2 scopes; Cedar policies; break-the-glass with purpose BTG/ETREAT and X-Break-Glass-Reason"
+                },
+                "resource": resources
+            }]
+        }),
+    )
 }
 
 /// The network a client address belongs to.
@@ -136,12 +156,20 @@ pub fn network_of(addr: Option<SocketAddr>) -> &'static str {
 
 /// Whether `s` is a FHIR resource type name (`[A-Z][A-Za-z]{0,63}`).
 pub fn valid_type(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.starts_with(|c: char| c.is_ascii_uppercase()) && s.chars().all(|c| c.is_ascii_alphabetic())
+    !s.is_empty()
+        && s.len() <= 64
+        && s.starts_with(|c: char| c.is_ascii_uppercase())
+        && s.chars().all(|c| c.is_ascii_alphabetic())
 }
 
 /// Whether `s` is a FHIR id (`[A-Za-z0-9\-.]{1,64}`, and not `.` / `..`).
 pub fn valid_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s != "." && s != ".." && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+    !s.is_empty()
+        && s.len() <= 64
+        && s != "."
+        && s != ".."
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
 }
 
 fn now_unix() -> i64 {
@@ -167,32 +195,44 @@ pub struct Caller {
 }
 
 fn short_code(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Authenticates a request: bearer token, signature, expiry, audience, revocation, tenant.
 ///
 /// # Errors
 /// 401 for token problems, 400 for unusable headers, 403 for another tenant's token.
-pub fn authenticate(s: &GatewayState, headers: &HeaderMap, addr: Option<SocketAddr>) -> Result<Caller, ApiError> {
+pub fn authenticate(
+    s: &GatewayState,
+    headers: &HeaderMap,
+    addr: Option<SocketAddr>,
+) -> Result<Caller, ApiError> {
     let inner = &s.inner;
     let Some(h) = headers.get(header::AUTHORIZATION) else {
         return Err(ApiError::unauthorized("missing bearer token"));
     };
-    let h = h.to_str().map_err(|_| ApiError::unauthorized("invalid token"))?;
+    let h = h
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("invalid token"))?;
     let token = h
         .strip_prefix("Bearer ")
         .or_else(|| h.strip_prefix("bearer "))
         .ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
-    let claims = inner.verifier.verify(token.trim(), now_unix()).map_err(|e| {
-        tracing::info!(reason = %e, "token refused");
-        ApiError::unauthorized(match e {
-            crate::token::TokenError::Expired => "token expired",
-            crate::token::TokenError::Audience => "token not issued for this server",
-            crate::token::TokenError::Revoked => "token revoked",
-            _ => "invalid token",
-        })
-    })?;
+    let claims = inner
+        .verifier
+        .verify(token.trim(), now_unix())
+        .map_err(|e| {
+            tracing::info!(reason = %e, "token refused");
+            ApiError::unauthorized(match e {
+                crate::token::TokenError::Expired => "token expired",
+                crate::token::TokenError::Audience => "token not issued for this server",
+                crate::token::TokenError::Revoked => "token revoked",
+                _ => "invalid token",
+            })
+        })?;
     if inner.revocations.is_revoked(&claims.jti) {
         return Err(ApiError::unauthorized("token revoked"));
     }
@@ -200,21 +240,42 @@ pub fn authenticate(s: &GatewayState, headers: &HeaderMap, addr: Option<SocketAd
         return Err(ApiError::forbidden("token belongs to another tenant"));
     }
     let purpose = match headers.get("x-purpose-of-use") {
-        Some(v) => v.to_str().ok().filter(|p| short_code(p)).map(str::to_string).ok_or_else(|| ApiError::invalid("header X-Purpose-Of-Use must be a v3-ActReason code"))?,
-        None => claims.purpose_of_use.clone().filter(|p| short_code(p)).unwrap_or_else(|| "UNSPECIFIED".into()),
+        Some(v) => v
+            .to_str()
+            .ok()
+            .filter(|p| short_code(p))
+            .map(str::to_string)
+            .ok_or_else(|| {
+                ApiError::invalid("header X-Purpose-Of-Use must be a v3-ActReason code")
+            })?,
+        None => claims
+            .purpose_of_use
+            .clone()
+            .filter(|p| short_code(p))
+            .unwrap_or_else(|| "UNSPECIFIED".into()),
     };
     let btg = match headers.get("x-break-glass-reason") {
         None => None,
         Some(v) => {
-            let r = v.to_str().map_err(|_| ApiError::invalid("header X-Break-Glass-Reason must be printable ASCII"))?;
+            let r = v.to_str().map_err(|_| {
+                ApiError::invalid("header X-Break-Glass-Reason must be printable ASCII")
+            })?;
             if r.trim().is_empty() || r.len() > 500 {
-                return Err(ApiError::invalid("header X-Break-Glass-Reason must hold 1 to 500 characters"));
+                return Err(ApiError::invalid(
+                    "header X-Break-Glass-Reason must hold 1 to 500 characters",
+                ));
             }
             Some(r.trim().to_string())
         }
     };
     let scopes = scope::parse_scopes(&claims.scope);
-    Ok(Caller { claims, scopes, purpose, btg, addr })
+    Ok(Caller {
+        claims,
+        scopes,
+        purpose,
+        btg,
+        addr,
+    })
 }
 
 /// The client address from the connection (or axum's `MockConnectInfo` in tests); never from
@@ -222,14 +283,37 @@ pub fn authenticate(s: &GatewayState, headers: &HeaderMap, addr: Option<SocketAd
 pub fn client_addr(ext: &axum::http::Extensions) -> Option<SocketAddr> {
     ext.get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0)
-        .or_else(|| ext.get::<axum::extract::connect_info::MockConnectInfo<SocketAddr>>().map(|c| c.0))
+        .or_else(|| {
+            ext.get::<axum::extract::connect_info::MockConnectInfo<SocketAddr>>()
+                .map(|c| c.0)
+        })
 }
 
 /// Appends the audit entry for a refused request and returns the refusal (or 503).
-async fn refuse(s: &GatewayState, actor: &str, patient: &str, action: &str, rtype: &str, purpose: &str, err: ApiError) -> Response {
-    let purpose = if short_code(purpose) { purpose } else { "UNSPECIFIED" };
+async fn refuse(
+    s: &GatewayState,
+    actor: &str,
+    patient: &str,
+    action: &str,
+    rtype: &str,
+    purpose: &str,
+    err: ApiError,
+) -> Response {
+    let purpose = if short_code(purpose) {
+        purpose
+    } else {
+        "UNSPECIFIED"
+    };
     let rtype = if short_code(rtype) { rtype } else { "-" };
-    let rec = Record { actor, patient, action, resource: rtype, purpose, outcome: "denied", detail: None };
+    let rec = Record {
+        actor,
+        patient,
+        action,
+        resource: rtype,
+        purpose,
+        outcome: "denied",
+        detail: None,
+    };
     match s.inner.audit.append(&rec).await {
         Ok(_) => err.into_response(),
         Err(e) => e.into_response(),
@@ -255,52 +339,130 @@ pub struct Op {
     pub body: Option<Bytes>,
 }
 
-async fn read(State(s): State<GatewayState>, Path((rtype, id)): Path<(String, String)>, req: Request) -> Response {
-    let op = Op { interaction: Interaction::Read, action: "read", rtype, id: Some(id), vid: None, query: vec![], body: None };
+async fn read(
+    State(s): State<GatewayState>,
+    Path((rtype, id)): Path<(String, String)>,
+    req: Request,
+) -> Response {
+    let op = Op {
+        interaction: Interaction::Read,
+        action: "read",
+        rtype,
+        id: Some(id),
+        vid: None,
+        query: vec![],
+        body: None,
+    };
     pipeline(s, op, req.headers().clone(), client_addr(req.extensions())).await
 }
 
-async fn vread(State(s): State<GatewayState>, Path((rtype, id, vid)): Path<(String, String, String)>, req: Request) -> Response {
+async fn vread(
+    State(s): State<GatewayState>,
+    Path((rtype, id, vid)): Path<(String, String, String)>,
+    req: Request,
+) -> Response {
     let addr = client_addr(req.extensions());
     let Ok(v) = vid.parse::<u64>() else {
-        let op = Op { interaction: Interaction::Read, action: "vread", rtype, id: Some(id), vid: Some(0), query: vec![], body: None };
+        let op = Op {
+            interaction: Interaction::Read,
+            action: "vread",
+            rtype,
+            id: Some(id),
+            vid: Some(0),
+            query: vec![],
+            body: None,
+        };
         return pipeline(s, op, req.headers().clone(), addr).await;
     };
-    let op = Op { interaction: Interaction::Read, action: "vread", rtype, id: Some(id), vid: Some(v), query: vec![], body: None };
+    let op = Op {
+        interaction: Interaction::Read,
+        action: "vread",
+        rtype,
+        id: Some(id),
+        vid: Some(v),
+        query: vec![],
+        body: None,
+    };
     pipeline(s, op, req.headers().clone(), addr).await
 }
 
-async fn search(State(s): State<GatewayState>, Path(rtype): Path<String>, Query(q): Query<Vec<(String, String)>>, req: Request) -> Response {
-    let op = Op { interaction: Interaction::Search, action: "search", rtype, id: None, vid: None, query: q, body: None };
+async fn search(
+    State(s): State<GatewayState>,
+    Path(rtype): Path<String>,
+    Query(q): Query<Vec<(String, String)>>,
+    req: Request,
+) -> Response {
+    let op = Op {
+        interaction: Interaction::Search,
+        action: "search",
+        rtype,
+        id: None,
+        vid: None,
+        query: q,
+        body: None,
+    };
     pipeline(s, op, req.headers().clone(), client_addr(req.extensions())).await
 }
 
-async fn body_of(req: Request, limit: usize) -> Result<(HeaderMap, Option<SocketAddr>, axum::http::Uri, Bytes), ApiError> {
+async fn body_of(
+    req: Request,
+    limit: usize,
+) -> Result<(HeaderMap, Option<SocketAddr>, axum::http::Uri, Bytes), ApiError> {
     let headers = req.headers().clone();
     let addr = client_addr(req.extensions());
     let uri = req.uri().clone();
     let body = axum::body::to_bytes(req.into_body(), limit)
         .await
-        .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-long", format!("body larger than {limit} bytes")))?;
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-long",
+                format!("body larger than {limit} bytes"),
+            )
+        })?;
     Ok((headers, addr, uri, body))
 }
 
-async fn create(State(s): State<GatewayState>, Path(rtype): Path<String>, req: Request) -> Response {
+async fn create(
+    State(s): State<GatewayState>,
+    Path(rtype): Path<String>,
+    req: Request,
+) -> Response {
     let limit = s.inner.config.max_body_bytes;
     match body_of(req, limit).await {
         Ok((h, a, _u, b)) => {
-            let op = Op { interaction: Interaction::Create, action: "create", rtype, id: None, vid: None, query: vec![], body: Some(b) };
+            let op = Op {
+                interaction: Interaction::Create,
+                action: "create",
+                rtype,
+                id: None,
+                vid: None,
+                query: vec![],
+                body: Some(b),
+            };
             pipeline(s, op, h, a).await
         }
         Err(e) => refuse(&s, "anonymous", "", "create", &rtype, "-", e).await,
     }
 }
 
-async fn update(State(s): State<GatewayState>, Path((rtype, id)): Path<(String, String)>, req: Request) -> Response {
+async fn update(
+    State(s): State<GatewayState>,
+    Path((rtype, id)): Path<(String, String)>,
+    req: Request,
+) -> Response {
     let limit = s.inner.config.max_body_bytes;
     match body_of(req, limit).await {
         Ok((h, a, _u, b)) => {
-            let op = Op { interaction: Interaction::Update, action: "update", rtype, id: Some(id), vid: None, query: vec![], body: Some(b) };
+            let op = Op {
+                interaction: Interaction::Update,
+                action: "update",
+                rtype,
+                id: Some(id),
+                vid: None,
+                query: vec![],
+                body: Some(b),
+            };
             pipeline(s, op, h, a).await
         }
         Err(e) => refuse(&s, "anonymous", "", "update", &rtype, "-", e).await,
@@ -316,11 +478,19 @@ pub fn patient_ref(r: &str) -> Option<&str> {
 /// The patient a resource is about: its own id for Patient, else `subject` or `patient`.
 pub fn patient_of_resource(v: &serde_json::Value) -> Option<String> {
     if v.get("resourceType").and_then(|t| t.as_str()) == Some("Patient") {
-        return v.get("id").and_then(|i| i.as_str()).filter(|i| valid_id(i)).map(str::to_string);
+        return v
+            .get("id")
+            .and_then(|i| i.as_str())
+            .filter(|i| valid_id(i))
+            .map(str::to_string);
     }
     ["subject", "patient", "beneficiary"]
         .iter()
-        .find_map(|f| v.pointer(&format!("/{f}/reference")).and_then(|r| r.as_str()).and_then(patient_ref))
+        .find_map(|f| {
+            v.pointer(&format!("/{f}/reference"))
+                .and_then(|r| r.as_str())
+                .and_then(patient_ref)
+        })
         .map(str::to_string)
 }
 
@@ -341,7 +511,13 @@ fn search_patient(op: &Op) -> Result<String, ApiError> {
         }
         found = Some(p);
     }
-    found.ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "required", "search requires a patient parameter"))
+    found.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "required",
+            "search requires a patient parameter",
+        )
+    })
 }
 
 /// What the read side fetched before the decision.
@@ -353,7 +529,12 @@ enum Fetched {
 }
 
 #[allow(clippy::too_many_lines)]
-async fn pipeline(s: GatewayState, op: Op, headers: HeaderMap, addr: Option<SocketAddr>) -> Response {
+async fn pipeline(
+    s: GatewayState,
+    op: Op,
+    headers: HeaderMap,
+    addr: Option<SocketAddr>,
+) -> Response {
     // 1. Authentication.
     let caller = match authenticate(&s, &headers, addr) {
         Ok(c) => c,
@@ -373,17 +554,33 @@ async fn pipeline(s: GatewayState, op: Op, headers: HeaderMap, addr: Option<Sock
     };
     // 2. Input validation (no id ever reaches storage or upstream unless it is a FHIR id).
     if !valid_type(&op.rtype) {
-        return deny(ApiError::invalid("resource type is not a FHIR type name"), String::new()).await;
+        return deny(
+            ApiError::invalid("resource type is not a FHIR type name"),
+            String::new(),
+        )
+        .await;
     }
     if op.id.as_deref().is_some_and(|i| !valid_id(i)) {
-        return deny(ApiError::invalid("id is not a FHIR id ([A-Za-z0-9-.]{1,64})"), String::new()).await;
+        return deny(
+            ApiError::invalid("id is not a FHIR id ([A-Za-z0-9-.]{1,64})"),
+            String::new(),
+        )
+        .await;
     }
     if op.vid == Some(0) {
-        return deny(ApiError::invalid("version id must be a positive integer"), String::new()).await;
+        return deny(
+            ApiError::invalid("version id must be a positive integer"),
+            String::new(),
+        )
+        .await;
     }
     // 3. SMART scope.
     let Some(compartment) = scope::check(&caller.scopes, &op.rtype, op.interaction) else {
-        return deny(ApiError::forbidden("token scopes do not cover this interaction"), String::new()).await;
+        return deny(
+            ApiError::forbidden("token scopes do not cover this interaction"),
+            String::new(),
+        )
+        .await;
     };
     // 4. Patient and body.
     let mut body_json: Option<serde_json::Value> = None;
@@ -398,14 +595,32 @@ async fn pipeline(s: GatewayState, op: Op, headers: HeaderMap, addr: Option<Sock
             let body = op.body.clone().unwrap_or_default();
             let v: serde_json::Value = match serde_json::from_slice(&body) {
                 Ok(v) => v,
-                Err(e) => return deny(ApiError::invalid(format!("body is not JSON (line {} column {})", e.line(), e.column())), String::new()).await,
+                Err(e) => {
+                    return deny(
+                        ApiError::invalid(format!(
+                            "body is not JSON (line {} column {})",
+                            e.line(),
+                            e.column()
+                        )),
+                        String::new(),
+                    )
+                    .await
+                }
             };
             if v.get("resourceType").and_then(|t| t.as_str()) != Some(op.rtype.as_str()) {
-                return deny(ApiError::invalid("resourceType does not match the URL"), String::new()).await;
+                return deny(
+                    ApiError::invalid("resourceType does not match the URL"),
+                    String::new(),
+                )
+                .await;
             }
             if let (Some(id), Interaction::Update) = (&op.id, op.interaction) {
                 if v.get("id").and_then(|i| i.as_str()) != Some(id.as_str()) {
-                    return deny(ApiError::invalid("id in the body does not match the URL"), String::new()).await;
+                    return deny(
+                        ApiError::invalid("id in the body does not match the URL"),
+                        String::new(),
+                    )
+                    .await;
                 }
             }
             let Some(p) = patient_of_resource(&v) else {
@@ -429,9 +644,18 @@ async fn pipeline(s: GatewayState, op: Op, headers: HeaderMap, addr: Option<Sock
                 }
                 Backend::Upstream(up) => match up.fetch(&op.rtype, &id, op.vid).await {
                     Ok(r) => {
-                        let p = serde_json::from_slice::<serde_json::Value>(&r.body).ok().as_ref().and_then(patient_of_resource);
+                        let p = serde_json::from_slice::<serde_json::Value>(&r.body)
+                            .ok()
+                            .as_ref()
+                            .and_then(patient_of_resource);
                         let Some(p) = p else {
-                            let e = if r.status == StatusCode::NOT_FOUND { ApiError::not_found() } else { ApiError::forbidden("upstream resource names no patient; not released") };
+                            let e = if r.status == StatusCode::NOT_FOUND {
+                                ApiError::not_found()
+                            } else {
+                                ApiError::forbidden(
+                                    "upstream resource names no patient; not released",
+                                )
+                            };
                             return deny(e, String::new()).await;
                         };
                         fetched = Fetched::Upstream(r);
@@ -442,8 +666,14 @@ async fn pipeline(s: GatewayState, op: Op, headers: HeaderMap, addr: Option<Sock
             }
         }
     };
-    if compartment == Compartment::Patient && caller.claims.patient.as_deref() != Some(patient.as_str()) {
-        return deny(ApiError::forbidden("patient-scoped token does not cover this patient"), patient).await;
+    if compartment == Compartment::Patient
+        && caller.claims.patient.as_deref() != Some(patient.as_str())
+    {
+        return deny(
+            ApiError::forbidden("patient-scoped token does not cover this patient"),
+            patient,
+        )
+        .await;
     }
     // 5. Fetch before deciding (labels), never released before the decision.
     if let Backend::Vault(store) = &s.inner.backend {
@@ -452,13 +682,33 @@ async fn pipeline(s: GatewayState, op: Op, headers: HeaderMap, addr: Option<Sock
         let rt = op.rtype.clone();
         let id = op.id.clone();
         let vid = op.vid;
-        let limit = op.query.iter().find(|(k, _)| k == "_count").and_then(|(_, v)| v.parse::<usize>().ok()).unwrap_or(100).min(1000);
+        let limit = op
+            .query
+            .iter()
+            .find(|(k, _)| k == "_count")
+            .and_then(|(_, v)| v.parse::<usize>().ok())
+            .unwrap_or(100)
+            .min(1000);
         let r = match op.interaction {
-            Interaction::Read => tokio::task::spawn_blocking(move || store2.read(&p, &rt, &id.unwrap_or_default(), vid, step_up).map(Fetched::One)).await,
-            Interaction::Search => tokio::task::spawn_blocking(move || {
-                let t = if rt == "Patient" { Some("Patient") } else { Some(rt.as_str()) };
-                store2.search(&p, t, step_up, limit).map(Fetched::Many)
-            }).await,
+            Interaction::Read => {
+                tokio::task::spawn_blocking(move || {
+                    store2
+                        .read(&p, &rt, &id.unwrap_or_default(), vid, step_up)
+                        .map(Fetched::One)
+                })
+                .await
+            }
+            Interaction::Search => {
+                tokio::task::spawn_blocking(move || {
+                    let t = if rt == "Patient" {
+                        Some("Patient")
+                    } else {
+                        Some(rt.as_str())
+                    };
+                    store2.search(&p, t, step_up, limit).map(Fetched::Many)
+                })
+                .await
+            }
             _ => Ok(Ok(Fetched::None)),
         };
         match r {
@@ -466,7 +716,8 @@ async fn pipeline(s: GatewayState, op: Op, headers: HeaderMap, addr: Option<Sock
             Ok(Err(e)) => return deny(e, patient).await,
             Err(_) => return deny(ApiError::internal(), patient).await,
         }
-    } else if let (Backend::Upstream(up), Interaction::Search) = (&s.inner.backend, op.interaction) {
+    } else if let (Backend::Upstream(up), Interaction::Search) = (&s.inner.backend, op.interaction)
+    {
         match up.search(&op.rtype, &op.query).await {
             Ok(r) => fetched = Fetched::Upstream(r),
             Err(e) => return deny(e, patient).await,
@@ -476,7 +727,10 @@ async fn pipeline(s: GatewayState, op: Op, headers: HeaderMap, addr: Option<Sock
         Fetched::One(f) => f.labels.clone(),
         Fetched::Many(v) => v.iter().flat_map(|f| f.labels.iter().cloned()).collect(),
         Fetched::Upstream(r) => crate::proxy::labels_of(&r.body),
-        Fetched::None => body_json.as_ref().map(phiguard_vault::level::labels).unwrap_or_default(),
+        Fetched::None => body_json
+            .as_ref()
+            .map(phiguard_vault::level::labels)
+            .unwrap_or_default(),
     };
     let sensitive = phiguard_vault::level::is_sensitive(&labels);
     // 6. Monitor: relationship evidence and score for this access.
@@ -484,13 +738,28 @@ async fn pipeline(s: GatewayState, op: Op, headers: HeaderMap, addr: Option<Sock
     let address = caller.addr.map(|a| a.ip().to_string());
     let ev = AccessEvent {
         id: Cow::Borrowed("gateway"),
-        recorded: phiguard_fhir::Instant { unix: now, offset: 0 },
-        action: Cow::Borrowed(match op.interaction { Interaction::Create => "C", Interaction::Update => "U", Interaction::Delete => "D", _ => "R" }),
-        subtype: Cow::Borrowed(match op.interaction { Interaction::Search => "search-type", _ => op.action }),
+        recorded: phiguard_fhir::Instant {
+            unix: now,
+            offset: 0,
+        },
+        action: Cow::Borrowed(match op.interaction {
+            Interaction::Create => "C",
+            Interaction::Update => "U",
+            Interaction::Delete => "D",
+            _ => "R",
+        }),
+        subtype: Cow::Borrowed(match op.interaction {
+            Interaction::Search => "search-type",
+            _ => op.action,
+        }),
         success: true,
         user: Cow::Borrowed(user.as_str()),
         address: address.as_deref().map(Cow::Borrowed),
-        address_kind: if address.is_some() { AddressKind::Ip } else { AddressKind::Other },
+        address_kind: if address.is_some() {
+            AddressKind::Ip
+        } else {
+            AddressKind::Other
+        },
         purposes: vec![Cow::Borrowed(purpose.as_str())],
         patient: Some(Cow::Borrowed(patient.as_str())),
         data_entities: 1,
@@ -514,16 +783,37 @@ async fn pipeline(s: GatewayState, op: Op, headers: HeaderMap, addr: Option<Sock
         resource_type: op.rtype.clone(),
     };
     let btg_requested = caller.btg.is_some() && (purpose == "BTG" || purpose == "ETREAT");
-    let authz_action = match op.interaction { Interaction::Search => "search", Interaction::Create => "create", Interaction::Update => "update", _ => "read" };
-    let decision = s.inner.authz.decide(&user, &caller.claims.roles, authz_action, ("Patient", &patient), &ctx, btg_requested);
+    let authz_action = match op.interaction {
+        Interaction::Search => "search",
+        Interaction::Create => "create",
+        Interaction::Update => "update",
+        _ => "read",
+    };
+    let decision = s.inner.authz.decide(
+        &user,
+        &caller.claims.roles,
+        authz_action,
+        ("Patient", &patient),
+        &ctx,
+        btg_requested,
+    );
     let (outcome, err) = match &decision {
         Decision::Allow if assessment.alert => ("flagged", None),
         Decision::Allow => ("allowed", None),
         Decision::BreakGlass => ("flagged", None),
-        Decision::StepUp => ("denied", Some(ApiError {
-            www_authenticate: Some("Bearer error=\"insufficient_user_authentication\", acr_values=\"mfa\""),
-            ..ApiError::new(StatusCode::UNAUTHORIZED, "security", "step-up authentication required (token with amr=mfa)")
-        })),
+        Decision::StepUp => (
+            "denied",
+            Some(ApiError {
+                www_authenticate: Some(
+                    "Bearer error=\"insufficient_user_authentication\", acr_values=\"mfa\"",
+                ),
+                ..ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "security",
+                    "step-up authentication required (token with amr=mfa)",
+                )
+            }),
+        ),
         Decision::Deny(ids) => {
             tracing::info!(policies = ?ids, "request denied by policy");
             ("denied", Some(ApiError::new(StatusCode::FORBIDDEN, "forbidden",
@@ -539,10 +829,33 @@ async fn pipeline(s: GatewayState, op: Op, headers: HeaderMap, addr: Option<Sock
     if assessment.alert {
         METRICS.alerts.inc();
     }
-    let ledger_purpose = if matches!(decision, Decision::BreakGlass) { "break-glass" } else if short_code(&purpose) { purpose.as_str() } else { "UNSPECIFIED" };
+    let ledger_purpose = if matches!(decision, Decision::BreakGlass) {
+        "break-glass"
+    } else if short_code(&purpose) {
+        purpose.as_str()
+    } else {
+        "UNSPECIFIED"
+    };
     // 8. Audit before anything leaves.
-    let detail = format!("{}/{}{}", op.rtype, op.id.as_deref().unwrap_or(""), caller.btg.as_deref().map(|r| format!(" btg:{r}")).unwrap_or_default());
-    let rec = Record { actor: &user, patient: &patient, action: op.action, resource: &op.rtype, purpose: ledger_purpose, outcome, detail: Some(detail.as_bytes()) };
+    let detail = format!(
+        "{}/{}{}",
+        op.rtype,
+        op.id.as_deref().unwrap_or(""),
+        caller
+            .btg
+            .as_deref()
+            .map(|r| format!(" btg:{r}"))
+            .unwrap_or_default()
+    );
+    let rec = Record {
+        actor: &user,
+        patient: &patient,
+        action: op.action,
+        resource: &op.rtype,
+        purpose: ledger_purpose,
+        outcome,
+        detail: Some(detail.as_bytes()),
+    };
     let index = match s.inner.audit.append(&rec).await {
         Ok(i) => i,
         Err(e) => return e.into_response(),
@@ -551,7 +864,11 @@ async fn pipeline(s: GatewayState, op: Op, headers: HeaderMap, addr: Option<Sock
         index,
         score: assessment.score,
         alert: assessment.alert,
-        reasons: assessment.reasons.iter().map(|r| r.code().to_string()).collect(),
+        reasons: assessment
+            .reasons
+            .iter()
+            .map(|r| r.code().to_string())
+            .collect(),
         relation: assessment.relation.map(|r| r.code().to_string()),
         break_glass: matches!(decision, Decision::BreakGlass),
     });
@@ -568,8 +885,14 @@ async fn pipeline(s: GatewayState, op: Op, headers: HeaderMap, addr: Option<Sock
             r
         }
         (Fetched::Many(v), _) => {
-            let entries: Vec<serde_json::Value> = v.into_iter().map(|f| json!({"resource": f.json, "search": {"mode": "match"}})).collect();
-            fhir_response(StatusCode::OK, &json!({"resourceType": "Bundle", "type": "searchset", "total": entries.len(), "entry": entries}))
+            let entries: Vec<serde_json::Value> = v
+                .into_iter()
+                .map(|f| json!({"resource": f.json, "search": {"mode": "match"}}))
+                .collect();
+            fhir_response(
+                StatusCode::OK,
+                &json!({"resourceType": "Bundle", "type": "searchset", "total": entries.len(), "entry": entries}),
+            )
         }
         (Fetched::Upstream(r), _) => r.into_response(),
         (Fetched::None, Interaction::Create | Interaction::Update) => {
@@ -579,7 +902,9 @@ async fn pipeline(s: GatewayState, op: Op, headers: HeaderMap, addr: Option<Sock
                     let id = match (&op.id, v.get("id").and_then(|i| i.as_str())) {
                         (Some(id), _) => id.clone(),
                         (None, Some(id)) if valid_id(id) => id.to_string(),
-                        (None, Some(_)) => return ApiError::invalid("id is not a FHIR id").into_response(),
+                        (None, Some(_)) => {
+                            return ApiError::invalid("id is not a FHIR id").into_response()
+                        }
                         (None, None) => crate::token::new_jti(),
                     };
                     if let Some(o) = v.as_object_mut() {
@@ -590,11 +915,20 @@ async fn pipeline(s: GatewayState, op: Op, headers: HeaderMap, addr: Option<Sock
                     let rt = op.rtype.clone();
                     let p = patient.clone();
                     let id2 = id.clone();
-                    match tokio::task::spawn_blocking(move || store2.put(&p, &rt, &id2, &bytes)).await {
+                    match tokio::task::spawn_blocking(move || store2.put(&p, &rt, &id2, &bytes))
+                        .await
+                    {
                         Ok(Ok(ver)) => {
-                            let status = if op.interaction == Interaction::Create { StatusCode::CREATED } else { StatusCode::OK };
+                            let status = if op.interaction == Interaction::Create {
+                                StatusCode::CREATED
+                            } else {
+                                StatusCode::OK
+                            };
                             let mut r = fhir_response(status, &v);
-                            if let Ok(h) = HeaderValue::from_str(&format!("/fhir/{}/{}/_history/{}", op.rtype, id, ver)) {
+                            if let Ok(h) = HeaderValue::from_str(&format!(
+                                "/fhir/{}/{}/_history/{}",
+                                op.rtype, id, ver
+                            )) {
                                 r.headers_mut().insert(header::LOCATION, h);
                             }
                             if let Ok(h) = HeaderValue::from_str(&format!("W/\"{ver}\"")) {
@@ -607,8 +941,20 @@ async fn pipeline(s: GatewayState, op: Op, headers: HeaderMap, addr: Option<Sock
                     }
                 }
                 Backend::Upstream(up) => {
-                    let method = if op.interaction == Interaction::Create { Method::POST } else { Method::PUT };
-                    match up.write(method, &op.rtype, op.id.as_deref(), v.to_string().into_bytes()).await {
+                    let method = if op.interaction == Interaction::Create {
+                        Method::POST
+                    } else {
+                        Method::PUT
+                    };
+                    match up
+                        .write(
+                            method,
+                            &op.rtype,
+                            op.id.as_deref(),
+                            v.to_string().into_bytes(),
+                        )
+                        .await
+                    {
                         Ok(r) => r.into_response(),
                         Err(e) => e.into_response(),
                     }
@@ -621,12 +967,19 @@ async fn pipeline(s: GatewayState, op: Op, headers: HeaderMap, addr: Option<Sock
         resp.headers_mut().insert("x-phiguard-audit-index", v);
     }
     if matches!(decision, Decision::BreakGlass) {
-        resp.headers_mut().insert("x-phiguard-break-glass", HeaderValue::from_static("recorded; this access will be reviewed"));
+        resp.headers_mut().insert(
+            "x-phiguard-break-glass",
+            HeaderValue::from_static("recorded; this access will be reviewed"),
+        );
     }
     resp
 }
 
-async fn audit_events(State(s): State<GatewayState>, Query(q): Query<Vec<(String, String)>>, req: Request) -> Response {
+async fn audit_events(
+    State(s): State<GatewayState>,
+    Query(q): Query<Vec<(String, String)>>,
+    req: Request,
+) -> Response {
     let addr = client_addr(req.extensions());
     let caller = match authenticate(&s, req.headers(), addr) {
         Ok(c) => c,
@@ -637,7 +990,16 @@ async fn audit_events(State(s): State<GatewayState>, Query(q): Query<Vec<(String
     };
     let user = caller.claims.sub.clone();
     if scope::check(&caller.scopes, "AuditEvent", Interaction::Search).is_none() {
-        return refuse(&s, &user, "", "search", "AuditEvent", &caller.purpose, ApiError::forbidden("token scopes do not cover AuditEvent search")).await;
+        return refuse(
+            &s,
+            &user,
+            "",
+            "search",
+            "AuditEvent",
+            &caller.purpose,
+            ApiError::forbidden("token scopes do not cover AuditEvent search"),
+        )
+        .await;
     }
     let ctx = DecisionContext {
         purpose: caller.purpose.clone(),
@@ -653,26 +1015,65 @@ async fn audit_events(State(s): State<GatewayState>, Query(q): Query<Vec<(String
         break_glass: false,
         resource_type: "AuditEvent".into(),
     };
-    let d = s.inner.authz.decide(&user, &caller.claims.roles, "audit", ("AuditTrail", "ledger"), &ctx, false);
+    let d = s.inner.authz.decide(
+        &user,
+        &caller.claims.roles,
+        "audit",
+        ("AuditTrail", "ledger"),
+        &ctx,
+        false,
+    );
     if d != Decision::Allow {
-        return refuse(&s, &user, "", "search", "AuditEvent", &caller.purpose, ApiError::forbidden("only auditors may read the audit trail")).await;
+        return refuse(
+            &s,
+            &user,
+            "",
+            "search",
+            "AuditEvent",
+            &caller.purpose,
+            ApiError::forbidden("only auditors may read the audit trail"),
+        )
+        .await;
     }
     let alerts_only = q.iter().any(|(k, v)| k == "alert" && v == "true");
-    let count = q.iter().find(|(k, _)| k == "_count").and_then(|(_, v)| v.parse::<usize>().ok()).unwrap_or(50).min(500);
-    let purpose = if short_code(&caller.purpose) { caller.purpose.clone() } else { "UNSPECIFIED".into() };
-    let rec = Record { actor: &user, patient: "", action: "search", resource: "AuditEvent", purpose: &purpose, outcome: "allowed", detail: None };
+    let count = q
+        .iter()
+        .find(|(k, _)| k == "_count")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(50)
+        .min(500);
+    let purpose = if short_code(&caller.purpose) {
+        caller.purpose.clone()
+    } else {
+        "UNSPECIFIED".into()
+    };
+    let rec = Record {
+        actor: &user,
+        patient: "",
+        action: "search",
+        resource: "AuditEvent",
+        purpose: &purpose,
+        outcome: "allowed",
+        detail: None,
+    };
     if let Err(e) = s.inner.audit.append(&rec).await {
         return e.into_response();
     }
     let dir = s.inner.ledger_dir.clone();
     let audit = s.clone();
     let events = tokio::task::spawn_blocking(move || -> Vec<serde_json::Value> {
-        let Ok(reader) = phiguard_ledger::LedgerReader::open(&dir) else { return vec![] };
+        let Ok(reader) = phiguard_ledger::LedgerReader::open(&dir) else {
+            return vec![];
+        };
         let size = reader.checkpoint().map(|(c, _)| c.size).unwrap_or(0);
         let mut out = Vec::new();
         if alerts_only {
             for sc in audit.inner.audit.recent(true, count) {
-                if let Some(e) = reader.entry(sc.index).ok().and_then(|b| phiguard_ledger::entry::AccessEntry::from_bytes(&b).ok()) {
+                if let Some(e) = reader
+                    .entry(sc.index)
+                    .ok()
+                    .and_then(|b| phiguard_ledger::entry::AccessEntry::from_bytes(&b).ok())
+                {
                     out.push(crate::audit::to_audit_event(sc.index, &e, Some(&sc)));
                 }
             }
@@ -680,8 +1081,16 @@ async fn audit_events(State(s): State<GatewayState>, Query(q): Query<Vec<(String
             let mut i = size;
             while i > 0 && out.len() < count {
                 i -= 1;
-                if let Some(e) = reader.entry(i).ok().and_then(|b| phiguard_ledger::entry::AccessEntry::from_bytes(&b).ok()) {
-                    out.push(crate::audit::to_audit_event(i, &e, audit.inner.audit.scored(i).as_ref()));
+                if let Some(e) = reader
+                    .entry(i)
+                    .ok()
+                    .and_then(|b| phiguard_ledger::entry::AccessEntry::from_bytes(&b).ok())
+                {
+                    out.push(crate::audit::to_audit_event(
+                        i,
+                        &e,
+                        audit.inner.audit.scored(i).as_ref(),
+                    ));
                 }
             }
         }
@@ -689,8 +1098,12 @@ async fn audit_events(State(s): State<GatewayState>, Query(q): Query<Vec<(String
     })
     .await
     .unwrap_or_default();
-    let entries: Vec<serde_json::Value> = events.into_iter().map(|e| json!({"resource": e})).collect();
-    fhir_response(StatusCode::OK, &json!({"resourceType": "Bundle", "type": "searchset", "total": entries.len(), "entry": entries}))
+    let entries: Vec<serde_json::Value> =
+        events.into_iter().map(|e| json!({"resource": e})).collect();
+    fhir_response(
+        StatusCode::OK,
+        &json!({"resourceType": "Bundle", "type": "searchset", "total": entries.len(), "entry": entries}),
+    )
 }
 
 /// An empty body.

@@ -42,7 +42,9 @@ pub struct AuditSink {
 
 impl std::fmt::Debug for AuditSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuditSink").field("timeout", &self.timeout).finish()
+        f.debug_struct("AuditSink")
+            .field("timeout", &self.timeout)
+            .finish()
     }
 }
 
@@ -128,11 +130,15 @@ impl AuditSink {
             }
             Ok(_) => {
                 tracing::error!("ledger append failed");
-                Err(ApiError::unavailable("audit ledger unavailable; request refused"))
+                Err(ApiError::unavailable(
+                    "audit ledger unavailable; request refused",
+                ))
             }
             Err(_) => {
                 crate::metrics::METRICS.audit_overload.inc();
-                Err(ApiError::unavailable("audit ledger append timed out; request refused"))
+                Err(ApiError::unavailable(
+                    "audit ledger append timed out; request refused",
+                ))
             }
         }
     }
@@ -183,7 +189,10 @@ pub fn to_audit_event(index: u64, e: &AccessEntry, scored: Option<&Scored>) -> s
     let outcome = if e.outcome == "denied" { "4" } else { "0" };
     let recorded = time::OffsetDateTime::from_unix_timestamp(i64::try_from(e.t).unwrap_or(0))
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default();
     let mut ev = serde_json::json!({
         "resourceType": "AuditEvent",
@@ -210,10 +219,15 @@ pub fn to_audit_event(index: u64, e: &AccessEntry, scored: Option<&Scored>) -> s
             {"url": "urn:phiguard:outcome", "valueCode": e.outcome}
         ]
     });
-    if let (Some(s), Some(ext)) = (scored, ev.get_mut("extension").and_then(|x| x.as_array_mut())) {
+    if let (Some(s), Some(ext)) = (
+        scored,
+        ev.get_mut("extension").and_then(|x| x.as_array_mut()),
+    ) {
         ext.push(serde_json::json!({"url": "urn:phiguard:monitor-score", "valueDecimal": (s.score * 100.0).round() / 100.0}));
         ext.push(serde_json::json!({"url": "urn:phiguard:alert", "valueBoolean": s.alert}));
-        ext.push(serde_json::json!({"url": "urn:phiguard:break-glass", "valueBoolean": s.break_glass}));
+        ext.push(
+            serde_json::json!({"url": "urn:phiguard:break-glass", "valueBoolean": s.break_glass}),
+        );
         if let Some(r) = &s.relation {
             ext.push(serde_json::json!({"url": "urn:phiguard:relation", "valueCode": r}));
         }

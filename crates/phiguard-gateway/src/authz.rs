@@ -84,7 +84,8 @@ impl Authorizer {
     pub fn from_text(policies: &str, schema: &str) -> Result<Self, SetupError> {
         let (schema, _warnings) = Schema::from_cedarschema_str(schema)
             .map_err(|e| policy_err("schema")(format!("{e:?}")))?;
-        let policies = PolicySet::from_str(policies).map_err(|e| policy_err("policies")(format!("{e:?}")))?;
+        let policies =
+            PolicySet::from_str(policies).map_err(|e| policy_err("policies")(format!("{e:?}")))?;
         let v = Validator::new(schema.clone());
         let res = v.validate(&policies, ValidationMode::Strict);
         if !res.validation_passed() {
@@ -158,7 +159,14 @@ impl Authorizer {
         Some((resp.decision(), ids))
     }
 
-    fn allows(&self, user: &str, roles: &[String], action: &str, resource: (&str, &str), ctx: &DecisionContext) -> (bool, Vec<String>) {
+    fn allows(
+        &self,
+        user: &str,
+        roles: &[String],
+        action: &str,
+        resource: (&str, &str),
+        ctx: &DecisionContext,
+    ) -> (bool, Vec<String>) {
         match self.evaluate(user, roles, action, resource, ctx) {
             Some((CedarDecision::Allow, ids)) => (true, ids),
             Some((_, ids)) => (false, ids),
@@ -186,7 +194,10 @@ impl Authorizer {
         if ok {
             return Decision::Allow;
         }
-        let stepped = DecisionContext { step_up: true, ..ctx.clone() };
+        let stepped = DecisionContext {
+            step_up: true,
+            ..ctx.clone()
+        };
         if !ctx.step_up && self.allows(user, roles, action, resource, &stepped).0 {
             return Decision::StepUp;
         }
@@ -195,7 +206,10 @@ impl Authorizer {
             if self.allows(user, roles, action, resource, &ctx).0 {
                 return Decision::BreakGlass;
             }
-            let stepped = DecisionContext { step_up: true, ..ctx.clone() };
+            let stepped = DecisionContext {
+                step_up: true,
+                ..ctx.clone()
+            };
             if !ctx.step_up && self.allows(user, roles, action, resource, &stepped).0 {
                 return Decision::StepUp;
             }
@@ -230,30 +244,74 @@ mod tests {
         let a = Authorizer::from_text(DEFAULT_POLICIES, DEFAULT_SCHEMA).unwrap();
         let clin = vec!["clinician".to_string()];
         let p = ("Patient", "p1");
-        assert_eq!(a.decide("alice", &clin, "read", p, &ctx(), false), Decision::Allow);
+        assert_eq!(
+            a.decide("alice", &clin, "read", p, &ctx(), false),
+            Decision::Allow
+        );
         let mut none = ctx();
         none.direct_relation = false;
         none.relation = "none".into();
-        assert!(matches!(a.decide("alice", &clin, "read", p, &none, false), Decision::Deny(_)));
+        assert!(matches!(
+            a.decide("alice", &clin, "read", p, &none, false),
+            Decision::Deny(_)
+        ));
         let mut btg = none.clone();
         btg.purpose = "BTG".into();
-        assert_eq!(a.decide("alice", &clin, "read", p, &btg, true), Decision::BreakGlass);
+        assert_eq!(
+            a.decide("alice", &clin, "read", p, &btg, true),
+            Decision::BreakGlass
+        );
         // No clinician role: no break-the-glass either.
-        assert!(matches!(a.decide("bob", &[], "read", p, &btg, true), Decision::Deny(_)));
+        assert!(matches!(
+            a.decide("bob", &[], "read", p, &btg, true),
+            Decision::Deny(_)
+        ));
         let mut sens = ctx();
         sens.sensitive = true;
         sens.labels = vec!["PSY".into()];
-        assert_eq!(a.decide("alice", &clin, "read", p, &sens, false), Decision::StepUp);
+        assert_eq!(
+            a.decide("alice", &clin, "read", p, &sens, false),
+            Decision::StepUp
+        );
         sens.step_up = true;
-        assert_eq!(a.decide("alice", &clin, "read", p, &sens, false), Decision::Allow);
+        assert_eq!(
+            a.decide("alice", &clin, "read", p, &sens, false),
+            Decision::Allow
+        );
         let mut lock = btg.clone();
         lock.protection_level = "lockdown".into();
-        assert!(matches!(a.decide("alice", &clin, "read", p, &lock, true), Decision::Deny(_)));
+        assert!(matches!(
+            a.decide("alice", &clin, "read", p, &lock, true),
+            Decision::Deny(_)
+        ));
         let aud = vec!["auditor".to_string()];
-        assert_eq!(a.decide("carol", &aud, "audit", ("AuditTrail", "ledger"), &ctx(), false), Decision::Allow);
-        assert!(matches!(a.decide("alice", &clin, "audit", ("AuditTrail", "ledger"), &ctx(), false), Decision::Deny(_)));
+        assert_eq!(
+            a.decide(
+                "carol",
+                &aud,
+                "audit",
+                ("AuditTrail", "ledger"),
+                &ctx(),
+                false
+            ),
+            Decision::Allow
+        );
+        assert!(matches!(
+            a.decide(
+                "alice",
+                &clin,
+                "audit",
+                ("AuditTrail", "ledger"),
+                &ctx(),
+                false
+            ),
+            Decision::Deny(_)
+        ));
         // Weird ids are just strings to Cedar.
-        assert!(matches!(a.decide("\"; permit", &[], "read", ("Patient", "../x"), &none, false), Decision::Deny(_)));
+        assert!(matches!(
+            a.decide("\"; permit", &[], "read", ("Patient", "../x"), &none, false),
+            Decision::Deny(_)
+        ));
     }
 
     #[test]

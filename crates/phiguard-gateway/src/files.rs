@@ -11,7 +11,11 @@ use crate::error::SetupError;
 /// # Errors
 /// I/O errors.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), SetupError> {
-    let io = |source| SetupError::Io { what: "key file", path: path.to_owned(), source };
+    let io = |source| SetupError::Io {
+        what: "key file",
+        path: path.to_owned(),
+        source,
+    };
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -26,7 +30,11 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), SetupError> {
 /// # Errors
 /// [`SetupError::Invalid`] naming the file when its mode is too open.
 pub fn check_private(path: &Path) -> Result<(), SetupError> {
-    let m = std::fs::metadata(path).map_err(|source| SetupError::Io { what: "key file", path: path.to_owned(), source })?;
+    let m = std::fs::metadata(path).map_err(|source| SetupError::Io {
+        what: "key file",
+        path: path.to_owned(),
+        source,
+    })?;
     if m.permissions().mode() & 0o077 != 0 {
         return Err(SetupError::Invalid {
             what: "key file",
@@ -44,14 +52,23 @@ pub fn check_private(path: &Path) -> Result<(), SetupError> {
 pub fn secret_bytes(path: &Path, len: usize) -> Result<Vec<u8>, SetupError> {
     if path.exists() {
         check_private(path)?;
-        let b = std::fs::read(path).map_err(|source| SetupError::Io { what: "key file", path: path.to_owned(), source })?;
+        let b = std::fs::read(path).map_err(|source| SetupError::Io {
+            what: "key file",
+            path: path.to_owned(),
+            source,
+        })?;
         if b.len() != len {
-            return Err(SetupError::Invalid { what: "key file", path: path.to_owned(), reason: format!("expected {len} bytes, found {}", b.len()) });
+            return Err(SetupError::Invalid {
+                what: "key file",
+                path: path.to_owned(),
+                reason: format!("expected {len} bytes, found {}", b.len()),
+            });
         }
         Ok(b)
     } else {
         let mut b = vec![0u8; len];
-        aws_lc_rs::rand::fill(&mut b).map_err(|_| SetupError::Key("random generator failed".into()))?;
+        aws_lc_rs::rand::fill(&mut b)
+            .map_err(|_| SetupError::Key("random generator failed".into()))?;
         write_private(path, &b)?;
         Ok(b)
     }

@@ -58,7 +58,11 @@ pub fn split_lines(body: &str) -> Result<Vec<(usize, String)>, Rejected> {
             line: e.line(),
             error: format!("not a JSON array of AuditEvents (column {})", e.column()),
         })?;
-        return Ok(v.iter().enumerate().map(|(i, e)| (i + 1, e.to_string())).collect());
+        return Ok(v
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (i + 1, e.to_string()))
+            .collect());
     }
     Ok(body
         .lines()
@@ -69,21 +73,49 @@ pub fn split_lines(body: &str) -> Result<Vec<(usize, String)>, Rejected> {
 }
 
 /// Scores and records lines; returns the report.
-pub async fn ingest_lines(s: &GatewayState, lines: Vec<(usize, String)>) -> Result<IngestReport, ApiError> {
+pub async fn ingest_lines(
+    s: &GatewayState,
+    lines: Vec<(usize, String)>,
+) -> Result<IngestReport, ApiError> {
     let mut rep = IngestReport::default();
     for (n, line) in lines {
         let ev = match phiguard_fhir::parse_audit_event(&line) {
             Ok(ev) => ev,
             Err(e) => {
                 METRICS.ingest_rejected.inc();
-                rep.rejected.push(Rejected { line: n, error: e.to_string() });
+                rep.rejected.push(Rejected {
+                    line: n,
+                    error: e.to_string(),
+                });
                 continue;
             }
         };
         let (a, _) = s.assess(&ev, ev.recorded.unix);
-        let purpose = ev.purposes.first().map(|p| p.to_string()).filter(|p| !p.is_empty() && p.len() <= 64 && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')).unwrap_or_else(|| "UNSPECIFIED".into());
-        let action = match ev.action.as_ref() { "C" => "create", "U" => "update", "D" => "delete", "R" => "read", _ => "execute" };
-        let outcome = if a.alert { "flagged" } else if ev.success { "allowed" } else { "denied" };
+        let purpose = ev
+            .purposes
+            .first()
+            .map(|p| p.to_string())
+            .filter(|p| {
+                !p.is_empty()
+                    && p.len() <= 64
+                    && p.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            })
+            .unwrap_or_else(|| "UNSPECIFIED".into());
+        let action = match ev.action.as_ref() {
+            "C" => "create",
+            "U" => "update",
+            "D" => "delete",
+            "R" => "read",
+            _ => "execute",
+        };
+        let outcome = if a.alert {
+            "flagged"
+        } else if ev.success {
+            "allowed"
+        } else {
+            "denied"
+        };
         let rec = Record {
             actor: &ev.user,
             patient: ev.patient.as_deref().unwrap_or(""),
@@ -109,7 +141,13 @@ pub async fn ingest_lines(s: &GatewayState, lines: Vec<(usize, String)>) -> Resu
         });
         rep.accepted += 1;
         if a.alert {
-            rep.alerts.push(ScoredLine { line: n, score: (a.score * 100.0).round() / 100.0, alert: true, reasons, ledger_index: index });
+            rep.alerts.push(ScoredLine {
+                line: n,
+                score: (a.score * 100.0).round() / 100.0,
+                alert: true,
+                reasons,
+                ledger_index: index,
+            });
         }
     }
     Ok(rep)
@@ -127,23 +165,50 @@ pub async fn ingest_http(State(s): State<GatewayState>, req: Request) -> Respons
     };
     let user = caller.claims.sub.clone();
     if scope::check(&caller.scopes, "AuditEvent", Interaction::Create).is_none() {
-        return refuse(&s, &user, ApiError::forbidden("token scopes do not cover AuditEvent create")).await;
+        return refuse(
+            &s,
+            &user,
+            ApiError::forbidden("token scopes do not cover AuditEvent create"),
+        )
+        .await;
     }
     let limit = s.inner.config.max_body_bytes;
     let body = match axum::body::to_bytes(req.into_body(), limit).await {
         Ok(b) => b,
-        Err(_) => return refuse(&s, &user, ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-long", format!("body larger than {limit} bytes"))).await,
+        Err(_) => {
+            return refuse(
+                &s,
+                &user,
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too-long",
+                    format!("body larger than {limit} bytes"),
+                ),
+            )
+            .await
+        }
     };
     let Ok(text) = std::str::from_utf8(&body) else {
         return refuse(&s, &user, ApiError::invalid("body is not UTF-8")).await;
     };
     let lines = match split_lines(text) {
         Ok(l) => l,
-        Err(r) => return refuse(&s, &user, ApiError::invalid(format!("line {}: {}", r.line, r.error))).await,
+        Err(r) => {
+            return refuse(
+                &s,
+                &user,
+                ApiError::invalid(format!("line {}: {}", r.line, r.error)),
+            )
+            .await
+        }
     };
     match ingest_lines(&s, lines).await {
         Ok(rep) => {
-            let status = if rep.accepted == 0 && !rep.rejected.is_empty() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+            let status = if rep.accepted == 0 && !rep.rejected.is_empty() {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::OK
+            };
             (status, axum::Json(rep)).into_response()
         }
         Err(e) => e.into_response(),
@@ -151,7 +216,15 @@ pub async fn ingest_http(State(s): State<GatewayState>, req: Request) -> Respons
 }
 
 async fn refuse(s: &GatewayState, actor: &str, e: ApiError) -> Response {
-    let rec = Record { actor, patient: "", action: "ingest", resource: "AuditEvent", purpose: "UNSPECIFIED", outcome: "denied", detail: None };
+    let rec = Record {
+        actor,
+        patient: "",
+        action: "ingest",
+        resource: "AuditEvent",
+        purpose: "UNSPECIFIED",
+        outcome: "denied",
+        detail: None,
+    };
     match s.inner.audit.append(&rec).await {
         Ok(_) => e.into_response(),
         Err(e2) => e2.into_response(),
@@ -186,7 +259,11 @@ pub fn parse_rfc5424(msg: &str) -> Result<&str, SyslogError> {
     let rest = msg.strip_prefix('<').ok_or(SyslogError::Pri)?;
     let close = rest.find('>').ok_or(SyslogError::Pri)?;
     let pri = &rest[..close];
-    if pri.is_empty() || pri.len() > 3 || !pri.bytes().all(|b| b.is_ascii_digit()) || pri.parse::<u16>().map_or(true, |p| p > 191) {
+    if pri.is_empty()
+        || pri.len() > 3
+        || !pri.bytes().all(|b| b.is_ascii_digit())
+        || pri.parse::<u16>().map_or(true, |p| p > 191)
+    {
         return Err(SyslogError::Pri);
     }
     let rest = &rest[close + 1..];
@@ -209,7 +286,9 @@ pub fn parse_rfc5424(msg: &str) -> Result<&str, SyslogError> {
             i += 1;
             let mut in_quote = false;
             loop {
-                let Some(&c) = b.get(i) else { return Err(SyslogError::StructuredData) };
+                let Some(&c) = b.get(i) else {
+                    return Err(SyslogError::StructuredData);
+                };
                 match c {
                     b'\\' if in_quote => i += 1,
                     b'"' => in_quote = !in_quote,
@@ -225,7 +304,10 @@ pub fn parse_rfc5424(msg: &str) -> Result<&str, SyslogError> {
         return Err(SyslogError::StructuredData);
     };
     let m = rest.strip_prefix(' ').unwrap_or(rest);
-    let m = m.strip_prefix('\u{feff}').unwrap_or(m).trim_end_matches(['\r', '\n']);
+    let m = m
+        .strip_prefix('\u{feff}')
+        .unwrap_or(m)
+        .trim_end_matches(['\r', '\n']);
     if m.trim().is_empty() {
         return Err(SyslogError::Empty);
     }
@@ -281,7 +363,9 @@ pub async fn syslog_tcp(s: GatewayState, listener: tokio::net::TcpListener) {
                         }
                         match c[0] {
                             b' ' => break,
-                            d @ b'0'..=b'9' if len < 1_000_000 => len = len * 10 + u64::from(d - b'0'),
+                            d @ b'0'..=b'9' if len < 1_000_000 => {
+                                len = len * 10 + u64::from(d - b'0')
+                            }
                             _ => return,
                         }
                     }
@@ -323,7 +407,10 @@ mod tests {
         assert_eq!(parse_rfc5424("<34>2 x"), Err(SyslogError::Version));
         assert_eq!(parse_rfc5424("<999>1 a b c d e - m"), Err(SyslogError::Pri));
         assert_eq!(parse_rfc5424("<34>1 a b c d e - "), Err(SyslogError::Empty));
-        assert_eq!(parse_rfc5424("<34>1 a b c d e [x m"), Err(SyslogError::StructuredData));
+        assert_eq!(
+            parse_rfc5424("<34>1 a b c d e [x m"),
+            Err(SyslogError::StructuredData)
+        );
     }
 
     #[test]

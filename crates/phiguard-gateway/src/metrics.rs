@@ -89,29 +89,88 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut s = String::new();
         let counters: [(&str, &str, &Counter); 11] = [
-            ("phiguard_gateway_requests_total", "Requests handled.", &self.requests),
-            ("phiguard_gateway_allowed_total", "Requests allowed by policy.", &self.allowed),
-            ("phiguard_gateway_denied_total", "Requests denied by policy.", &self.denied),
-            ("phiguard_gateway_step_up_total", "Requests that need step-up authentication.", &self.step_up),
-            ("phiguard_gateway_break_glass_total", "Requests served as break-the-glass.", &self.break_glass),
-            ("phiguard_gateway_unauthenticated_total", "Requests with a missing or invalid token.", &self.unauthenticated),
-            ("phiguard_gateway_alerts_total", "Monitor alerts raised.", &self.alerts),
-            ("phiguard_gateway_audit_appended_total", "Ledger entries appended.", &self.audit_appended),
-            ("phiguard_gateway_audit_overload_total", "Requests refused because the audit ledger was overloaded.", &self.audit_overload),
-            ("phiguard_gateway_ingested_total", "External audit events ingested.", &self.ingested),
-            ("phiguard_gateway_ingest_rejected_total", "External audit lines rejected.", &self.ingest_rejected),
+            (
+                "phiguard_gateway_requests_total",
+                "Requests handled.",
+                &self.requests,
+            ),
+            (
+                "phiguard_gateway_allowed_total",
+                "Requests allowed by policy.",
+                &self.allowed,
+            ),
+            (
+                "phiguard_gateway_denied_total",
+                "Requests denied by policy.",
+                &self.denied,
+            ),
+            (
+                "phiguard_gateway_step_up_total",
+                "Requests that need step-up authentication.",
+                &self.step_up,
+            ),
+            (
+                "phiguard_gateway_break_glass_total",
+                "Requests served as break-the-glass.",
+                &self.break_glass,
+            ),
+            (
+                "phiguard_gateway_unauthenticated_total",
+                "Requests with a missing or invalid token.",
+                &self.unauthenticated,
+            ),
+            (
+                "phiguard_gateway_alerts_total",
+                "Monitor alerts raised.",
+                &self.alerts,
+            ),
+            (
+                "phiguard_gateway_audit_appended_total",
+                "Ledger entries appended.",
+                &self.audit_appended,
+            ),
+            (
+                "phiguard_gateway_audit_overload_total",
+                "Requests refused because the audit ledger was overloaded.",
+                &self.audit_overload,
+            ),
+            (
+                "phiguard_gateway_ingested_total",
+                "External audit events ingested.",
+                &self.ingested,
+            ),
+            (
+                "phiguard_gateway_ingest_rejected_total",
+                "External audit lines rejected.",
+                &self.ingest_rejected,
+            ),
         ];
         for (name, help, c) in counters {
-            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", c.get());
+            let _ = writeln!(
+                s,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                c.get()
+            );
         }
         let name = "phiguard_gateway_request_duration_seconds";
-        let _ = writeln!(s, "# HELP {name} Request handling time.\n# TYPE {name} histogram");
+        let _ = writeln!(
+            s,
+            "# HELP {name} Request handling time.\n# TYPE {name} histogram"
+        );
         for (i, b) in BUCKETS.iter().enumerate() {
-            let _ = writeln!(s, "{name}_bucket{{le=\"{b}\"}} {}", self.buckets[i].load(Ordering::Relaxed));
+            let _ = writeln!(
+                s,
+                "{name}_bucket{{le=\"{b}\"}} {}",
+                self.buckets[i].load(Ordering::Relaxed)
+            );
         }
         let count = self.count.load(Ordering::Relaxed);
         let _ = writeln!(s, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(s, "{name}_sum {}", self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6);
+        let _ = writeln!(
+            s,
+            "{name}_sum {}",
+            self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
         let _ = writeln!(s, "{name}_count {count}");
         s
     }

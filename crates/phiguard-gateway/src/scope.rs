@@ -110,14 +110,23 @@ impl Scope {
 
 /// Parses a space-separated scope string.
 pub fn parse_scopes(s: &str) -> Vec<Scope> {
-    s.split_ascii_whitespace().filter_map(Scope::parse).collect()
+    s.split_ascii_whitespace()
+        .filter_map(Scope::parse)
+        .collect()
 }
 
 /// The scopes that permit the interaction, if any: returns the broadest compartment granted
 /// (`user`/`system` before `patient`), or `None` when no scope covers the request.
-pub fn check(scopes: &[Scope], resource_type: &str, interaction: Interaction) -> Option<Compartment> {
+pub fn check(
+    scopes: &[Scope],
+    resource_type: &str,
+    interaction: Interaction,
+) -> Option<Compartment> {
     let mut best = None;
-    for s in scopes.iter().filter(|s| s.permits(resource_type, interaction)) {
+    for s in scopes
+        .iter()
+        .filter(|s| s.permits(resource_type, interaction))
+    {
         match s.compartment {
             Compartment::User | Compartment::System => return Some(s.compartment),
             Compartment::Patient => best = Some(Compartment::Patient),
@@ -135,12 +144,21 @@ mod tests {
     fn v2_and_v1_scopes() {
         let s = parse_scopes("openid patient/Observation.rs user/*.cruds launch/patient");
         assert_eq!(s.len(), 2);
-        assert_eq!(check(&s[..1], "Observation", Interaction::Read), Some(Compartment::Patient));
+        assert_eq!(
+            check(&s[..1], "Observation", Interaction::Read),
+            Some(Compartment::Patient)
+        );
         assert_eq!(check(&s[..1], "Observation", Interaction::Create), None);
         assert_eq!(check(&s[..1], "Condition", Interaction::Read), None);
-        assert_eq!(check(&s, "Condition", Interaction::Update), Some(Compartment::User));
+        assert_eq!(
+            check(&s, "Condition", Interaction::Update),
+            Some(Compartment::User)
+        );
         let v1 = parse_scopes("patient/*.read");
-        assert_eq!(check(&v1, "Patient", Interaction::Search), Some(Compartment::Patient));
+        assert_eq!(
+            check(&v1, "Patient", Interaction::Search),
+            Some(Compartment::Patient)
+        );
         assert_eq!(check(&v1, "Patient", Interaction::Update), None);
     }
 

@@ -21,7 +21,11 @@ use crate::error::SetupError;
 ///
 /// # Errors
 /// [`SetupError::Config`] explaining the rule.
-pub fn check_listen(addr: &SocketAddr, tls: bool, dangerous_plain_http: bool) -> Result<(), SetupError> {
+pub fn check_listen(
+    addr: &SocketAddr,
+    tls: bool,
+    dangerous_plain_http: bool,
+) -> Result<(), SetupError> {
     if tls || addr.ip().is_loopback() || dangerous_plain_http {
         Ok(())
     } else {
@@ -37,26 +41,50 @@ pub fn check_listen(addr: &SocketAddr, tls: bool, dangerous_plain_http: bool) ->
 /// File or key errors naming the file.
 pub fn tls_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, SetupError> {
     let read = |p: &Path, what: &'static str| {
-        std::fs::read(p).map_err(|source| SetupError::Io { what, path: p.to_owned(), source })
+        std::fs::read(p).map_err(|source| SetupError::Io {
+            what,
+            path: p.to_owned(),
+            source,
+        })
     };
     let cert_pem = read(cert, "tls certificate")?;
     let key_pem = read(key, "tls key")?;
     let certs: Vec<_> = rustls_pemfile::certs(&mut cert_pem.as_slice())
         .collect::<Result<_, _>>()
-        .map_err(|e| SetupError::Invalid { what: "tls certificate", path: cert.to_owned(), reason: e.to_string() })?;
+        .map_err(|e| SetupError::Invalid {
+            what: "tls certificate",
+            path: cert.to_owned(),
+            reason: e.to_string(),
+        })?;
     if certs.is_empty() {
-        return Err(SetupError::Invalid { what: "tls certificate", path: cert.to_owned(), reason: "no CERTIFICATE block".into() });
+        return Err(SetupError::Invalid {
+            what: "tls certificate",
+            path: cert.to_owned(),
+            reason: "no CERTIFICATE block".into(),
+        });
     }
     let key_der = rustls_pemfile::private_key(&mut key_pem.as_slice())
-        .map_err(|e| SetupError::Invalid { what: "tls key", path: key.to_owned(), reason: e.to_string() })?
-        .ok_or_else(|| SetupError::Invalid { what: "tls key", path: key.to_owned(), reason: "no private key block".into() })?;
+        .map_err(|e| SetupError::Invalid {
+            what: "tls key",
+            path: key.to_owned(),
+            reason: e.to_string(),
+        })?
+        .ok_or_else(|| SetupError::Invalid {
+            what: "tls key",
+            path: key.to_owned(),
+            reason: "no private key block".into(),
+        })?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| SetupError::Config(format!("tls: {e}")))?
         .with_no_client_auth()
         .with_single_cert(certs, key_der)
-        .map_err(|e| SetupError::Invalid { what: "tls key", path: key.to_owned(), reason: e.to_string() })?;
+        .map_err(|e| SetupError::Invalid {
+            what: "tls key",
+            path: key.to_owned(),
+            reason: e.to_string(),
+        })?;
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(cfg))
 }
@@ -72,9 +100,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let Some(tls) = tls else {
-        return axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        return axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
     };
     let acceptor = TlsAcceptor::from(tls);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();

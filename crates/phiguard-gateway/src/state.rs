@@ -145,7 +145,12 @@ impl GatewayState {
     ///
     /// # Errors
     /// Any [`SetupError`].
-    pub fn open(data_dir: &Path, config: GatewayConfig, backend: Backend, tenant: &str) -> Result<Self, SetupError> {
+    pub fn open(
+        data_dir: &Path,
+        config: GatewayConfig,
+        backend: Backend,
+        tenant: &str,
+    ) -> Result<Self, SetupError> {
         let io = |what: &'static str, path: &Path| {
             let path = path.to_owned();
             move |source| SetupError::Io { what, path, source }
@@ -173,17 +178,29 @@ impl GatewayState {
         let pk = crate::files::secret_bytes(&kd.join("pseudonym.key"), 32)?;
         let ck = crate::files::secret_bytes(&kd.join("commitment.key"), 32)?;
         let pseudo = Pseudonymizer::new(&pk, &ck)?;
-        let audit = AuditSink::new(appender, pseudo, config.audit_queue, Duration::from_millis(config.audit_timeout_ms));
+        let audit = AuditSink::new(
+            appender,
+            pseudo,
+            config.audit_queue,
+            Duration::from_millis(config.audit_timeout_ms),
+        );
         let mut verifier = Verifier::new(&config.audience);
         if config.dev_issuer {
             let dev = DevIssuer::open_or_create(data_dir)?;
-            verifier.add_issuer(&dev.issuer, &dev.jwks(), &crate::token::dev_jwks_path(data_dir))?;
+            verifier.add_issuer(
+                &dev.issuer,
+                &dev.jwks(),
+                &crate::token::dev_jwks_path(data_dir),
+            )?;
         }
         for i in &config.issuers {
             verifier.add_issuer_file(&i.issuer, &i.jwks_file)?;
         }
         let authz = Authorizer::load_or_install(&crate::authz::policy_dir(data_dir))?;
-        let ctx_dir = config.context_dir.clone().unwrap_or_else(|| data_dir.join("context"));
+        let ctx_dir = config
+            .context_dir
+            .clone()
+            .unwrap_or_else(|| data_dir.join("context"));
         let ctx = if ctx_dir.is_dir() {
             phiguard_fhir::load_dir(&ctx_dir).map_err(|e| SetupError::Invalid {
                 what: "monitor context",
@@ -242,7 +259,9 @@ impl GatewayState {
 
     /// Marks the gateway not ready (shutdown started).
     pub fn set_not_ready(&self) {
-        self.inner.ready.store(false, std::sync::atomic::Ordering::Relaxed);
+        self.inner
+            .ready
+            .store(false, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -41,11 +41,15 @@ pub struct Found {
 fn vault_err(e: &VaultError) -> ApiError {
     match e {
         VaultError::NotFound { .. } | VaultError::UnknownPatient { .. } => ApiError::not_found(),
-        VaultError::PatientErased { .. } => {
-            ApiError::new(axum::http::StatusCode::GONE, "deleted", "resource was erased")
-        }
+        VaultError::PatientErased { .. } => ApiError::new(
+            axum::http::StatusCode::GONE,
+            "deleted",
+            "resource was erased",
+        ),
         VaultError::InvalidResource(m) => ApiError::invalid(format!("invalid resource: {m}")),
-        VaultError::ApprovalRequired { requirement, level, .. } => ApiError::new(
+        VaultError::ApprovalRequired {
+            requirement, level, ..
+        } => ApiError::new(
             axum::http::StatusCode::UNAUTHORIZED,
             "security",
             format!("the vault requires {requirement} at protection level {level}"),
@@ -84,12 +88,18 @@ impl VaultStore {
 
     /// The vault's tenant.
     pub fn tenant(&self) -> String {
-        self.vault.lock().map(|v| v.tenant().to_string()).unwrap_or_default()
+        self.vault
+            .lock()
+            .map(|v| v.tenant().to_string())
+            .unwrap_or_default()
     }
 
     /// The vault's protection level code.
     pub fn level(&self) -> &'static str {
-        self.vault.lock().map(|v| v.level().as_str()).unwrap_or("lockdown")
+        self.vault
+            .lock()
+            .map(|v| v.level().as_str())
+            .unwrap_or("lockdown")
     }
 
     /// The patient a resource belongs to.
@@ -111,10 +121,22 @@ impl VaultStore {
     ///
     /// # Errors
     /// 404, 410, 401 (vault approval) or 500.
-    pub fn read(&self, patient: &str, rtype: &str, id: &str, version: Option<u64>, step_up: bool) -> Result<Found, ApiError> {
+    pub fn read(
+        &self,
+        patient: &str,
+        rtype: &str,
+        id: &str,
+        version: Option<u64>,
+        step_up: bool,
+    ) -> Result<Found, ApiError> {
         let mut v = self.vault.lock().map_err(|_| ApiError::internal())?;
-        v.set_hook(Box::new(Approved { step_up, two_person: false }));
-        let bytes = v.get(patient, rtype, id, version).map_err(|e| vault_err(&e))?;
+        v.set_hook(Box::new(Approved {
+            step_up,
+            two_person: false,
+        }));
+        let bytes = v
+            .get(patient, rtype, id, version)
+            .map_err(|e| vault_err(&e))?;
         let version = match version {
             Some(n) => n,
             None => v
@@ -126,18 +148,32 @@ impl VaultStore {
                 .max()
                 .unwrap_or(1),
         };
-        let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| ApiError::internal())?;
+        let json: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|_| ApiError::internal())?;
         let labels = phiguard_vault::level::labels(&json);
-        Ok(Found { json, version, labels })
+        Ok(Found {
+            json,
+            version,
+            labels,
+        })
     }
 
     /// Latest versions of a patient's resources of one type (all types when `rtype` is None).
     ///
     /// # Errors
     /// 401 (vault approval) or 500; an unknown patient gives an empty list.
-    pub fn search(&self, patient: &str, rtype: Option<&str>, step_up: bool, limit: usize) -> Result<Vec<Found>, ApiError> {
+    pub fn search(
+        &self,
+        patient: &str,
+        rtype: Option<&str>,
+        step_up: bool,
+        limit: usize,
+    ) -> Result<Vec<Found>, ApiError> {
         let mut v = self.vault.lock().map_err(|_| ApiError::internal())?;
-        v.set_hook(Box::new(Approved { step_up, two_person: false }));
+        v.set_hook(Box::new(Approved {
+            step_up,
+            two_person: false,
+        }));
         let keys = match v.list(patient) {
             Ok(k) => k,
             Err(VaultError::UnknownPatient { .. }) => return Ok(Vec::new()),
@@ -153,10 +189,17 @@ impl VaultStore {
         }
         let mut out = Vec::new();
         for ((t, id), ver) in latest.into_iter().take(limit) {
-            let bytes = v.get(patient, &t, &id, Some(ver)).map_err(|e| vault_err(&e))?;
-            let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| ApiError::internal())?;
+            let bytes = v
+                .get(patient, &t, &id, Some(ver))
+                .map_err(|e| vault_err(&e))?;
+            let json: serde_json::Value =
+                serde_json::from_slice(&bytes).map_err(|_| ApiError::internal())?;
             let labels = phiguard_vault::level::labels(&json);
-            out.push(Found { json, version: ver, labels });
+            out.push(Found {
+                json,
+                version: ver,
+                labels,
+            });
         }
         Ok(out)
     }

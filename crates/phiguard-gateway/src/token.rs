@@ -140,7 +140,12 @@ impl Verifier {
     ///
     /// # Errors
     /// [`SetupError::Invalid`] when a key is not an Ed25519 OKP key of 32 bytes.
-    pub fn add_issuer(&mut self, issuer: &str, jwks: &Jwks, source: &Path) -> Result<(), SetupError> {
+    pub fn add_issuer(
+        &mut self,
+        issuer: &str,
+        jwks: &Jwks,
+        source: &Path,
+    ) -> Result<(), SetupError> {
         let entry = self.keys.entry(issuer.to_string()).or_default();
         for (i, k) in jwks.keys.iter().enumerate() {
             let bad = |reason: String| SetupError::Invalid {
@@ -189,7 +194,8 @@ impl Verifier {
             return Err(TokenError::Malformed);
         }
         let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(TokenError::Malformed);
         };
@@ -282,14 +288,18 @@ impl DevIssuer {
             path: key_path.clone(),
             reason: "not an ed25519 pkcs8 key".into(),
         })?;
-        let kid = hex::encode(&aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.public_key().as_ref()).as_ref()[..8]);
+        let kid = hex::encode(
+            &aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.public_key().as_ref())
+                .as_ref()[..8],
+        );
         let me = Self {
             key,
             kid,
             issuer: DEV_ISSUER.to_string(),
         };
         let jwks_path = dev_jwks_path(data_dir);
-        let jwks = serde_json::to_string_pretty(&me.jwks()).map_err(|e| SetupError::Key(e.to_string()))?;
+        let jwks =
+            serde_json::to_string_pretty(&me.jwks()).map_err(|e| SetupError::Key(e.to_string()))?;
         std::fs::write(&jwks_path, jwks).map_err(io("jwks", &jwks_path))?;
         Ok(me)
     }
@@ -320,7 +330,11 @@ impl DevIssuer {
 ///
 /// # Errors
 /// Serialization failure.
-pub fn sign_with(key: &Ed25519KeyPair, kid: Option<&str>, claims: &Claims) -> Result<String, SetupError> {
+pub fn sign_with(
+    key: &Ed25519KeyPair,
+    kid: Option<&str>,
+    claims: &Claims,
+) -> Result<String, SetupError> {
     let header = match kid {
         Some(k) => serde_json::json!({"alg": "EdDSA", "typ": "JWT", "kid": k}),
         None => serde_json::json!({"alg": "EdDSA", "typ": "JWT"}),
@@ -380,7 +394,12 @@ impl Revocations {
         let set: HashSet<String> = match mtime {
             None => HashSet::new(),
             Some(_) => match std::fs::read_to_string(&self.path) {
-                Ok(t) => t.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect(),
+                Ok(t) => t
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_string)
+                    .collect(),
                 Err(_) => return true,
             },
         };
@@ -397,19 +416,29 @@ impl Revocations {
     /// I/O errors.
     pub fn revoke(&self, jti: &str) -> Result<(), SetupError> {
         use std::io::Write as _;
-        if jti.is_empty() || !jti.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if jti.is_empty()
+            || !jti
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             return Err(SetupError::Config("jti must be [A-Za-z0-9_-]+".into()));
         }
         let mut f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.path)
-            .map_err(|source| SetupError::Io { what: "revocation list", path: self.path.clone(), source })?;
-        writeln!(f, "{jti}").and_then(|_| f.sync_all()).map_err(|source| SetupError::Io {
-            what: "revocation list",
-            path: self.path.clone(),
-            source,
-        })
+            .map_err(|source| SetupError::Io {
+                what: "revocation list",
+                path: self.path.clone(),
+                source,
+            })?;
+        writeln!(f, "{jti}")
+            .and_then(|_| f.sync_all())
+            .map_err(|source| SetupError::Io {
+                what: "revocation list",
+                path: self.path.clone(),
+                source,
+            })
     }
 }
 
@@ -439,7 +468,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let iss = DevIssuer::open_or_create(dir.path()).unwrap();
         let mut v = Verifier::new("phiguard");
-        v.add_issuer_file(DEV_ISSUER, &dev_jwks_path(dir.path())).unwrap();
+        v.add_issuer_file(DEV_ISSUER, &dev_jwks_path(dir.path()))
+            .unwrap();
         let now = 1_800_000_000;
         let c = claims(now);
         let t = iss.sign(&c).unwrap();
@@ -447,7 +477,10 @@ mod tests {
         assert_eq!(v.verify(&t, now + 10_000), Err(TokenError::Expired));
         let mut wrong = c.clone();
         wrong.aud = "other".into();
-        assert_eq!(v.verify(&iss.sign(&wrong).unwrap(), now), Err(TokenError::Audience));
+        assert_eq!(
+            v.verify(&iss.sign(&wrong).unwrap(), now),
+            Err(TokenError::Audience)
+        );
         // Forged: same kid, other key.
         let other = Ed25519KeyPair::generate().unwrap();
         let forged = sign_with(&other, Some(&iss.kid), &c).unwrap();
@@ -463,16 +496,27 @@ mod tests {
         // alg none.
         let none = format!("{}.{}.", B64URL.encode(r#"{"alg":"none"}"#), parts[1]);
         assert_eq!(v.verify(&none, now), Err(TokenError::Algorithm));
-        let hs = format!("{}.{}.{}", B64URL.encode(r#"{"alg":"HS256"}"#), parts[1], parts[2]);
+        let hs = format!(
+            "{}.{}.{}",
+            B64URL.encode(r#"{"alg":"HS256"}"#),
+            parts[1],
+            parts[2]
+        );
         assert_eq!(v.verify(&hs, now), Err(TokenError::Algorithm));
         // Unknown issuer.
         let mut stranger = c.clone();
         stranger.iss = "https://evil.example".into();
-        assert_eq!(v.verify(&iss.sign(&stranger).unwrap(), now), Err(TokenError::UnknownKey));
+        assert_eq!(
+            v.verify(&iss.sign(&stranger).unwrap(), now),
+            Err(TokenError::UnknownKey)
+        );
         assert_eq!(v.verify("a.b", now), Err(TokenError::Malformed));
         // Key file is private.
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(issuer_dir(dir.path()).join("dev-issuer.pk8")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(issuer_dir(dir.path()).join("dev-issuer.pk8"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o077, 0);
     }
 

@@ -48,13 +48,24 @@ pub fn write_context(dir: &Path) {
 }
 
 pub fn config() -> GatewayConfig {
-    GatewayConfig { dangerous_ledger_no_sync: true, ..GatewayConfig::default() }
+    GatewayConfig {
+        dangerous_ledger_no_sync: true,
+        ..GatewayConfig::default()
+    }
 }
 
 pub fn open_vault(data: &Path) -> Vault {
     let store = SqliteStore::open(&data.join("vault.db")).unwrap();
     let provider = EnvKeyProvider::from_bytes(&[7u8; 32]).unwrap();
-    Vault::create(Box::new(store), Box::new(provider), VaultConfig { tenant: "general".into(), ..VaultConfig::default() }).unwrap()
+    Vault::create(
+        Box::new(store),
+        Box::new(provider),
+        VaultConfig {
+            tenant: "general".into(),
+            ..VaultConfig::default()
+        },
+    )
+    .unwrap()
 }
 
 pub fn harness_with(cfg: GatewayConfig, backend: Option<Backend>) -> H {
@@ -63,12 +74,20 @@ pub fn harness_with(cfg: GatewayConfig, backend: Option<Backend>) -> H {
     write_context(&data.join("context"));
     let backend = backend.unwrap_or_else(|| {
         let v = open_vault(&data);
-        Backend::Vault(std::sync::Arc::new(phiguard_gateway::store::VaultStore::new(v, &data.join("gateway-index.db")).unwrap()))
+        Backend::Vault(std::sync::Arc::new(
+            phiguard_gateway::store::VaultStore::new(v, &data.join("gateway-index.db")).unwrap(),
+        ))
     });
     let state = GatewayState::open(&data, cfg, backend, "general").unwrap();
     let iss = DevIssuer::open_or_create(&data).unwrap();
-    let app = phiguard_gateway::app(state.clone()).layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40_000))));
-    H { dir, app, state, iss }
+    let app = phiguard_gateway::app(state.clone())
+        .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40_000))));
+    H {
+        dir,
+        app,
+        state,
+        iss,
+    }
 }
 
 pub fn harness() -> H {
@@ -103,10 +122,22 @@ impl H {
     }
 
     pub fn ledger_size(&self) -> u64 {
-        phiguard_ledger::LedgerReader::open(&self.data().join("ledger")).unwrap().checkpoint().unwrap().0.size
+        phiguard_ledger::LedgerReader::open(&self.data().join("ledger"))
+            .unwrap()
+            .checkpoint()
+            .unwrap()
+            .0
+            .size
     }
 
-    pub async fn call(&self, method: &str, uri: &str, token: Option<&str>, headers: &[(&str, &str)], body: Option<String>) -> (StatusCode, HeaderMap, serde_json::Value) {
+    pub async fn call(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<String>,
+    ) -> (StatusCode, HeaderMap, serde_json::Value) {
         let mut b = Request::builder().method(method).uri(uri);
         if let Some(t) = token {
             b = b.header("authorization", format!("Bearer {t}"));
@@ -117,12 +148,16 @@ impl H {
         if body.is_some() {
             b = b.header("content-type", "application/fhir+json");
         }
-        let req = b.body(body.map(Body::from).unwrap_or_else(Body::empty)).unwrap();
+        let req = b
+            .body(body.map(Body::from).unwrap_or_else(Body::empty))
+            .unwrap();
         let resp = self.app.clone().oneshot(req).await.unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        let v = serde_json::from_slice(&bytes).unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        let v = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned())
+        });
         (status, headers, v)
     }
 }
