@@ -733,7 +733,7 @@ async fn pipeline(
             .unwrap_or_default(),
     };
     let sensitive = phiguard_vault::level::is_sensitive(&labels);
-    // 6. Monitor: relationship evidence and score for this access.
+    // 6. Relationship evidence from the monitor's context index (nothing learned yet).
     let now = now_unix();
     let address = caller.addr.map(|a| a.ip().to_string());
     let ev = AccessEvent {
@@ -764,9 +764,10 @@ async fn pipeline(
         patient: Some(Cow::Borrowed(patient.as_str())),
         data_entities: 1,
     };
-    let (assessment, risk) = s.assess(&ev, now);
-    let relation = assessment.relation.map(|r| r.code()).unwrap_or("none");
-    let direct = assessment.relation.is_some_and(|r| r.is_direct());
+    let rel = s.relation(&user, &patient, now);
+    let relation = rel.code();
+    let direct = rel.is_direct();
+    let risk = s.risk(&user, now);
     // 7. Policy decision.
     let ctx = DecisionContext {
         purpose: purpose.clone(),
@@ -797,8 +798,15 @@ async fn pipeline(
         &ctx,
         btg_requested,
     );
+    let served = matches!(decision, Decision::Allow | Decision::BreakGlass);
+    let assessment = if served {
+        Some(s.assess(&ev, now).0)
+    } else {
+        None
+    };
+    let alert = assessment.as_ref().is_some_and(|a| a.alert);
     let (outcome, err) = match &decision {
-        Decision::Allow if assessment.alert => ("flagged", None),
+        Decision::Allow if alert => ("flagged", None),
         Decision::Allow => ("allowed", None),
         Decision::BreakGlass => ("flagged", None),
         Decision::StepUp => (
@@ -826,7 +834,7 @@ async fn pipeline(
         Decision::StepUp => METRICS.step_up.inc(),
         Decision::Deny(_) => METRICS.denied.inc(),
     }
-    if assessment.alert {
+    if alert {
         METRICS.alerts.inc();
     }
     let ledger_purpose = if matches!(decision, Decision::BreakGlass) {
@@ -862,14 +870,20 @@ async fn pipeline(
     };
     s.inner.audit.remember(Scored {
         index,
-        score: assessment.score,
-        alert: assessment.alert,
+        score: assessment.as_ref().map_or(0.0, |a| a.score),
+        alert,
         reasons: assessment
-            .reasons
-            .iter()
-            .map(|r| r.code().to_string())
-            .collect(),
-        relation: assessment.relation.map(|r| r.code().to_string()),
+            .as_ref()
+            .map(|a| a.reasons.iter().map(|r| r.code().to_string()).collect())
+            .unwrap_or_default(),
+        relation: Some(
+            assessment
+                .as_ref()
+                .and_then(|a| a.relation)
+                .unwrap_or(rel)
+                .code()
+                .to_string(),
+        ),
         break_glass: matches!(decision, Decision::BreakGlass),
     });
     if let Some(e) = err {

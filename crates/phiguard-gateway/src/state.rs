@@ -11,6 +11,8 @@ use phiguard_fhir::AccessEvent;
 use phiguard_ledger::committer::{CommitPolicy, GroupCommitter};
 use phiguard_ledger::entry::Pseudonymizer;
 use phiguard_ledger::{Ledger, SyncMode};
+use phiguard_monitor::relation::{static_link, Relation, Windows};
+use phiguard_monitor::world::World;
 use phiguard_monitor::{Assessment, Monitor, MonitorConfig};
 use serde::Deserialize;
 
@@ -121,8 +123,10 @@ pub struct Inner {
     pub authz: Authorizer,
     /// Storage or upstream.
     pub backend: Backend,
-    /// The access monitor (same engine as `phiguard scan`).
+    /// The access monitor (same engine as `phiguard scan`); fed with served accesses only.
     pub monitor: Mutex<Monitor>,
+    /// The indexed context, for relationship lookups before a decision (no learning).
+    pub world: Mutex<World>,
     /// Ledger sink.
     pub audit: AuditSink,
     /// Recent scores per user: (time, score).
@@ -211,6 +215,7 @@ impl GatewayState {
             phiguard_fhir::Context::default()
         };
         let monitor = Monitor::new(&ctx, MonitorConfig::default());
+        let world = World::new(&ctx);
         Ok(Self {
             inner: Arc::new(Inner {
                 revocations: Revocations::new(crate::token::revocations_path(data_dir)),
@@ -219,6 +224,7 @@ impl GatewayState {
                 authz,
                 backend,
                 monitor: Mutex::new(monitor),
+                world: Mutex::new(world),
                 audit,
                 risk: Mutex::new(HashMap::new()),
                 ready: AtomicBool::new(true),
@@ -227,6 +233,45 @@ impl GatewayState {
                 committer: Mutex::new(Some(committer)),
             }),
         })
+    }
+
+    /// The context-only relationship of `login` to `patient` at `now` (care team, department,
+    /// other department, past; never `prior-access` or `team`, which need history). Nothing
+    /// is learned, so a refused attempt cannot create a relationship.
+    pub fn relation(&self, login: &str, patient: &str, now: i64) -> Relation {
+        let Ok(mut w) = self.inner.world.lock() else {
+            return Relation::None;
+        };
+        let uid = w.user(login);
+        let (staff, dept) = w
+            .users
+            .get(uid as usize)
+            .map(|u| (u.practitioner, u.dept))
+            .unwrap_or((None, None));
+        match w.find_patient(patient) {
+            Some(p) => static_link(&w, staff, dept, p, now, &Windows::default()).relation,
+            None => Relation::None,
+        }
+    }
+
+    /// The user's current risk: the highest monitor score (bits, rounded) of their served
+    /// accesses in the risk window.
+    pub fn risk(&self, login: &str, now: i64) -> i64 {
+        let window = self.inner.config.risk_window_secs;
+        self.inner
+            .risk
+            .lock()
+            .ok()
+            .and_then(|r| {
+                r.get(login).map(|q| {
+                    q.iter()
+                        .filter(|(t, _)| *t >= now - window)
+                        .map(|(_, s)| *s)
+                        .fold(0.0, f64::max)
+                })
+            })
+            .unwrap_or(0.0)
+            .round() as i64
     }
 
     /// Scores an access with the monitor; returns the assessment and the user's risk before

@@ -174,6 +174,22 @@ async fn denied_without_relationship_then_break_the_glass_raises_alert() {
     );
     let ev = &v["entry"][0]["resource"];
     assert_eq!(ev["resourceType"], "AuditEvent");
+    let ext = ev["extension"].as_array().unwrap();
+    let has = |url: &str, key: &str, val: serde_json::Value| {
+        ext.iter().any(|e| e["url"] == url && e[key] == val)
+    };
+    assert!(
+        has("urn:phiguard:alert", "valueBoolean", true.into()),
+        "the monitor raised an alert: {ev}"
+    );
+    assert!(
+        has("urn:phiguard:reason", "valueCode", "BREAK_GLASS".into()),
+        "{ev}"
+    );
+    assert!(
+        has("urn:phiguard:outcome", "valueCode", "flagged".into()),
+        "{ev}"
+    );
     // Clinicians may not read the audit trail.
     assert_eq!(
         h.call("GET", "/fhir/AuditEvent", Some(&alice), &[], None)
