@@ -535,6 +535,7 @@ async fn pipeline(
     headers: HeaderMap,
     addr: Option<SocketAddr>,
 ) -> Response {
+    let t_start = StdInstant::now();
     // 1. Authentication.
     let caller = match authenticate(&s, &headers, addr) {
         Ok(c) => c,
@@ -864,10 +865,16 @@ async fn pipeline(
         outcome,
         detail: Some(detail.as_bytes()),
     };
+    let ta = StdInstant::now();
     let index = match s.inner.audit.append(&rec).await {
         Ok(i) => i,
         Err(e) => return e.into_response(),
     };
+    tracing::debug!(
+        pre_audit_us = ta.duration_since(t_start).as_micros() as u64,
+        audit_us = ta.elapsed().as_micros() as u64,
+        "request stages"
+    );
     s.inner.audit.remember(Scored {
         index,
         score: assessment.as_ref().map_or(0.0, |a| a.score),

@@ -47,6 +47,8 @@ enum Command {
     Serve(cmd::serve::ServeArgs),
     /// Development token issuer and token revocation.
     Token(cmd::serve::TokenArgs),
+    /// Gateway benchmarks.
+    Gateway(cmd::serve::GatewayArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
         Command::Iomt(args) => cmd::iomt::run(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Token(args) => cmd::serve::run_token(args),
+        Command::Gateway(args) => cmd::serve::run_gateway(args),
     };
     match result {
         Ok(code) => code,

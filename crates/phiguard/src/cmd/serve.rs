@@ -250,3 +250,70 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     })?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// `phiguard gateway`.
+#[derive(Args, Debug)]
+pub struct GatewayArgs {
+    #[command(subcommand)]
+    command: GatewayCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum GatewayCommand {
+    /// Added latency of authz + audit + scoring at a fixed request rate, and proxy throughput
+    /// vs direct upstream, on loopback (one table, side by side).
+    Bench {
+        /// Target request rate (open loop).
+        #[arg(long, default_value_t = 2000)]
+        rate: u32,
+        /// Seconds per run.
+        #[arg(long, default_value_t = 5)]
+        secs: u64,
+        /// Concurrent clients for the throughput runs.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Skip ledger fsync (shows the pipeline cost without the disk).
+        #[arg(long)]
+        dangerous_no_fsync: bool,
+    },
+}
+
+/// Runs `phiguard gateway ...`.
+pub fn run_gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        GatewayCommand::Bench {
+            rate,
+            secs,
+            concurrency,
+            dangerous_no_fsync,
+        } => {
+            let dir = tempfile::tempdir()?;
+            let store =
+                phiguard_vault::store::sqlite::SqliteStore::open(&dir.path().join("vault.db"))?;
+            let kek = phiguard_vault::crypto::random_key()?;
+            let provider = phiguard_vault::EnvKeyProvider::from_bytes(&kek)?;
+            let vault = phiguard_vault::vault::Vault::create(
+                Box::new(store),
+                Box::new(provider),
+                phiguard_vault::vault::VaultConfig::default(),
+            )?;
+            let opts = phiguard_gateway::bench::BenchOptions {
+                rate,
+                secs,
+                concurrency,
+                ledger_sync: !dangerous_no_fsync,
+            };
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let rows = rt.block_on(phiguard_gateway::bench::run(
+                &opts,
+                dir.path(),
+                vault,
+                &mut |m: &str| eprintln!("{m}"),
+            ))?;
+            print!("{}", phiguard_gateway::bench::table(&rows));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
