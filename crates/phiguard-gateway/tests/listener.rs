@@ -166,3 +166,73 @@ async fn proxy_mode_same_pipeline() {
     assert_eq!(h.ledger_size(), before + 5);
     let _ = stop_up.send(());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_listener_and_syslog_udp() {
+    let h = harness();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let tls =
+        phiguard_gateway::server::tls_config(&dir.join("test-cert.pem"), &dir.join("test-key.pem"))
+            .unwrap();
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let srv = tokio::spawn(phiguard_gateway::server::serve(
+        phiguard_gateway::app(h.state.clone()),
+        l,
+        Some(tls),
+        async move {
+            let _ = rx.await;
+        },
+    ));
+    let ca =
+        reqwest::Certificate::from_pem(&std::fs::read(dir.join("test-ca.pem")).unwrap()).unwrap();
+    let c = reqwest::Client::builder()
+        .add_root_certificate(ca)
+        .build()
+        .unwrap();
+    let r = c
+        .get(format!("https://localhost:{port}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let t = h.token("alice", "user/*.cruds");
+    let r = c
+        .post(format!("https://localhost:{port}/fhir/Observation"))
+        .bearer_auth(&t)
+        .body(observation("o1", "p1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    // Plain HTTP to the TLS port does not get served.
+    assert!(reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+        .await
+        .map(|r| r.status() != 200)
+        .unwrap_or(true));
+    let _ = tx.send(());
+    srv.await.unwrap().unwrap();
+
+    // Syslog RFC 5424 over UDP: a BALP AuditEvent in MSG goes through the monitor into the ledger.
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = sock.local_addr().unwrap();
+    tokio::spawn(phiguard_gateway::ingest::syslog_udp(h.state.clone(), sock));
+    let before = h.ledger_size();
+    let ev = "{\"resourceType\":\"AuditEvent\",\"id\":\"s1\",\"type\":{\"code\":\"rest\"},\"action\":\"R\",\"recorded\":\"2026-03-10T03:00:00Z\",\"outcome\":\"0\",\"agent\":[{\"requestor\":true,\"who\":{\"identifier\":{\"value\":\"bob\"}}}],\"source\":{\"observer\":{\"display\":\"ehr\"}},\"entity\":[{\"what\":{\"reference\":\"Patient/p1\"}}]}";
+    let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    client
+        .send_to(
+            format!("<110>1 2026-03-10T03:00:00Z ehr app - AUDIT - {ev}").as_bytes(),
+            addr,
+        )
+        .unwrap();
+    client.send_to(b"not syslog", addr).unwrap();
+    for _ in 0..100 {
+        if h.ledger_size() > before {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(h.ledger_size(), before + 1);
+}
