@@ -586,6 +586,7 @@ async fn pipeline(
     // 4. Patient and body.
     let mut body_json: Option<serde_json::Value> = None;
     let mut fetched = Fetched::None;
+    let mut prefetched: Option<Result<crate::store::Found, ApiError>> = None;
     let step_up = caller.claims.amr.iter().any(|m| m == "mfa" || m == "hwk");
     let patient: String = match op.interaction {
         Interaction::Search => match search_patient(&op) {
@@ -634,11 +635,24 @@ async fn pipeline(
             let id = op.id.clone().unwrap_or_default();
             match &s.inner.backend {
                 Backend::Vault(store) => {
+                    // One blocking hop: find the owner and fetch (held back until decided).
                     let store2 = store.clone();
                     let rt = op.rtype.clone();
                     let id2 = id.clone();
-                    match tokio::task::spawn_blocking(move || store2.patient_of(&rt, &id2)).await {
-                        Ok(Ok(Some(p))) => p,
+                    let vid = op.vid;
+                    let job = move || {
+                        store2.patient_of(&rt, &id2).map(|owner| {
+                            owner.map(|p| {
+                                let f = store2.read(&p, &rt, &id2, vid, step_up);
+                                (p, f)
+                            })
+                        })
+                    };
+                    match tokio::task::spawn_blocking(job).await {
+                        Ok(Ok(Some((p, f)))) => {
+                            prefetched = Some(f);
+                            p
+                        }
                         Ok(Ok(None)) => return deny(ApiError::not_found(), String::new()).await,
                         _ => return deny(ApiError::internal(), String::new()).await,
                     }
@@ -691,14 +705,17 @@ async fn pipeline(
             .unwrap_or(100)
             .min(1000);
         let r = match op.interaction {
-            Interaction::Read => {
-                tokio::task::spawn_blocking(move || {
-                    store2
-                        .read(&p, &rt, &id.unwrap_or_default(), vid, step_up)
-                        .map(Fetched::One)
-                })
-                .await
-            }
+            Interaction::Read => match prefetched.take() {
+                Some(f) => Ok(f.map(Fetched::One)),
+                None => {
+                    tokio::task::spawn_blocking(move || {
+                        store2
+                            .read(&p, &rt, &id.unwrap_or_default(), vid, step_up)
+                            .map(Fetched::One)
+                    })
+                    .await
+                }
+            },
             Interaction::Search => {
                 tokio::task::spawn_blocking(move || {
                     let t = if rt == "Patient" {
