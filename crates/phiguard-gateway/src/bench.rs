@@ -179,6 +179,60 @@ async fn closed_loop(
     }
 }
 
+/// The ledger alone: open-loop appends of a typical entry through the group committer.
+async fn ledger_only(dir: &Path, rate: u32, secs: u64, sync: bool) -> Result<Row, SetupError> {
+    std::fs::create_dir_all(dir).map_err(|source| SetupError::Io {
+        what: "bench ledger",
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut l = phiguard_ledger::Ledger::init(dir, "bench.local/ledger")?;
+    if !sync {
+        l.set_sync_mode(phiguard_ledger::SyncMode::DangerousNone);
+    }
+    let (_gc, app) = phiguard_ledger::committer::GroupCommitter::start(
+        l,
+        phiguard_ledger::committer::CommitPolicy {
+            max_entries: 10_000,
+            max_wait: Duration::from_millis(1),
+        },
+    );
+    let entry = br#"{"v":1,"t":1700000000,"actor":"ps1:3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","patient":"ps1:Zk3AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","action":"read","resource":"Observation","purpose":"TREAT","outcome":"allowed","detail":"cm1:Qm9AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}"#.to_vec();
+    let n = u64::from(rate) * secs;
+    let period = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
+    let t0 = Instant::now();
+    let mut hs = Vec::new();
+    for i in 0..n {
+        let due = t0 + period * u32::try_from(i).unwrap_or(u32::MAX);
+        tokio::time::sleep_until(due.into()).await;
+        let app = app.clone();
+        let e = entry.clone();
+        hs.push(tokio::spawn(async move {
+            let ok = tokio::task::spawn_blocking(move || app.append(e))
+                .await
+                .map(|r| r.is_ok())
+                .unwrap_or(false);
+            (due.elapsed().as_secs_f64() * 1e6, ok)
+        }));
+    }
+    let mut lat = Vec::new();
+    let mut errors = 0;
+    for h in hs {
+        if let Ok((us, ok)) = h.await {
+            lat.push(us);
+            errors += u64::from(!ok);
+        }
+    }
+    let el = t0.elapsed().as_secs_f64();
+    Ok(Row {
+        name: String::new(),
+        rps: lat.len() as f64 / el,
+        p50_us: pct(&mut lat, 0.5),
+        p99_us: pct(&mut lat, 0.99),
+        errors,
+    })
+}
+
 /// Writes a small context: user `alice` on the care team of patient `p1`.
 ///
 /// # Errors
@@ -279,6 +333,15 @@ pub async fn run(
     let mut r = open_loop(&client, &full_url, Some(&token), opts.rate, opts.secs).await;
     r.name = format!("gateway read (JWT+Cedar+ledger {sync}+monitor)");
     rows.push(r);
+    let mut r = ledger_only(
+        &data_dir.join("ledger-only"),
+        opts.rate,
+        opts.secs,
+        opts.ledger_sync,
+    )
+    .await?;
+    r.name = format!("ledger append alone (group commit, {sync})");
+    rows.push(r);
     // Proxy throughput: gateway in proxy mode in front of a static upstream vs direct.
     progress("proxy throughput ...");
     let (up, _s3) =
@@ -367,11 +430,18 @@ pub fn table(rows: &[Row]) -> String {
             rows[1].p99_us - rows[0].p99_us
         );
     }
-    if rows.len() >= 4 && rows[2].rps > 0.0 {
+    if rows.len() >= 3 {
+        let _ = writeln!(
+            s,
+            "of which the ledger append alone: p50 {:.0} us, p99 {:.0} us",
+            rows[2].p50_us, rows[2].p99_us
+        );
+    }
+    if rows.len() >= 5 && rows[3].rps > 0.0 {
         let _ = writeln!(
             s,
             "proxy throughput: {:.0}% of direct upstream",
-            100.0 * rows[3].rps / rows[2].rps
+            100.0 * rows[4].rps / rows[3].rps
         );
     }
     s
