@@ -47,15 +47,28 @@ pub fn app(state: GatewayState) -> Router {
         .route("/fhir/{rtype}/{id}/_history/{vid}", get(vread))
         .route("/ingest/audit", post(crate::ingest::ingest_http))
         .fallback(|| async { ApiError::not_found() })
-        .layer(middleware::from_fn(observe))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }
 
-async fn observe(req: Request, next: Next) -> Response {
+async fn observe(State(s): State<GatewayState>, req: Request, next: Next) -> Response {
     let t = StdInstant::now();
     METRICS.requests.inc();
-    let mut r = next.run(req).await;
+    // Slow clients (a body trickling in) and stuck backends end here. A response cut off
+    // by the timeout was not sent, so nothing is served unaudited.
+    let limit = std::time::Duration::from_secs(s.inner.config.request_timeout_secs.max(1));
+    let mut r = match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => {
+            let e = ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "timeout",
+                "request took too long",
+            );
+            refuse(&s, "anonymous", "", "timeout", "-", "-", e).await
+        }
+    };
     METRICS.observe(t.elapsed().as_secs_f64());
     let h = r.headers_mut();
     h.insert(

@@ -127,7 +127,12 @@ pub async fn serve(
                         r.extensions_mut().insert(ConnectInfo(addr));
                         r
                     });
-                    let builder = Builder::new(TokioExecutor::new());
+                    let mut builder = Builder::new(TokioExecutor::new());
+                    // Slowloris: headers must arrive within 10 s.
+                    builder
+                        .http1()
+                        .timer(hyper_util::rt::TokioTimer::new())
+                        .header_read_timeout(std::time::Duration::from_secs(10));
                     let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(svc));
                     let _ = watcher.watch(conn.into_owned()).await;
                 });

@@ -59,6 +59,8 @@ pub struct GatewayConfig {
     pub syslog_tcp: Option<String>,
     /// Seconds of history for a user's current risk (default 3600).
     pub risk_window_secs: i64,
+    /// Longest time for a whole request, body upload included (default 30 s); then 408.
+    pub request_timeout_secs: u64,
 }
 
 impl Default for GatewayConfig {
@@ -80,6 +82,7 @@ impl Default for GatewayConfig {
             syslog_udp: None,
             syslog_tcp: None,
             risk_window_secs: 3600,
+            request_timeout_secs: 30,
         }
     }
 }

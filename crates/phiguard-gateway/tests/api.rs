@@ -326,3 +326,43 @@ async fn overload_gives_503_never_unaudited() {
         "{codes:?}"
     );
 }
+
+#[tokio::test]
+async fn slow_body_gets_408_outcome() {
+    let cfg = phiguard_gateway::GatewayConfig {
+        request_timeout_secs: 1,
+        ..config()
+    };
+    let h = harness_with(cfg, None);
+    let t = h.token("alice", CLIN);
+    // A body that never finishes.
+    let (tx, body) = {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<axum::body::Bytes, std::io::Error>>(1);
+        (tx, axum::body::Body::from_stream(tokio_stream_from(rx)))
+    };
+    tx.send(Ok(axum::body::Bytes::from_static(b"{\"resourceType\":")))
+        .await
+        .unwrap();
+    let req = axum::http::Request::builder()
+        .method("POST")
+        .uri("/fhir/Observation")
+        .header("authorization", format!("Bearer {t}"))
+        .body(body)
+        .unwrap();
+    use tower::ServiceExt as _;
+    let before = h.ledger_size();
+    let resp = h.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(
+        h.ledger_size(),
+        before + 1,
+        "the timed-out request is audited"
+    );
+    drop(tx);
+}
+
+fn tokio_stream_from(
+    mut rx: tokio::sync::mpsc::Receiver<Result<axum::body::Bytes, std::io::Error>>,
+) -> impl futures_util::Stream<Item = Result<axum::body::Bytes, std::io::Error>> {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
