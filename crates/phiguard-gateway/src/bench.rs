@@ -179,6 +179,88 @@ async fn closed_loop(
     }
 }
 
+/// The decision path alone, in process (no HTTP, no ledger): token verification, revocation
+/// check, scope, relationship lookup, Cedar decision, monitor scoring.
+fn decision_path(state: &GatewayState, token: &str, n: usize) -> Row {
+    use crate::authz::DecisionContext;
+    let mut headers = axum::http::HeaderMap::new();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!("Bearer {token}")) {
+        headers.insert(axum::http::header::AUTHORIZATION, v);
+    }
+    let addr = Some(SocketAddr::from(([127, 0, 0, 1], 1)));
+    let mut lat = Vec::with_capacity(n);
+    let mut errors = 0;
+    let t0 = Instant::now();
+    for _ in 0..n {
+        let t = Instant::now();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        let ok = match crate::app::authenticate(state, &headers, addr) {
+            Ok(c) => {
+                let scoped =
+                    crate::scope::check(&c.scopes, "Observation", crate::scope::Interaction::Read)
+                        .is_some();
+                let rel = state.relation(&c.claims.sub, "p1", now);
+                let ctx = DecisionContext {
+                    purpose: c.purpose.clone(),
+                    relation: rel.code().into(),
+                    direct_relation: rel.is_direct(),
+                    labels: vec![],
+                    sensitive: false,
+                    hour: now.rem_euclid(86_400) / 3600,
+                    network: "loopback".into(),
+                    risk: state.risk(&c.claims.sub, now),
+                    protection_level: "normal".into(),
+                    step_up: false,
+                    break_glass: false,
+                    resource_type: "Observation".into(),
+                };
+                let d = state.inner.authz.decide(
+                    &c.claims.sub,
+                    &c.claims.roles,
+                    "read",
+                    ("Patient", "p1"),
+                    &ctx,
+                    false,
+                );
+                let ev = phiguard_fhir::AccessEvent {
+                    id: "bench".into(),
+                    recorded: phiguard_fhir::Instant {
+                        unix: now,
+                        offset: 0,
+                    },
+                    action: "R".into(),
+                    subtype: "read".into(),
+                    success: true,
+                    user: c.claims.sub.as_str().into(),
+                    address: Some("127.0.0.1".into()),
+                    address_kind: phiguard_fhir::AddressKind::Ip,
+                    purposes: vec![c.purpose.as_str().into()],
+                    patient: Some("p1".into()),
+                    data_entities: 1,
+                };
+                let _ = state.assess(&ev, now);
+                scoped && d == crate::authz::Decision::Allow
+            }
+            Err(_) => false,
+        };
+        if !ok {
+            errors += 1;
+        }
+        lat.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    let el = t0.elapsed().as_secs_f64();
+    Row {
+        name: String::new(),
+        rps: n as f64 / el,
+        p50_us: pct(&mut lat, 0.5),
+        p99_us: pct(&mut lat, 0.99),
+        errors,
+    }
+}
+
 /// The ledger alone: open-loop appends of a typical entry through the group committer.
 async fn ledger_only(dir: &Path, rate: u32, secs: u64, sync: bool) -> Result<Row, SetupError> {
     std::fs::create_dir_all(dir).map_err(|source| SetupError::Io {
@@ -301,6 +383,8 @@ pub async fn run(
     let state = GatewayState::open(data_dir, cfg, Backend::Vault(store.clone()), "default")?;
     let iss = DevIssuer::open_or_create(data_dir)?;
     let token = iss.sign(&bench_claims(&iss.issuer))?;
+    let mut dp = decision_path(&state, &token, 20_000);
+    dp.name = "decision path alone (JWT+scope+relation+Cedar+monitor)".into();
     let (full, _s1) = start(crate::app(state)).await?;
     let (bare, _s2) = start(
         Router::new()
@@ -342,6 +426,7 @@ pub async fn run(
     .await?;
     r.name = format!("ledger append alone (group commit, {sync})");
     rows.push(r);
+    rows.push(dp);
     // Proxy throughput: gateway in proxy mode in front of a static upstream vs direct.
     progress("proxy throughput ...");
     let (up, _s3) =
@@ -437,11 +522,18 @@ pub fn table(rows: &[Row]) -> String {
             rows[2].p50_us, rows[2].p99_us
         );
     }
-    if rows.len() >= 5 && rows[3].rps > 0.0 {
+    if rows.len() >= 4 {
+        let _ = writeln!(
+            s,
+            "of which the decision path alone: p50 {:.0} us, p99 {:.0} us",
+            rows[3].p50_us, rows[3].p99_us
+        );
+    }
+    if rows.len() >= 6 && rows[4].rps > 0.0 {
         let _ = writeln!(
             s,
             "proxy throughput: {:.0}% of direct upstream",
-            100.0 * rows[4].rps / rows[3].rps
+            100.0 * rows[5].rps / rows[4].rps
         );
     }
     s
