@@ -87,14 +87,58 @@ impl Default for GatewayConfig {
     }
 }
 
-/// A trusted token issuer.
+/// A trusted token issuer: its JWKS from a file or fetched once at start from a URL
+/// (`https://`, or `http://` on loopback only).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IssuerConfig {
     /// `iss` value.
     pub issuer: String,
     /// JWKS file with its Ed25519 keys.
-    pub jwks_file: PathBuf,
+    #[serde(default)]
+    pub jwks_file: Option<PathBuf>,
+    /// JWKS URL (fetched at start; restart to pick up rotated keys).
+    #[serde(default)]
+    pub jwks_url: Option<String>,
+}
+
+/// Fetches a JWKS document (on a plain thread, so it also works inside a tokio runtime).
+///
+/// # Errors
+/// [`SetupError::Config`] naming the URL when it is not allowed, unreachable or not a JWKS.
+pub fn fetch_jwks(url: &str) -> Result<crate::token::Jwks, SetupError> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| SetupError::Config(format!("jwks_url `{url}`: {e}")))?;
+    let loopback_http = parsed.scheme() == "http"
+        && matches!(
+            parsed.host_str(),
+            Some("127.0.0.1") | Some("localhost") | Some("[::1]")
+        );
+    if !(parsed.scheme() == "https" || loopback_http) {
+        return Err(SetupError::Config(format!(
+            "jwks_url `{url}` must be https (plain http only on loopback)"
+        )));
+    }
+    let u = url.to_string();
+    let job = std::thread::spawn(move || -> Result<crate::token::Jwks, String> {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| e.to_string())?;
+        let r = client.get(&u).send().map_err(|e| e.to_string())?;
+        if !r.status().is_success() {
+            return Err(format!("status {}", r.status()));
+        }
+        let body = r.bytes().map_err(|e| e.to_string())?;
+        if body.len() > 1 << 20 {
+            return Err("document larger than 1 MiB".into());
+        }
+        serde_json::from_slice(&body).map_err(|e| format!("not a JWKS: {e}"))
+    });
+    job.join()
+        .map_err(|_| SetupError::Config(format!("jwks_url `{url}`: fetch thread failed")))?
+        .map_err(|e| SetupError::Config(format!("jwks_url `{url}`: {e}")))
 }
 
 /// Where resources come from.
@@ -201,7 +245,19 @@ impl GatewayState {
             )?;
         }
         for i in &config.issuers {
-            verifier.add_issuer_file(&i.issuer, &i.jwks_file)?;
+            match (&i.jwks_file, &i.jwks_url) {
+                (Some(f), None) => verifier.add_issuer_file(&i.issuer, f)?,
+                (None, Some(u)) => {
+                    let jwks = fetch_jwks(u)?;
+                    verifier.add_issuer(&i.issuer, &jwks, Path::new(u))?;
+                }
+                _ => {
+                    return Err(SetupError::Config(format!(
+                        "issuer `{}`: set exactly one of jwks_file, jwks_url",
+                        i.issuer
+                    )))
+                }
+            }
         }
         let authz = Authorizer::load_or_install(&crate::authz::policy_dir(data_dir))?;
         let ctx_dir = config

@@ -236,3 +236,61 @@ async fn tls_listener_and_syslog_udp() {
     }
     assert_eq!(h.ledger_size(), before + 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_issuer_jwks_from_url() {
+    // An "external" IdP: its own key, JWKS served over HTTP on loopback.
+    let idp_dir = tempfile::tempdir().unwrap();
+    let idp = phiguard_gateway::token::DevIssuer::open_or_create(idp_dir.path()).unwrap();
+    let jwks = serde_json::to_string(&idp.jwks()).unwrap();
+    let (base, stop) = start(Router::new().route(
+        "/jwks.json",
+        get(move || {
+            let j = jwks.clone();
+            async move { j }
+        }),
+    ))
+    .await;
+    let cfg = phiguard_gateway::GatewayConfig {
+        issuers: vec![phiguard_gateway::state::IssuerConfig {
+            issuer: "https://idp.hospital.example".into(),
+            jwks_file: None,
+            jwks_url: Some(format!("{base}/jwks.json")),
+        }],
+        dev_issuer: false,
+        ..config()
+    };
+    let h = harness_with(cfg, None);
+    let mut c = claims("alice", "user/*.cruds");
+    c.iss = "https://idp.hospital.example".into();
+    let t = idp.sign(&c).unwrap();
+    let (s, _, v) = h
+        .call(
+            "POST",
+            "/fhir/Observation",
+            Some(&t),
+            &[],
+            Some(observation("o1", "p1")),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    // The development issuer is off: its tokens are refused.
+    assert_eq!(
+        h.call(
+            "GET",
+            "/fhir/Observation/o1",
+            Some(&h.token("alice", "user/*.cruds")),
+            &[],
+            None
+        )
+        .await
+        .0,
+        StatusCode::UNAUTHORIZED
+    );
+    let _ = stop.send(());
+    // Plain http off loopback is refused.
+    assert!(phiguard_gateway::state::fetch_jwks("http://idp.example/jwks.json").is_err());
+    assert!(
+        phiguard_gateway::state::fetch_jwks("http://localhost.evil.example/jwks.json").is_err()
+    );
+}
