@@ -342,51 +342,74 @@ pub async fn syslog_udp(s: GatewayState, sock: tokio::net::UdpSocket) {
     }
 }
 
-/// Accepts TCP syslog connections (octet counting `LEN SP MSG`, or newline framing).
+/// Reads RFC 6587 framed syslog messages (octet counting `LEN SP MSG`, or newline framing)
+/// from one connection until it ends or misbehaves.
+pub async fn syslog_stream<S: tokio::io::AsyncRead + Unpin>(s: GatewayState, conn: S) {
+    let mut r = BufReader::new(conn);
+    let mut n = 0usize;
+    loop {
+        let mut first = [0u8; 1];
+        if r.read_exact(&mut first).await.is_err() {
+            break;
+        }
+        if first[0].is_ascii_digit() {
+            let mut len = u64::from(first[0] - b'0');
+            loop {
+                let mut c = [0u8; 1];
+                if r.read_exact(&mut c).await.is_err() {
+                    return;
+                }
+                match c[0] {
+                    b' ' => break,
+                    d @ b'0'..=b'9' if len < 1_000_000 => len = len * 10 + u64::from(d - b'0'),
+                    _ => return,
+                }
+            }
+            let mut msg = vec![0u8; usize::try_from(len).unwrap_or(0)];
+            if r.read_exact(&mut msg).await.is_err() {
+                return;
+            }
+            match String::from_utf8(msg) {
+                Ok(t) => ingest_syslog(&s, &t, &mut n).await,
+                Err(_) => METRICS.ingest_rejected.inc(),
+            }
+        } else {
+            let mut line = vec![first[0]];
+            let mut limited = (&mut r).take(1_000_000);
+            if limited.read_until(b'\n', &mut line).await.is_err() {
+                return;
+            }
+            match String::from_utf8(line) {
+                Ok(t) => ingest_syslog(&s, &t, &mut n).await,
+                Err(_) => METRICS.ingest_rejected.inc(),
+            }
+        }
+    }
+}
+
+/// Accepts TCP syslog connections (loopback: the caller binds it).
 pub async fn syslog_tcp(s: GatewayState, listener: tokio::net::TcpListener) {
     while let Ok((conn, _)) = listener.accept().await {
+        tokio::spawn(syslog_stream(s.clone(), conn));
+    }
+}
+
+/// Accepts syslog over TLS (RFC 5425: TLS, then octet-counted messages).
+pub async fn syslog_tls(
+    s: GatewayState,
+    listener: tokio::net::TcpListener,
+    tls: std::sync::Arc<tokio_rustls::rustls::ServerConfig>,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    while let Ok((conn, _)) = listener.accept().await {
+        let acceptor = acceptor.clone();
         let s = s.clone();
         tokio::spawn(async move {
-            let mut r = BufReader::new(conn);
-            let mut n = 0usize;
-            loop {
-                let mut first = [0u8; 1];
-                if r.read_exact(&mut first).await.is_err() {
-                    break;
-                }
-                if first[0].is_ascii_digit() {
-                    let mut len = u64::from(first[0] - b'0');
-                    loop {
-                        let mut c = [0u8; 1];
-                        if r.read_exact(&mut c).await.is_err() {
-                            return;
-                        }
-                        match c[0] {
-                            b' ' => break,
-                            d @ b'0'..=b'9' if len < 1_000_000 => {
-                                len = len * 10 + u64::from(d - b'0')
-                            }
-                            _ => return,
-                        }
-                    }
-                    let mut msg = vec![0u8; usize::try_from(len).unwrap_or(0)];
-                    if r.read_exact(&mut msg).await.is_err() {
-                        return;
-                    }
-                    match String::from_utf8(msg) {
-                        Ok(t) => ingest_syslog(&s, &t, &mut n).await,
-                        Err(_) => METRICS.ingest_rejected.inc(),
-                    }
-                } else {
-                    let mut line = vec![first[0]];
-                    if r.read_until(b'\n', &mut line).await.is_err() || line.len() > 1_000_000 {
-                        return;
-                    }
-                    match String::from_utf8(line) {
-                        Ok(t) => ingest_syslog(&s, &t, &mut n).await,
-                        Err(_) => METRICS.ingest_rejected.inc(),
-                    }
-                }
+            if let Ok(Ok(stream)) =
+                tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(conn))
+                    .await
+            {
+                syslog_stream(s, stream).await;
             }
         });
     }

@@ -55,8 +55,10 @@ pub struct GatewayConfig {
     pub upstream: Option<String>,
     /// Syslog RFC 5424 UDP receiver address (loopback only unless TLS), e.g. `127.0.0.1:5514`.
     pub syslog_udp: Option<String>,
-    /// Syslog RFC 5424 TCP receiver address (octet-counted or newline framed).
+    /// Syslog RFC 5424 TCP receiver address (octet-counted or newline framed), loopback only.
     pub syslog_tcp: Option<String>,
+    /// Syslog over TLS (RFC 5425) receiver address; uses `tls_cert`/`tls_key`.
+    pub syslog_tls: Option<String>,
     /// Seconds of history for a user's current risk (default 3600).
     pub risk_window_secs: i64,
     /// Longest time for a whole request, body upload included (default 30 s); then 408.
@@ -81,6 +83,7 @@ impl Default for GatewayConfig {
             upstream: None,
             syslog_udp: None,
             syslog_tcp: None,
+            syslog_tls: None,
             risk_window_secs: 3600,
             request_timeout_secs: 30,
         }

@@ -294,3 +294,55 @@ async fn external_issuer_jwks_from_url() {
         phiguard_gateway::state::fetch_jwks("http://localhost.evil.example/jwks.json").is_err()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syslog_over_tls_rfc5425() {
+    use tokio::io::AsyncWriteExt as _;
+    use tokio_rustls::rustls;
+    let h = harness();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let tls =
+        phiguard_gateway::server::tls_config(&dir.join("test-cert.pem"), &dir.join("test-key.pem"))
+            .unwrap();
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(phiguard_gateway::ingest::syslog_tls(
+        h.state.clone(),
+        l,
+        tls,
+    ));
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls_pemfile::certs(&mut std::fs::read(dir.join("test-ca.pem")).unwrap().as_slice())
+    {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let cfg = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg))
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    let ev = "{\"resourceType\":\"AuditEvent\",\"id\":\"t1\",\"type\":{\"code\":\"rest\"},\"action\":\"R\",\"recorded\":\"2026-03-10T03:00:00Z\",\"outcome\":\"0\",\"agent\":[{\"requestor\":true,\"who\":{\"identifier\":{\"value\":\"bob\"}}}],\"source\":{\"observer\":{\"display\":\"ehr\"}},\"entity\":[{\"what\":{\"reference\":\"Patient/p1\"}}]}";
+    let before = h.ledger_size();
+    for _ in 0..2 {
+        let msg = format!("<110>1 2026-03-10T03:00:00Z ehr app - AUDIT - {ev}");
+        tls.write_all(format!("{} {msg}", msg.len()).as_bytes())
+            .await
+            .unwrap();
+    }
+    tls.flush().await.unwrap();
+    for _ in 0..100 {
+        if h.ledger_size() >= before + 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(h.ledger_size(), before + 2);
+}

@@ -216,6 +216,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let syslog_udp = cfg.syslog_udp.clone();
     let syslog_tcp = cfg.syslog_tcp.clone();
+    let syslog_tls = cfg.syslog_tls.clone();
+    if syslog_tls.is_some() && tls.is_none() {
+        bail!("syslog_tls needs tls_cert and tls_key");
+    }
     let state = GatewayState::open(&args.data_dir, cfg, backend, &tenant)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -225,7 +229,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             let Some(a) = a else { continue };
             let sa: SocketAddr = a.parse().with_context(|| format!("syslog address `{a}`"))?;
             if !sa.ip().is_loopback() {
-                bail!("syslog receivers listen on loopback only (RFC 5425 TLS is not implemented yet)");
+                bail!("plain syslog receivers listen on loopback only; use syslog_tls (RFC 5425) elsewhere");
             }
             if kind == "udp" {
                 let sock = tokio::net::UdpSocket::bind(sa).await.with_context(|| format!("binding syslog udp {sa}"))?;
@@ -235,6 +239,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 tokio::spawn(phiguard_gateway::ingest::syslog_tcp(state.clone(), l));
             }
             eprintln!("phiguard serve: syslog {kind} on {sa}");
+        }
+        if let (Some(a), Some(t)) = (&syslog_tls, &tls) {
+            let sa: SocketAddr = a.parse().with_context(|| format!("syslog address `{a}`"))?;
+            let l = tokio::net::TcpListener::bind(sa).await.with_context(|| format!("binding syslog tls {sa}"))?;
+            tokio::spawn(phiguard_gateway::ingest::syslog_tls(state.clone(), l, t.clone()));
+            eprintln!("phiguard serve: syslog tls (RFC 5425) on {sa}");
         }
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
         let scheme = if tls.is_some() { "https" } else { "http" };
