@@ -319,6 +319,9 @@ async fn ingest_syslog(s: &GatewayState, msg: &str, counter: &mut usize) {
     match parse_rfc5424(msg) {
         Ok(m) => {
             if let Err(e) = ingest_lines(s, vec![(*counter, m.to_string())]).await {
+                // Ledger overloaded: syslog has no back-pressure, the event is dropped and
+                // counted (the sender's own audit store still holds it).
+                METRICS.ingest_rejected.inc();
                 tracing::warn!(status = %e.status, "syslog event not recorded");
             }
         }
