@@ -46,7 +46,8 @@ pub fn app(state: GatewayState) -> Router {
         .route("/fhir/{rtype}/{id}", get(read).put(update))
         .route("/fhir/{rtype}/{id}/_history/{vid}", get(vread))
         .route("/ingest/audit", post(crate::ingest::ingest_http))
-        .fallback(|| async { ApiError::not_found() })
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
@@ -77,6 +78,28 @@ async fn observe(State(s): State<GatewayState>, req: Request, next: Next) -> Res
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
+}
+
+async fn unknown_route(State(s): State<GatewayState>) -> Response {
+    refuse(
+        &s,
+        "anonymous",
+        "",
+        "unknown",
+        "-",
+        "-",
+        ApiError::not_found(),
+    )
+    .await
+}
+
+async fn method_not_allowed(State(s): State<GatewayState>) -> Response {
+    let e = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "not-supported",
+        "method not supported on this path",
+    );
+    refuse(&s, "anonymous", "", "unknown", "-", "-", e).await
 }
 
 async fn readyz(State(s): State<GatewayState>) -> Response {

@@ -120,3 +120,42 @@ async fn bypass_attempts_all_fail_and_are_audited() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["subject"]["reference"], "Patient/p1");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, ..Default::default() })]
+    /// Random paths, methods, headers and bodies: never a 5xx, never data without a valid
+    /// token, always a FHIR OperationOutcome on errors, always one ledger entry per FHIR request.
+    #[test]
+    fn random_requests_never_bypass(
+        seg in proptest::sample::select(vec!["Observation", "Patient", "observation", "..", "%2e%2e", "A", "Observation%00", "AuditEvent"]),
+        id in "[ -~]{0,20}",
+        method in proptest::sample::select(vec!["GET", "POST", "PUT", "DELETE", "PATCH"]),
+        body in proptest::option::of("[ -~]{0,200}"),
+        purpose in proptest::option::of("[ -~]{0,12}"),
+        with_token in proptest::bool::ANY,
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let h = harness();
+            let bob = h.token("bob", "user/*.cruds");
+            let enc: String = id.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect();
+            let uri = format!("/fhir/{seg}/{enc}");
+            let mut headers = vec![];
+            if let Some(p) = &purpose {
+                if axum::http::HeaderValue::from_str(p).is_ok() {
+                    headers.push(("x-purpose-of-use", p.as_str()));
+                }
+            }
+            let before = h.ledger_size();
+            let (s, _, v) = h.call(method, &uri, with_token.then_some(bob.as_str()), &headers, body.clone()).await;
+            assert!(!s.is_server_error(), "{uri} -> {s}");
+            if !with_token {
+                assert!(s.is_client_error(), "{uri} without token -> {s}");
+            }
+            // bob has no relationship and nothing exists: nothing is ever served.
+            assert!(!s.is_success(), "{method} {uri} -> {s} {v}");
+            assert!(is_outcome(&v), "{method} {uri} -> {s} {v}");
+            assert_eq!(h.ledger_size(), before + 1, "{method} {uri} -> {s}");
+        });
+    }
+}
