@@ -356,6 +356,35 @@ async fn refuse(
     }
 }
 
+/// Refuses an unauthenticated request. Each is audited, except beyond the per-address budget
+/// of failed authentications (`auth_failures_per_sec`, burst 5x): then 429, with one audit
+/// entry (`purpose` `rate-limited`) per address per second, so a flood of bad tokens cannot
+/// exhaust the ledger for everyone.
+pub async fn refuse_unauthenticated(
+    s: &GatewayState,
+    addr: Option<SocketAddr>,
+    action: &str,
+    rtype: &str,
+    err: ApiError,
+) -> Response {
+    match s.auth_failure_budget(addr.map(|a| a.ip())) {
+        crate::state::Budget::Ok => refuse(s, "anonymous", "", action, rtype, "-", err).await,
+        crate::state::Budget::Exceeded { audit } => {
+            METRICS.rate_limited.inc();
+            let e = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "throttled",
+                "too many failed authentications from this address",
+            );
+            if audit {
+                refuse(s, "anonymous", "", "auth", "-", "rate-limited", e).await
+            } else {
+                e.into_response()
+            }
+        }
+    }
+}
+
 /// A FHIR interaction request after routing.
 #[derive(Debug, Clone)]
 pub struct Op {
@@ -577,7 +606,7 @@ async fn pipeline(
         Ok(c) => c,
         Err(e) => {
             METRICS.unauthenticated.inc();
-            return refuse(&s, "anonymous", "", op.action, &op.rtype, "-", e).await;
+            return refuse_unauthenticated(&s, addr, op.action, &op.rtype, e).await;
         }
     };
     let user = caller.claims.sub.clone();
@@ -1059,7 +1088,7 @@ async fn audit_events(
         Ok(c) => c,
         Err(e) => {
             METRICS.unauthenticated.inc();
-            return refuse(&s, "anonymous", "", "search", "AuditEvent", "-", e).await;
+            return refuse_unauthenticated(&s, addr, "search", "AuditEvent", e).await;
         }
     };
     let user = caller.claims.sub.clone();

@@ -160,7 +160,7 @@ pub async fn ingest_http(State(s): State<GatewayState>, req: Request) -> Respons
         Ok(c) => c,
         Err(e) => {
             METRICS.unauthenticated.inc();
-            return refuse(&s, "anonymous", e).await;
+            return crate::app::refuse_unauthenticated(&s, addr, "ingest", "AuditEvent", e).await;
         }
     };
     let user = caller.claims.sub.clone();

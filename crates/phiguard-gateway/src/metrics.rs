@@ -49,6 +49,8 @@ pub struct Metrics {
     pub ingested: Counter,
     /// Ingested lines rejected.
     pub ingest_rejected: Counter,
+    /// Unauthenticated requests refused with 429 (failed-authentication budget exceeded).
+    pub rate_limited: Counter,
     buckets: [AtomicU64; 12],
     count: AtomicU64,
     sum_micros: AtomicU64,
@@ -67,6 +69,7 @@ pub static METRICS: Metrics = Metrics {
     audit_overload: Counter(AtomicU64::new(0)),
     ingested: Counter(AtomicU64::new(0)),
     ingest_rejected: Counter(AtomicU64::new(0)),
+    rate_limited: Counter(AtomicU64::new(0)),
     buckets: [const { AtomicU64::new(0) }; 12],
     count: AtomicU64::new(0),
     sum_micros: AtomicU64::new(0),
@@ -88,7 +91,7 @@ impl Metrics {
     /// Prometheus text format.
     pub fn render(&self) -> String {
         let mut s = String::new();
-        let counters: [(&str, &str, &Counter); 11] = [
+        let counters: [(&str, &str, &Counter); 12] = [
             (
                 "phiguard_gateway_requests_total",
                 "Requests handled.",
@@ -138,6 +141,11 @@ impl Metrics {
                 "phiguard_gateway_ingested_total",
                 "External audit events ingested.",
                 &self.ingested,
+            ),
+            (
+                "phiguard_gateway_rate_limited_total",
+                "Unauthenticated requests refused with 429.",
+                &self.rate_limited,
             ),
             (
                 "phiguard_gateway_ingest_rejected_total",

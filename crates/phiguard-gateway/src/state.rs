@@ -63,6 +63,24 @@ pub struct GatewayConfig {
     pub risk_window_secs: i64,
     /// Longest time for a whole request, body upload included (default 30 s); then 408.
     pub request_timeout_secs: u64,
+    /// Failed authentications per second and client address before 429 (burst 5x; default 20).
+    pub auth_failures_per_sec: f64,
+}
+
+/// Failed-authentication token buckets per client address: (tokens, last refill, last audit).
+pub type AuthFailures =
+    HashMap<Option<std::net::IpAddr>, (f64, std::time::Instant, Option<std::time::Instant>)>;
+
+/// Result of [`GatewayState::auth_failure_budget`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// Within budget: audit and refuse as usual.
+    Ok,
+    /// Over budget: 429; `audit` is true once per second per address.
+    Exceeded {
+        /// Write one summary entry now.
+        audit: bool,
+    },
 }
 
 impl Default for GatewayConfig {
@@ -86,6 +104,7 @@ impl Default for GatewayConfig {
             syslog_tls: None,
             risk_window_secs: 3600,
             request_timeout_secs: 30,
+            auth_failures_per_sec: 20.0,
         }
     }
 }
@@ -181,6 +200,8 @@ pub struct Inner {
     pub audit: AuditSink,
     /// Recent scores per user: (time, score).
     pub risk: Mutex<HashMap<String, VecDeque<(i64, f64)>>>,
+    /// Failed-authentication token buckets per client address: (tokens, last refill, last audit).
+    pub auth_failures: Mutex<AuthFailures>,
     /// Ready to serve (false while shutting down).
     pub ready: AtomicBool,
     /// Tenant served.
@@ -289,6 +310,7 @@ impl GatewayState {
                 world: Mutex::new(world),
                 audit,
                 risk: Mutex::new(HashMap::new()),
+                auth_failures: Mutex::new(HashMap::new()),
                 ready: AtomicBool::new(true),
                 tenant: tenant.to_string(),
                 ledger_dir,
@@ -354,6 +376,32 @@ impl GatewayState {
             q.push_back((now, a.score));
         }
         (a, risk.round() as i64)
+    }
+
+    /// Takes one failed authentication from the address's budget.
+    pub fn auth_failure_budget(&self, ip: Option<std::net::IpAddr>) -> Budget {
+        let rate = self.inner.config.auth_failures_per_sec.max(0.1);
+        let burst = rate * 5.0;
+        let now = std::time::Instant::now();
+        let Ok(mut m) = self.inner.auth_failures.lock() else {
+            return Budget::Ok;
+        };
+        if m.len() > 100_000 {
+            m.retain(|_, (_, last, _)| now.duration_since(*last).as_secs() < 60);
+        }
+        let e = m.entry(ip).or_insert((burst, now, None));
+        e.0 = (e.0 + now.duration_since(e.1).as_secs_f64() * rate).min(burst);
+        e.1 = now;
+        if e.0 >= 1.0 {
+            e.0 -= 1.0;
+            return Budget::Ok;
+        }
+        let audit =
+            e.2.is_none_or(|t| now.duration_since(t).as_secs_f64() >= 1.0);
+        if audit {
+            e.2 = Some(now);
+        }
+        Budget::Exceeded { audit }
     }
 
     /// The protection level of the vault (`normal` in proxy mode).

@@ -159,3 +159,52 @@ proptest::proptest! {
         });
     }
 }
+
+#[tokio::test]
+async fn flood_of_bad_tokens_is_throttled_not_a_ledger_dos() {
+    let cfg = phiguard_gateway::GatewayConfig {
+        auth_failures_per_sec: 1.0,
+        ..config()
+    };
+    let h = harness_with(cfg, None);
+    let before = h.ledger_size();
+    let (mut unauth, mut throttled) = (0, 0);
+    for _ in 0..40 {
+        let (s, _, v) = h
+            .call(
+                "GET",
+                "/fhir/Observation/o1",
+                Some("bad.token.here"),
+                &[],
+                None,
+            )
+            .await;
+        assert!(is_outcome(&v));
+        match s {
+            StatusCode::UNAUTHORIZED => unauth += 1,
+            StatusCode::TOO_MANY_REQUESTS => throttled += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!((5..=8).contains(&unauth), "{unauth}");
+    assert_eq!(unauth + throttled, 40);
+    let grown = h.ledger_size() - before;
+    assert!(
+        grown > unauth && grown <= unauth + 4,
+        "ledger grew by {grown} for {unauth} audited refusals"
+    );
+    // Authenticated users are not affected by someone else's flood from the same address.
+    let t = h.token("alice", "user/*.cruds");
+    assert_eq!(
+        h.call(
+            "POST",
+            "/fhir/Observation",
+            Some(&t),
+            &[],
+            Some(observation("o1", "p1"))
+        )
+        .await
+        .0,
+        StatusCode::CREATED
+    );
+}
