@@ -43,6 +43,12 @@ enum Command {
     Anomaly(cmd::anomaly::AnomalyArgs),
     /// IoMT device monitoring: MQTT watch, WUSTL-EHMS evaluation.
     Iomt(cmd::iomt::IomtArgs),
+    /// The access gateway: FHIR API with tokens, Cedar policies, break-the-glass, audit.
+    Serve(cmd::serve::ServeArgs),
+    /// Development token issuer and token revocation.
+    Token(cmd::serve::TokenArgs),
+    /// Gateway benchmarks.
+    Gateway(cmd::serve::GatewayArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +66,9 @@ fn main() -> ExitCode {
         Command::Restore(args) => cmd::vault::run_restore(args),
         Command::Anomaly(args) => cmd::anomaly::run(args),
         Command::Iomt(args) => cmd::iomt::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
+        Command::Token(args) => cmd::serve::run_token(args),
+        Command::Gateway(args) => cmd::serve::run_gateway(args),
     };
     match result {
         Ok(code) => code,

@@ -7,6 +7,7 @@ pub mod eval;
 pub mod iomt;
 pub mod ledger;
 pub mod scan;
+pub mod serve;
 pub mod simulate;
 pub mod vault;
 pub mod witness;

@@ -296,7 +296,7 @@ fn open_store(dir: &Path, cfg: &DirConfig) -> anyhow::Result<Box<dyn Storage>> {
     })
 }
 
-fn open_vault(dir: &Path) -> anyhow::Result<Vault> {
+pub(crate) fn open_vault(dir: &Path) -> anyhow::Result<Vault> {
     let cfg = read_config(dir)?;
     let provider = open_provider(dir, &cfg)?;
     let store = open_store(dir, &cfg)?;

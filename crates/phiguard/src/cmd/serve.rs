@@ -1,0 +1,329 @@
+//! `phiguard serve` (the access gateway) and `phiguard token` (development issuer, revocation).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context as _};
+use clap::{Args, Subcommand};
+use phiguard_gateway::token::{Claims, DevIssuer, Revocations};
+use phiguard_gateway::{Backend, GatewayConfig, GatewayState};
+
+/// `phiguard serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Data directory (vault, ledger, keys, policies, issuer).
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// Configuration file (TOML; see the gateway README for every key).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Listen address (overrides the config file; default 127.0.0.1:8443).
+    #[arg(long)]
+    listen: Option<String>,
+    /// Proxy mode: the upstream FHIR base URL (nothing is stored locally).
+    #[arg(long)]
+    upstream: Option<String>,
+    /// Allow plain HTTP on a non-loopback address (tokens and PHI in clear on the network).
+    #[arg(long)]
+    dangerous_plain_http: bool,
+}
+
+/// `phiguard token`.
+#[derive(Args, Debug)]
+pub struct TokenArgs {
+    #[command(subcommand)]
+    command: TokenCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenCommand {
+    /// Mint a token from the local development issuer (for tests and demos).
+    Issue {
+        /// Data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// User login (token subject).
+        #[arg(long)]
+        user: String,
+        /// SMART scopes (repeat or space-separate).
+        #[arg(long, required = true)]
+        scope: Vec<String>,
+        /// Default purpose of use (v3-ActReason code).
+        #[arg(long, default_value = "TREAT")]
+        purpose: String,
+        /// Hospital roles (repeatable).
+        #[arg(long, default_value = "clinician")]
+        role: Vec<String>,
+        /// SMART launch patient (binds patient/ scopes).
+        #[arg(long)]
+        patient: Option<String>,
+        /// Tenant claim.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Mark the token as strongly authenticated (amr mfa): step-up done.
+        #[arg(long)]
+        mfa: bool,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: i64,
+        /// Audience.
+        #[arg(long, default_value = "phiguard")]
+        audience: String,
+        /// Print the token id (jti) on stderr.
+        #[arg(long)]
+        show_jti: bool,
+    },
+    /// Revoke a token id; running gateways refuse it from the next request on.
+    Revoke {
+        /// Data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The token's jti.
+        #[arg(long)]
+        jti: String,
+    },
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Runs `phiguard token ...`.
+pub fn run_token(args: TokenArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        TokenCommand::Issue {
+            data_dir,
+            user,
+            scope,
+            purpose,
+            role,
+            patient,
+            tenant,
+            mfa,
+            ttl,
+            audience,
+            show_jti,
+        } => {
+            let iss = DevIssuer::open_or_create(&data_dir)?;
+            let n = now();
+            let claims = Claims {
+                iss: iss.issuer.clone(),
+                sub: user,
+                aud: audience,
+                exp: n + ttl,
+                iat: n,
+                jti: phiguard_gateway::token::new_jti(),
+                scope: scope.join(" "),
+                purpose_of_use: Some(purpose),
+                tenant,
+                patient,
+                roles: role,
+                amr: if mfa {
+                    vec!["pwd".into(), "mfa".into()]
+                } else {
+                    vec!["pwd".into()]
+                },
+            };
+            if show_jti {
+                eprintln!("jti {}", claims.jti);
+            }
+            println!("{}", iss.sign(&claims)?);
+        }
+        TokenCommand::Revoke { data_dir, jti } => {
+            Revocations::new(phiguard_gateway::token::revocations_path(&data_dir)).revoke(&jti)?;
+            println!("revoked {jti}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open_or_init_vault(dir: &Path) -> anyhow::Result<phiguard_vault::vault::Vault> {
+    if !dir.join("vault.json").exists() {
+        // First start: the embedded default (SQLite, local key file sealed by the passphrase).
+        let pass = std::env::var("PHIGUARD_PASSPHRASE").ok().filter(|p| !p.is_empty()).with_context(|| {
+            "no vault in the data dir yet: set PHIGUARD_PASSPHRASE to create one (or run `phiguard vault init`)"
+        })?;
+        std::fs::create_dir_all(dir).with_context(|| format!("creating `{}`", dir.display()))?;
+        let provider = phiguard_vault::LocalKeyProvider::create(
+            &dir.join("keys.json"),
+            pass.as_bytes(),
+            phiguard_vault::keys::KdfParams::RECOMMENDED,
+        )?;
+        let store = phiguard_vault::store::sqlite::SqliteStore::open(&dir.join("vault.db"))?;
+        phiguard_vault::vault::Vault::create(
+            Box::new(store),
+            Box::new(provider),
+            phiguard_vault::vault::VaultConfig::default(),
+        )?;
+        let cfg = serde_json::json!({"format": 1, "provider": "local", "backend": "sqlite", "postgres_schema": null});
+        phiguard_vault::keys::write_atomic(
+            &dir.join("vault.json"),
+            &serde_json::to_vec_pretty(&cfg)?,
+        )?;
+        eprintln!(
+            "phiguard serve: created the embedded vault in {}",
+            dir.display()
+        );
+    }
+    crate::cmd::vault::open_vault(dir)
+}
+
+/// Runs `phiguard serve`.
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut cfg: GatewayConfig = match &args.config {
+        Some(p) => {
+            let t =
+                std::fs::read_to_string(p).with_context(|| format!("reading `{}`", p.display()))?;
+            toml::from_str(&t).with_context(|| format!("parsing `{}`", p.display()))?
+        }
+        None => GatewayConfig::default(),
+    };
+    if let Some(l) = args.listen {
+        cfg.listen = l;
+    }
+    if args.upstream.is_some() {
+        cfg.upstream = args.upstream;
+    }
+    let addr: SocketAddr = cfg
+        .listen
+        .parse()
+        .with_context(|| format!("listen address `{}` is not IP:PORT", cfg.listen))?;
+    let tls = match (&cfg.tls_cert, &cfg.tls_key) {
+        (Some(c), Some(k)) => Some(phiguard_gateway::server::tls_config(c, k)?),
+        (None, None) => None,
+        _ => bail!("set both tls_cert and tls_key, or neither"),
+    };
+    phiguard_gateway::server::check_listen(&addr, tls.is_some(), args.dangerous_plain_http)?;
+    let (backend, tenant) = match &cfg.upstream {
+        Some(u) => (
+            Backend::Upstream(Arc::new(phiguard_gateway::proxy::Upstream::new(u)?)),
+            "default".to_string(),
+        ),
+        None => {
+            let v = open_or_init_vault(&args.data_dir)?;
+            let tenant = v.tenant().to_string();
+            let store = phiguard_gateway::store::VaultStore::new(
+                v,
+                &args.data_dir.join("gateway-index.db"),
+            )?;
+            (Backend::Vault(Arc::new(store)), tenant)
+        }
+    };
+    let syslog_udp = cfg.syslog_udp.clone();
+    let syslog_tcp = cfg.syslog_tcp.clone();
+    let syslog_tls = cfg.syslog_tls.clone();
+    if syslog_tls.is_some() && tls.is_none() {
+        bail!("syslog_tls needs tls_cert and tls_key");
+    }
+    let state = GatewayState::open(&args.data_dir, cfg, backend, &tenant)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        for (a, kind) in [(&syslog_udp, "udp"), (&syslog_tcp, "tcp")] {
+            let Some(a) = a else { continue };
+            let sa: SocketAddr = a.parse().with_context(|| format!("syslog address `{a}`"))?;
+            if !sa.ip().is_loopback() {
+                bail!("plain syslog receivers listen on loopback only; use syslog_tls (RFC 5425) elsewhere");
+            }
+            if kind == "udp" {
+                let sock = tokio::net::UdpSocket::bind(sa).await.with_context(|| format!("binding syslog udp {sa}"))?;
+                tokio::spawn(phiguard_gateway::ingest::syslog_udp(state.clone(), sock));
+            } else {
+                let l = tokio::net::TcpListener::bind(sa).await.with_context(|| format!("binding syslog tcp {sa}"))?;
+                tokio::spawn(phiguard_gateway::ingest::syslog_tcp(state.clone(), l));
+            }
+            eprintln!("phiguard serve: syslog {kind} on {sa}");
+        }
+        if let (Some(a), Some(t)) = (&syslog_tls, &tls) {
+            let sa: SocketAddr = a.parse().with_context(|| format!("syslog address `{a}`"))?;
+            let l = tokio::net::TcpListener::bind(sa).await.with_context(|| format!("binding syslog tls {sa}"))?;
+            tokio::spawn(phiguard_gateway::ingest::syslog_tls(state.clone(), l, t.clone()));
+            eprintln!("phiguard serve: syslog tls (RFC 5425) on {sa}");
+        }
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        eprintln!("phiguard serve: listening on {scheme}://{}", listener.local_addr()?);
+        let st = state.clone();
+        let shutdown = async move {
+            phiguard_gateway::server::shutdown_signal().await;
+            st.set_not_ready();
+            eprintln!("phiguard serve: shutting down");
+        };
+        phiguard_gateway::server::serve(phiguard_gateway::app(state), listener, tls, shutdown).await?;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `phiguard gateway`.
+#[derive(Args, Debug)]
+pub struct GatewayArgs {
+    #[command(subcommand)]
+    command: GatewayCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum GatewayCommand {
+    /// Added latency of authz + audit + scoring at a fixed request rate, and proxy throughput
+    /// vs direct upstream, on loopback (one table, side by side).
+    Bench {
+        /// Target request rate (open loop).
+        #[arg(long, default_value_t = 2000)]
+        rate: u32,
+        /// Seconds per run.
+        #[arg(long, default_value_t = 5)]
+        secs: u64,
+        /// Concurrent clients for the throughput runs.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Skip ledger fsync (shows the pipeline cost without the disk).
+        #[arg(long)]
+        dangerous_no_fsync: bool,
+    },
+}
+
+/// Runs `phiguard gateway ...`.
+pub fn run_gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        GatewayCommand::Bench {
+            rate,
+            secs,
+            concurrency,
+            dangerous_no_fsync,
+        } => {
+            let dir = tempfile::tempdir()?;
+            let store =
+                phiguard_vault::store::sqlite::SqliteStore::open(&dir.path().join("vault.db"))?;
+            let kek = phiguard_vault::crypto::random_key()?;
+            let provider = phiguard_vault::EnvKeyProvider::from_bytes(&kek)?;
+            let vault = phiguard_vault::vault::Vault::create(
+                Box::new(store),
+                Box::new(provider),
+                phiguard_vault::vault::VaultConfig::default(),
+            )?;
+            let opts = phiguard_gateway::bench::BenchOptions {
+                rate,
+                secs,
+                concurrency,
+                ledger_sync: !dangerous_no_fsync,
+            };
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let rows = rt.block_on(phiguard_gateway::bench::run(
+                &opts,
+                dir.path(),
+                vault,
+                &mut |m: &str| eprintln!("{m}"),
+            ))?;
+            print!("{}", phiguard_gateway::bench::table(&rows));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
