@@ -277,6 +277,7 @@ async fn ledger_only(dir: &Path, rate: u32, secs: u64, sync: bool) -> Result<Row
         phiguard_ledger::committer::CommitPolicy {
             max_entries: 10_000,
             max_wait: Duration::from_millis(1),
+            ..Default::default()
         },
     );
     let entry = br#"{"v":1,"t":1700000000,"actor":"ps1:3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","patient":"ps1:Zk3AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","action":"read","resource":"Observation","purpose":"TREAT","outcome":"allowed","detail":"cm1:Qm9AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}"#.to_vec();

@@ -246,6 +246,7 @@ impl GatewayState {
             CommitPolicy {
                 max_entries: 10_000,
                 max_wait: Duration::from_millis(config.commit_max_wait_ms),
+                ..CommitPolicy::default()
             },
         );
         let kd = data_dir.join(KEY_DIR);
