@@ -882,10 +882,12 @@ async fn pipeline(
         btg_requested,
     );
     let served = matches!(decision, Decision::Allow | Decision::BreakGlass);
+    // Served requests teach the monitor; refused ones are scored (they show up for auditors
+    // and raise the user's risk) without becoming routine.
     let assessment = if served {
         Some(s.assess(&ev, now).0)
     } else {
-        None
+        Some(s.assess_refused(&ev, now).0)
     };
     let alert = assessment.as_ref().is_some_and(|a| a.alert);
     let (outcome, err) = match &decision {

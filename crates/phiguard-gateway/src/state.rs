@@ -362,9 +362,26 @@ impl GatewayState {
     /// Scores an access with the monitor; returns the assessment and the user's risk before
     /// it (highest score in the risk window, rounded to whole bits).
     pub fn assess(&self, ev: &AccessEvent<'_>, now: i64) -> (Assessment, i64) {
+        self.score(ev, now, true)
+    }
+
+    /// Scores a refused attempt without letting the monitor learn from it (see
+    /// `Monitor::score_only`); it still counts towards the user's risk.
+    pub fn assess_refused(&self, ev: &AccessEvent<'_>, now: i64) -> (Assessment, i64) {
+        self.score(ev, now, false)
+    }
+
+    fn score(&self, ev: &AccessEvent<'_>, now: i64, learn: bool) -> (Assessment, i64) {
+        let run = |m: &mut phiguard_monitor::Monitor| {
+            if learn {
+                m.assess(ev)
+            } else {
+                m.score_only(ev)
+            }
+        };
         let a = match self.inner.monitor.lock() {
-            Ok(mut m) => m.assess(ev),
-            Err(p) => p.into_inner().assess(ev),
+            Ok(mut m) => run(&mut m),
+            Err(p) => run(&mut p.into_inner()),
         };
         let window = self.inner.config.risk_window_secs;
         let mut risk = 0.0f64;

@@ -302,6 +302,17 @@ impl Monitor {
 
     /// Scores one access and learns from it. Call in stream order.
     pub fn assess(&mut self, ev: &AccessEvent<'_>) -> Assessment {
+        self.evaluate(ev, true)
+    }
+
+    /// Scores an access attempt that was refused (by policy, a gateway...) without learning from
+    /// it: it still counts towards the user's volume windows, but it neither shapes baselines
+    /// nor creates an "earlier access" link that would make the next attempt look routine.
+    pub fn score_only(&mut self, ev: &AccessEvent<'_>) -> Assessment {
+        self.evaluate(ev, false)
+    }
+
+    fn evaluate(&mut self, ev: &AccessEvent<'_>, learn: bool) -> Assessment {
         let t = ev.recorded.unix;
         let out_of_order = t < self.clock;
         self.clock = self.clock.max(t);
@@ -491,7 +502,7 @@ impl Monitor {
             reasons.sort_by(|a, b| b.0.total_cmp(&a.0));
         }
 
-        {
+        if learn {
             self.learn(
                 alert,
                 Learned {

@@ -373,3 +373,30 @@ fn deterministic() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn refused_attempts_do_not_become_routine() {
+    // Assessing an unlinked access makes the next one look like "earlier access"; scoring a
+    // refused attempt must not.
+    let (mut m, mut c) = warmed_up();
+    let line = event(
+        &mut c,
+        "2026-03-12T10:30:00Z",
+        "nurse1",
+        "p-stranger",
+        "WS-CARD-1",
+        "TREAT",
+    );
+    let first = m.score_only(&parse_audit_event(&line).unwrap());
+    let line = event(
+        &mut c,
+        "2026-03-12T10:31:00Z",
+        "nurse1",
+        "p-stranger",
+        "WS-CARD-1",
+        "TREAT",
+    );
+    let second = m.score_only(&parse_audit_event(&line).unwrap());
+    assert!(first.alert && second.alert, "{first:?} {second:?}");
+    assert_eq!(second.relation, first.relation);
+}
