@@ -111,6 +111,10 @@ pub struct Ledger {
     _lock: fs::File,
     /// Last size each witness (by URL) reported or cosigned, to skip the 409 round trip.
     witness_sizes: std::collections::HashMap<String, u64>,
+    /// The signed tree head this process last persisted, once it is known to be a prefix of the
+    /// in-memory tree. While it equals the head before a batch, the batch (appends only)
+    /// extends it by construction and the on-disk re-verification can be skipped.
+    signed_head: Option<(u64, Hash)>,
 }
 
 /// Test hook: when the environment variable `PHIGUARD_LEDGER_DANGEROUS_CRASH_AT` names this
@@ -385,6 +389,7 @@ impl Ledger {
             batch_new_dirs: Vec::new(),
             _lock: lock,
             witness_sizes: std::collections::HashMap::new(),
+            signed_head: None,
         };
         ledger.discard_beyond(size)?;
         ledger.load_edge()?;
@@ -770,9 +775,15 @@ impl Ledger {
         Ok(())
     }
 
-    fn persist_signed_state(&self, size: u64, root: &Hash) -> Result<()> {
+    fn persist_signed_state(&mut self, size: u64, root: &Hash) -> Result<()> {
         let path = self.dir.join(SIGNED_STATE);
-        if let Some(d) = read_opt(&path)? {
+        // Within one process: if the head persisted last is the tree head before this batch, the
+        // new tree extends it (a batch only appends), so the check below is already known to
+        // pass. After opening, or after any rollback, the full check from disk runs.
+        let extends_known = self.signed_head == Some((self.size, self.root)) && size >= self.size;
+        if extends_known {
+            // Nothing to re-read.
+        } else if let Some(d) = read_opt(&path)? {
             let (old_size, old_root) = parse_signed_state(&d)?;
             if old_size > size {
                 return Err(Error::Inconsistent(format!(
@@ -788,12 +799,15 @@ impl Ledger {
                 )));
             }
         }
+        self.signed_head = None;
         if self.sync == SyncMode::DangerousNone {
             fs::write(&path, signed_state_text(size, root))
-                .map_err(|e| Error::io("write", &path, e))
+                .map_err(|e| Error::io("write", &path, e))?;
         } else {
-            write_atomic(&path, signed_state_text(size, root).as_bytes(), None)
+            write_atomic(&path, signed_state_text(size, root).as_bytes(), None)?;
         }
+        self.signed_head = Some((size, *root));
+        Ok(())
     }
 
     /// Signs and atomically publishes the checkpoint of the current size (no cosignatures).
