@@ -55,6 +55,12 @@ impl Instant {
         self.local_secs().div_euclid(DAY_SECS)
     }
 
+    /// Local wall-clock time as `HH:MM`.
+    pub fn local_clock(&self) -> String {
+        let s = self.local_secs().rem_euclid(DAY_SECS);
+        format!("{:02}:{:02}", s / 3600, (s % 3600) / 60)
+    }
+
     /// Local calendar day as `YYYY-MM-DD`.
     pub fn local_date_string(&self) -> String {
         day_to_string(self.local_day())
@@ -110,6 +116,7 @@ mod tests {
         assert_eq!(t.local_hour(), 3);
         assert_eq!(t.offset, -5 * 3600);
         assert_eq!(t.local_date_string(), "2026-03-01");
+        assert_eq!(t.local_clock(), "03:12");
         let utc = Instant::parse_instant("2026-03-01T08:12:00Z").unwrap();
         assert_eq!(utc.unix, t.unix);
     }

@@ -781,9 +781,12 @@ impl Ledger {
         // new tree extends it (a batch only appends), so the check below is already known to
         // pass. After opening, or after any rollback, the full check from disk runs.
         let extends_known = self.signed_head == Some((self.size, self.root)) && size >= self.size;
-        if extends_known {
-            // Nothing to re-read.
-        } else if let Some(d) = read_opt(&path)? {
+        let on_disk = if extends_known {
+            None
+        } else {
+            read_opt(&path)?
+        };
+        if let Some(d) = on_disk {
             let (old_size, old_root) = parse_signed_state(&d)?;
             if old_size > size {
                 return Err(Error::Inconsistent(format!(

@@ -428,7 +428,7 @@ impl Monitor {
             hypothesis: Hypothesis::Compromised,
             bits,
             detail: Detail::Time {
-                clock: clock_text(ev.recorded.local_secs()),
+                clock: ev.recorded.local_clock(),
                 share,
             },
         }) {
@@ -1056,11 +1056,6 @@ fn shrink_default(s: &Stats, default: (f64, f64)) -> (f64, f64) {
     s.shrunk(default, 10.0)
 }
 
-fn clock_text(local_secs: i64) -> String {
-    let s = local_secs.rem_euclid(86_400);
-    format!("{:02}:{:02}", s / 3600, (s % 3600) / 60)
-}
-
 /// The /24 (IPv4) or /48 (IPv6) prefix of an address.
 fn ip_prefix(address: &str) -> Option<&str> {
     if address.contains(':') {
@@ -1151,6 +1146,5 @@ mod tests {
     fn prefixes() {
         assert_eq!(ip_prefix("10.1.2.3"), Some("10.1.2"));
         assert_eq!(ip_prefix("2001:db8:1:2::5"), Some("2001:db8:1"));
-        assert_eq!(clock_text(3 * 3600 + 12 * 60), "03:12");
     }
 }

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, Write};
 
-use phiguard_fhir::{parse_audit_event, AccessEvent, RecordError};
+use phiguard_fhir::{parse_audit_event, AccessEvent};
 use serde::Serialize;
 
 use crate::engine::{Assessment, Monitor};
@@ -147,17 +147,13 @@ pub fn scan_stream<R: BufRead, W: Write>(
                     source,
                     line: line_no,
                     field: e.field(),
-                    reason: reject_reason(&e),
+                    reason: e.to_string(),
                     raw: text,
                 });
             }
         }
     }
     Ok(counts)
-}
-
-fn reject_reason(e: &RecordError) -> String {
-    e.to_string()
 }
 
 #[cfg(test)]

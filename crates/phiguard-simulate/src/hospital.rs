@@ -1210,12 +1210,12 @@ impl Hospital {
                 let t = self.time_in(rng, a + HOUR, b - HOUR);
                 let target = match kind {
                     IncidentKind::SelfAccess => self.staff.get(s).and_then(|x| x.patient),
-                    IncidentKind::Family => self.find(rng, |h, p| {
+                    IncidentKind::Family => self.find(rng, |h, _, p| {
                         h.staff
                             .get(s)
                             .is_some_and(|x| p.person.home == x.person.home && p.staff != Some(s))
                     }),
-                    IncidentKind::Neighbor => self.find(rng, |h, p| {
+                    IncidentKind::Neighbor => self.find(rng, |h, _, p| {
                         h.staff.get(s).is_some_and(|x| {
                             let mine = h.homes.get(x.person.home);
                             let theirs = h.homes.get(p.person.home);
@@ -1227,25 +1227,23 @@ impl Hospital {
                             }
                         })
                     }),
-                    IncidentKind::Coworker => self.find(rng, |h, p| {
+                    IncidentKind::Coworker => self.find(rng, |h, _, p| {
                         p.staff.is_some_and(|o| {
                             o != s
                                 && h.staff.get(o).map(|x| x.dept) == h.staff.get(s).map(|x| x.dept)
                         })
                     }),
-                    IncidentKind::Vip => self.find(rng, |_, p| p.labels.contains(&"CEL")),
+                    IncidentKind::Vip => self.find(rng, |_, _, p| p.labels.contains(&"CEL")),
                     IncidentKind::Deceased => {
-                        self.find(rng, |_, p| p.deceased.is_some_and(|d| d < t - 60 * DAY))
+                        self.find(rng, |_, _, p| p.deceased.is_some_and(|d| d < t - 60 * DAY))
                     }
                     IncidentKind::Snooping
                     | IncidentKind::BreakGlass
-                    | IncidentKind::Compromised => self.find(rng, |h, p| {
+                    | IncidentKind::Compromised => self.find(rng, |h, idx, p| {
                         p.deceased.is_none()
                             && p.labels.is_empty()
                             && !h.encounters.iter().any(|e| {
-                                e.patient == h.index_of(p)
-                                    && e.end > t - 60 * DAY
-                                    && e.start < t + 14 * DAY
+                                e.patient == idx && e.end > t - 60 * DAY && e.start < t + 14 * DAY
                             })
                     }),
                 };
@@ -1321,13 +1319,11 @@ impl Hospital {
         }
     }
 
-    fn index_of(&self, p: &Patient) -> usize {
-        p.id.get(4..)
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(usize::MAX)
-    }
-
-    fn find(&self, rng: &mut ChaCha8Rng, f: impl Fn(&Hospital, &Patient) -> bool) -> Option<usize> {
+    fn find(
+        &self,
+        rng: &mut ChaCha8Rng,
+        f: impl Fn(&Hospital, usize, &Patient) -> bool,
+    ) -> Option<usize> {
         let n = self.patients.len();
         if n == 0 {
             return None;
@@ -1335,6 +1331,6 @@ impl Hospital {
         let start = rng.gen_range(0..n);
         (0..n)
             .map(|k| (start + k) % n)
-            .find(|&p| self.patients.get(p).is_some_and(|pt| f(self, pt)))
+            .find(|&p| self.patients.get(p).is_some_and(|pt| f(self, p, pt)))
     }
 }

@@ -93,7 +93,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         });
         c.alerts += 1;
         if c.alerts == 1 {
-            c.first_time = clock(ev.recorded.local_secs());
+            c.first_time = ev.recorded.local_clock();
         }
         if let Some(p) = ev.patient.as_deref() {
             if !c.patients.iter().any(|x| x == p) {
@@ -113,9 +113,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         run.counts.events as f64 / run.secs.max(1e-9),
         run.counts.alerts
     );
-    let ctx = phiguard_fhir::load_dir(&sim.context_dir)?;
-    let monitor = phiguard_monitor::Monitor::new(&ctx, phiguard_monitor::MonitorConfig::default());
-    let world = monitor.world();
+    let world = run.monitor.world();
 
     let mut days: Vec<String> = cases.keys().map(|(d, _)| d.clone()).collect();
     days.dedup();
@@ -177,9 +175,4 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         println!("(temporary files removed; use --out DIR to keep them)");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn clock(local_secs: i64) -> String {
-    let s = local_secs.rem_euclid(86_400);
-    format!("{:02}:{:02}", s / 3600, (s % 3600) / 60)
 }

@@ -70,6 +70,8 @@ pub struct ScanRun {
     pub context_rejects: usize,
     /// Wall time in seconds.
     pub secs: f64,
+    /// The monitor as the scan left it (context index and learned state).
+    pub monitor: Monitor,
 }
 
 /// Loads the context, builds the monitor and reports context problems on stderr.
@@ -201,6 +203,7 @@ pub fn run_scan(
         counts,
         context_rejects,
         secs: started.elapsed().as_secs_f64(),
+        monitor,
     })
 }
 
