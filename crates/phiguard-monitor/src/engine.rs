@@ -28,6 +28,12 @@ const LOCATION_LEVELS: usize = 4;
 /// P(location level | compromised account): mostly places never seen before.
 const COMPROMISED_LOCATION: [f64; LOCATION_LEVELS] = [0.05, 0.05, 0.2, 0.7];
 const LN2: f64 = std::f64::consts::LN_2;
+/// A user's relationship profile counts towards the peer group's spread from this many accesses.
+const POOLING_MIN_HISTORY: f64 = 30.0;
+/// Populations of fewer units than this keep the configured pooling.
+const POOLING_MIN_USERS: f64 = 3.0;
+/// Largest empirical-Bayes prior strength (pseudo-accesses): full pooling in practice.
+const POOLING_MAX: f64 = 1e6;
 
 /// Identity and context flags with their probability under misuse (what snoopers target) and the
 /// prior mean of their rate in legitimate work.
@@ -243,6 +249,13 @@ pub struct Monitor {
     clock: i64,
     first_day: Option<i64>,
     known_patients: f64,
+    /// Per peer group and rung: how many pseudo-accesses of the group's rate a user's own
+    /// history is weighed against (empirical Bayes, see [`Monitor::estimate_pooling`]).
+    pooling: Vec<[f64; RELATIONS]>,
+    /// The local day on which `pooling` was last estimated.
+    pooling_day: Option<i64>,
+    /// Per rung: the same for peer groups within the hospital.
+    group_pooling: [f64; RELATIONS],
 }
 
 impl Monitor {
@@ -275,6 +288,9 @@ impl Monitor {
             clock: i64::MIN,
             first_day: None,
             known_patients,
+            pooling: Vec::new(),
+            pooling_day: None,
+            group_pooling: [0.0; RELATIONS],
             windows,
             world,
             config,
@@ -319,6 +335,10 @@ impl Monitor {
         let day = ev.recorded.local_day();
         let hour = usize::from(ev.recorded.local_hour());
         let first_day = *self.first_day.get_or_insert(day);
+        if self.pooling_day.is_none_or(|d| day > d) {
+            self.estimate_pooling();
+            self.pooling_day = Some(day);
+        }
 
         let uid = self.world.user(&ev.user);
         let user = self.world.users.get(uid as usize).cloned();
@@ -580,8 +600,15 @@ impl Monitor {
             let same_dept = colleague
                 .and_then(|s| self.world.staff.get(s as usize))
                 .is_some_and(|c| c.dept.is_some() && c.dept == dept);
-            let bits =
-                self.flag_bits(Flag::Coworker, rel, group) + if same_dept { 1.0 } else { 0.0 };
+            // A colleague of the user's own department is someone the user knows, and rarer in
+            // routine work than any employee: its legitimate rate is learned on its own.
+            flags[Flag::DeptColleague as usize] = same_dept;
+            let flag = if same_dept {
+                Flag::DeptColleague
+            } else {
+                Flag::Coworker
+            };
+            let bits = self.flag_bits(flag, rel, group);
             evidence.push(Evidence {
                 reason: Reason::Coworker,
                 hypothesis: Hypothesis::Insider,
@@ -736,22 +763,61 @@ impl Monitor {
         let g = self
             .groups
             .get(group)
-            .map(|g| g.relations.smoothed(i, h, self.config.group_prior_strength))
+            .map(|g| {
+                let pooled = self.group_pooling.get(i).copied().unwrap_or(0.0);
+                g.relations
+                    .smoothed(i, h, self.config.group_prior_strength.max(pooled))
+            })
             .unwrap_or(h);
         // Partial pooling with a bound: a user's own history never weighs more than
         // 1 - relation_pooling against the peer group, so a few hundred accesses without an
         // unlinked one cannot make unlinked work look 100 times rarer than for peers.
+        let pooled = self
+            .pooling
+            .get(group)
+            .and_then(|p| p.get(i))
+            .copied()
+            .unwrap_or(0.0);
         self.users
             .get(uid as usize)
             .map(|u| {
                 let n = u.profile.relations.total();
-                let alpha = self.config.user_prior_strength.max(
+                let alpha = self.config.user_prior_strength.max(pooled).max(
                     self.config.relation_pooling * n
                         / (1.0 - self.config.relation_pooling).max(1e-6),
                 );
                 u.profile.relations.smoothed(i, g, alpha)
             })
             .unwrap_or(g)
+    }
+
+    /// Empirical-Bayes strength of the peer-group prior on each user's relationship rates.
+    ///
+    /// Users of one peer group may differ in how often their legitimate work lands on a rung
+    /// (one physician consults, another never does), or not at all (a hospital where every
+    /// nurse opens an unlinked record now and then, at random). Under a beta-binomial model a
+    /// user's count of rung `r` among `n_u` accesses has variance `n_u p (1 - p) (1 + (n_u - 1)
+    /// rho)`; the method of moments estimates the within-group correlation `rho` from the spread
+    /// of the users' counts, and the prior strength is `1 / rho - 1`. A homogeneous group pools
+    /// fully (a user who has not yet opened an unlinked record is lucky, not different); a
+    /// heterogeneous one lets each user's own history speak. Estimated once per local day, from
+    /// earlier events only (causal and deterministic).
+    fn estimate_pooling(&mut self) {
+        let groups = self.world.group_names.len();
+        let mut members: Vec<Vec<&Counts<RELATIONS>>> = vec![Vec::new(); groups];
+        for (uid, u) in self.users.iter().enumerate() {
+            if let Some(m) = self
+                .world
+                .users
+                .get(uid)
+                .and_then(|w| members.get_mut(w.group as usize))
+            {
+                m.push(&u.profile.relations);
+            }
+        }
+        self.pooling = members.iter().map(|m| pooled_strength(m)).collect();
+        let groups: Vec<&Counts<RELATIONS>> = self.groups.iter().map(|g| &g.relations).collect();
+        self.group_pooling = pooled_strength(&groups);
     }
 
     fn time_bits(&self, uid: u32, group: usize, hour: usize) -> Option<(f64, f64)> {
@@ -1044,6 +1110,49 @@ const FLAG_LIST: [Flag; FLAGS] = [
     Flag::UnknownPatient,
 ];
 
+/// Empirical-Bayes prior strength per category for units (users of a group, groups of the
+/// hospital) drawn from one population: the method-of-moments beta-binomial estimate
+/// `1 / rho - 1` of how many pseudo-observations of the population rate a unit's own counts are
+/// weighed against (0 when there are too few units to tell; [`POOLING_MAX`] when the units'
+/// counts spread no more than chance).
+fn pooled_strength<const K: usize>(units: &[&Counts<K>]) -> [f64; K] {
+    let units: Vec<&&Counts<K>> = units
+        .iter()
+        .filter(|u| u.total() >= POOLING_MIN_HISTORY)
+        .collect();
+    let mut out = [0.0f64; K];
+    let k = units.len() as f64;
+    if k < POOLING_MIN_USERS {
+        return out;
+    }
+    let n: f64 = units.iter().map(|u| u.total()).sum();
+    let n2: f64 = units.iter().map(|u| u.total() * u.total()).sum();
+    let effective = n - n2 / n;
+    for (r, o) in out.iter_mut().enumerate() {
+        let p = units.iter().map(|u| u.count(r)).sum::<f64>() / n;
+        *o = if p <= 0.0 || p >= 1.0 || effective <= 0.0 {
+            // Nobody (or everybody) lands here: no sign that units differ.
+            POOLING_MAX
+        } else {
+            let spread: f64 = units
+                .iter()
+                .map(|u| {
+                    let d = u.count(r) - u.total() * p;
+                    d * d / u.total()
+                })
+                .sum();
+            let chi = spread / (p * (1.0 - p));
+            let rho = ((chi - (k - 1.0)) / effective).clamp(0.0, 1.0);
+            if rho <= 1.0 / POOLING_MAX {
+                POOLING_MAX
+            } else {
+                (1.0 / rho - 1.0).min(POOLING_MAX)
+            }
+        };
+    }
+    out
+}
+
 fn pair(a: u32, b: u32) -> u64 {
     (u64::from(a) << 32) | u64::from(b)
 }
@@ -1146,5 +1255,40 @@ mod tests {
     fn prefixes() {
         assert_eq!(ip_prefix("10.1.2.3"), Some("10.1.2"));
         assert_eq!(ip_prefix("2001:db8:1:2::5"), Some("2001:db8:1"));
+    }
+
+    /// `n` units of `size` observations each; unit `u` lands on category 0 `hits(u)` times.
+    fn units(n: usize, size: usize, hits: impl Fn(usize) -> usize) -> Vec<Counts<2>> {
+        (0..n)
+            .map(|u| {
+                let mut c = Counts::<2>::default();
+                for i in 0..size {
+                    c.add(usize::from(i >= hits(u)));
+                }
+                c
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pooling_follows_the_spread_between_units() {
+        // Every unit at 1%, exactly: no spread beyond chance -> pool fully.
+        let same = units(20, 1000, |_| 10);
+        let refs: Vec<&Counts<2>> = same.iter().collect();
+        assert_eq!(pooled_strength(&refs)[0], POOLING_MAX);
+        // Half the units at 0%, half at 10%: a unit's own history carries the information.
+        let split = units(20, 1000, |u| if u % 2 == 0 { 0 } else { 100 });
+        let refs: Vec<&Counts<2>> = split.iter().collect();
+        let m = pooled_strength(&refs)[0];
+        assert!(m > 0.0 && m < 100.0, "{m}");
+        // A unit with no hits then sits near its own zero, not at the 5% average.
+        let own = split.first().map(|c| c.smoothed(0, 0.05, m)).unwrap_or(1.0);
+        assert!(own < 0.01, "{own}");
+        // Nobody hits the category: pool fully; too few units: no estimate.
+        let none = units(5, 1000, |_| 0);
+        let refs: Vec<&Counts<2>> = none.iter().collect();
+        assert_eq!(pooled_strength(&refs)[0], POOLING_MAX);
+        let refs: Vec<&Counts<2>> = same.iter().take(2).collect();
+        assert_eq!(pooled_strength(&refs)[0], 0.0);
     }
 }

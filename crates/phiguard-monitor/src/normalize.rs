@@ -67,6 +67,35 @@ pub struct AddressKey {
     pub home: String,
 }
 
+/// A street-type word (after [`street_word`]) that ends a street name.
+fn is_street_suffix(w: &str) -> bool {
+    matches!(
+        w,
+        "st" | "ave"
+            | "rd"
+            | "dr"
+            | "ln"
+            | "blvd"
+            | "ct"
+            | "pl"
+            | "sq"
+            | "ter"
+            | "pkwy"
+            | "cir"
+            | "way"
+    )
+}
+
+/// A postal code for comparison: [`name`], with a US ZIP+4 cut to its five-digit ZIP.
+fn postal_code(s: &str) -> String {
+    let n = name(s);
+    if n.len() == 9 && n.bytes().all(|b| b.is_ascii_digit()) {
+        n.get(..5).unwrap_or(&n).to_owned()
+    } else {
+        n
+    }
+}
+
 /// Normalises address lines, city and postal code. `None` when there is no street line.
 pub fn address(lines: &[String], city: Option<&str>, postal: Option<&str>) -> Option<AddressKey> {
     let joined = lines.join(" ");
@@ -85,11 +114,36 @@ pub fn address(lines: &[String], city: Option<&str>, postal: Option<&str>) -> Op
         .iter()
         .take_while(|w| w.bytes().any(|b| b.is_ascii_digit()))
         .count();
-    let (number, street) = main.split_at(number_len);
+    let (number, rest) = main.split_at(number_len);
+    // Tokens with digits after a street suffix are a unit ("12 Oak St #3"); after anything
+    // else they are part of the name ("Route 9").
+    let unit_len = rest
+        .iter()
+        .rev()
+        .take_while(|w| w.bytes().any(|b| b.is_ascii_digit()))
+        .count();
+    let unit_len = match rest
+        .len()
+        .checked_sub(unit_len + 1)
+        .and_then(|i| rest.get(i))
+    {
+        Some(before) if unit_len > 0 && is_street_suffix(before) => unit_len,
+        _ => 0,
+    };
+    let (street, trailing) = rest.split_at(rest.len() - unit_len);
     if street.is_empty() {
         return None;
     }
-    let locality = match (postal.map(name).filter(|p| !p.is_empty()), city.map(name)) {
+    let unit: Vec<&str> = trailing
+        .iter()
+        .chain(unit.iter())
+        .map(String::as_str)
+        .filter(|w| *w != "#")
+        .collect();
+    let locality = match (
+        postal.map(postal_code).filter(|p| !p.is_empty()),
+        city.map(name),
+    ) {
         (Some(p), _) => p,
         (None, Some(c)) => c,
         (None, None) => String::new(),
@@ -129,6 +183,18 @@ mod tests {
         assert_ne!(a.home, c.home);
         assert_eq!(a.street, d.street);
         assert_ne!(a.home, d.home);
+        let e = address(&["12 Oak St #3".into()], None, Some("12345-6789")).unwrap();
+        let f = address(
+            &["12 Oak Street".into(), "Unit 3".into()],
+            None,
+            Some("12345"),
+        )
+        .unwrap();
+        assert_eq!(e, f);
+        assert_eq!(e.street, a.street);
+        assert_ne!(e.home, a.home);
+        let g = address(&["1 Route 9".into()], None, Some("12345")).unwrap();
+        assert_eq!(g.street, "route 9|12345");
         assert!(address(&[], None, None).is_none());
         assert!(address(&["42".into()], None, None).is_none());
     }

@@ -50,20 +50,30 @@ impl Identity {
         });
         Identity {
             family: opt(p.family.as_ref()),
-            given: opt(p.given.first()),
+            // The first given name only: "Ana Maria" and "Ana" are one person's records.
+            given: p
+                .given
+                .first()
+                .map(|g| normalize::text(g))
+                .and_then(|g| g.split(' ').next().map(normalize::name))
+                .filter(|v| !v.is_empty())
+                .map(|v| key(&v))
+                .unwrap_or(0),
             birth: p.birth_date.as_deref().map(|b| key(b.trim())).unwrap_or(0),
             home: addr.as_ref().map(|a| key(&a.home)).unwrap_or(0),
             street: addr.as_ref().map(|a| key(&a.street)).unwrap_or(0),
         }
     }
 
-    /// Same person: surname, first name and birth date all known and equal.
+    /// Same person: surname and birth date known and equal, and the first name equal or the home
+    /// the same.
     pub fn same_person(&self, other: &Identity) -> bool {
         self.family != 0
             && self.birth != 0
             && self.family == other.family
-            && self.given == other.given
             && self.birth == other.birth
+            // A nickname ("Bob" for "Robert") is the same person at the same home.
+            && (self.given == other.given || (self.home != 0 && self.home == other.home))
     }
 
     /// The key used to find a staff member among patients.
