@@ -32,6 +32,9 @@ const LN2: f64 = std::f64::consts::LN_2;
 const POOLING_MIN_HISTORY: f64 = 30.0;
 /// Populations of fewer units than this keep the configured pooling.
 const POOLING_MIN_USERS: f64 = 3.0;
+/// The pooling is re-estimated at the start of every local day and every this many events (so
+/// that the first day of a stream does not run on an estimate made from nothing).
+const POOLING_EVERY: u64 = 2048;
 /// Largest empirical-Bayes prior strength (pseudo-accesses): full pooling in practice.
 const POOLING_MAX: f64 = 1e6;
 
@@ -256,6 +259,8 @@ pub struct Monitor {
     pooling_day: Option<i64>,
     /// Per rung: the same for peer groups within the hospital.
     group_pooling: [f64; RELATIONS],
+    /// Events assessed so far.
+    events_seen: u64,
 }
 
 impl Monitor {
@@ -291,6 +296,7 @@ impl Monitor {
             pooling: Vec::new(),
             pooling_day: None,
             group_pooling: [0.0; RELATIONS],
+            events_seen: 0,
             windows,
             world,
             config,
@@ -335,7 +341,8 @@ impl Monitor {
         let day = ev.recorded.local_day();
         let hour = usize::from(ev.recorded.local_hour());
         let first_day = *self.first_day.get_or_insert(day);
-        if self.pooling_day.is_none_or(|d| day > d) {
+        self.events_seen += 1;
+        if self.pooling_day.is_none_or(|d| day > d) || self.events_seen % POOLING_EVERY == 0 {
             self.estimate_pooling();
             self.pooling_day = Some(day);
         }
@@ -800,8 +807,9 @@ impl Monitor {
     /// rho)`; the method of moments estimates the within-group correlation `rho` from the spread
     /// of the users' counts, and the prior strength is `1 / rho - 1`. A homogeneous group pools
     /// fully (a user who has not yet opened an unlinked record is lucky, not different); a
-    /// heterogeneous one lets each user's own history speak. Estimated once per local day, from
-    /// earlier events only (causal and deterministic).
+    /// heterogeneous one lets each user's own history speak. Estimated at the start of each local
+    /// day and every [`POOLING_EVERY`] events, from earlier events only (causal and
+    /// deterministic).
     fn estimate_pooling(&mut self) {
         let groups = self.world.group_names.len();
         let mut members: Vec<Vec<&Counts<RELATIONS>>> = vec![Vec::new(); groups];
