@@ -284,6 +284,7 @@ impl Hospital {
         h.build_patients(cfg, &mut rng);
         h.build_encounters(cfg, &mut rng);
         h.simulate_days(cfg, &mut rng);
+        h.add_unexplained(cfg);
         h.plant_incidents(cfg, &mut rng);
         h.accesses.sort_by_key(|a| a.t);
         h
@@ -575,6 +576,29 @@ impl Hospital {
         self.patients
             .get(p)
             .is_some_and(|pt| pt.deceased.is_none_or(|d| d > t))
+    }
+
+    /// Repeats a share of the legitimate accesses on random living patients, from a separate
+    /// random stream (so a share of 0 leaves the hospital byte-identical).
+    fn add_unexplained(&mut self, cfg: &SimConfig) {
+        let share = cfg.unexplained_share.clamp(0.0, 1.0);
+        if share <= 0.0 {
+            return;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x756e_6578_706c_6169);
+        let mut extra = Vec::new();
+        for a in &self.accesses {
+            if rng.gen::<f64>() < share {
+                let patient = self.random_patient(&mut rng, a.t);
+                extra.push(Access {
+                    t: a.t + rng.gen_range(1..120),
+                    patient,
+                    address: a.address.clone(),
+                    ..*a
+                });
+            }
+        }
+        self.accesses.extend(extra);
     }
 
     fn random_patient(&self, rng: &mut ChaCha8Rng, t: i64) -> usize {

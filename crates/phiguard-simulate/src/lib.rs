@@ -44,6 +44,10 @@ pub struct SimConfig {
     pub start_day: i64,
     /// Local UTC offset in hours (timestamps are written with it).
     pub utc_offset_hours: i32,
+    /// Share of legitimate accesses repeated on a random patient: legitimate work whose reason
+    /// the context does not record (covering another ward, a hallway consult, looking a patient
+    /// up for a colleague). 0 by default; a stress test of the monitor's precision.
+    pub unexplained_share: f64,
 }
 
 impl Default for SimConfig {
@@ -58,6 +62,7 @@ impl Default for SimConfig {
             incidents_per_kind: 2,
             start_day: 20_514,
             utc_offset_hours: -5,
+            unexplained_share: 0.0,
         }
     }
 }

@@ -56,6 +56,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         scale: 1.0,
         incidents_per_kind: 2,
         incident_days: 3,
+        unexplained_share: 0.0,
     };
     println!(
         "1. Simulating a {}-day hospital (seed {}) ...",

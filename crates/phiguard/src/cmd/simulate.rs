@@ -42,6 +42,10 @@ pub struct HospitalArgs {
     /// Incidents are planted in this many last days.
     #[arg(long, default_value_t = 3)]
     pub incident_days: u32,
+    /// Share of legitimate accesses repeated on a random patient (work whose reason the context
+    /// does not record): a stress test of precision.
+    #[arg(long, default_value_t = 0.0)]
+    pub unexplained_share: f64,
 }
 
 impl HospitalArgs {
@@ -54,6 +58,7 @@ impl HospitalArgs {
             scale: self.scale,
             incidents_per_kind: self.incidents_per_kind,
             incident_days: self.incident_days,
+            unexplained_share: self.unexplained_share,
             ..SimConfig::default()
         }
     }
