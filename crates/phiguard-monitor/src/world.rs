@@ -425,3 +425,35 @@ impl World {
             .unwrap_or("another department")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use phiguard_fhir::context::{Address, Person};
+
+    fn person(given: &str, line: &str) -> Identity {
+        Identity::from_person(&Person {
+            family: Some("García".into()),
+            given: vec![given.into()],
+            birth_date: Some("1980-02-03".into()),
+            gender: None,
+            address: Some(Address {
+                lines: vec![line.into()],
+                city: Some("Springfield".into()),
+                postal_code: Some("12345".into()),
+            }),
+        })
+    }
+
+    #[test]
+    fn same_person_by_first_name_or_home() {
+        let staff = person("Ana Maria", "12 Oak Street");
+        assert!(staff.same_person(&person("ana", "99 Elm Rd")));
+        // A nickname is the same person only at the same home.
+        assert!(staff.same_person(&person("Annie", "12 oak st")));
+        assert!(!staff.same_person(&person("Annie", "14 Oak St")));
+        let mut unknown = staff;
+        unknown.birth = 0;
+        assert!(!unknown.same_person(&staff));
+    }
+}
