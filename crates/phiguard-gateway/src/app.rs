@@ -46,6 +46,7 @@ pub fn app(state: GatewayState) -> Router {
         .route("/fhir/{rtype}/{id}", get(read).put(update))
         .route("/fhir/{rtype}/{id}/_history/{vid}", get(vread))
         .route("/ingest/audit", post(crate::ingest::ingest_http))
+        .merge(crate::auth_routes::routes())
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
@@ -208,7 +209,8 @@ pub fn valid_id(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
 }
 
-fn now_unix() -> i64 {
+/// Current unix time, seconds.
+pub fn now_unix() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -230,7 +232,8 @@ pub struct Caller {
     pub addr: Option<SocketAddr>,
 }
 
-fn short_code(s: &str) -> bool {
+/// Whether `s` is a short code (`[A-Za-z0-9_-]{1,64}`), safe to put in the ledger.
+pub fn short_code(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.bytes()
@@ -246,7 +249,6 @@ pub fn authenticate(
     headers: &HeaderMap,
     addr: Option<SocketAddr>,
 ) -> Result<Caller, ApiError> {
-    let inner = &s.inner;
     let Some(h) = headers.get(header::AUTHORIZATION) else {
         return Err(ApiError::unauthorized("missing bearer token"));
     };
@@ -257,18 +259,44 @@ pub fn authenticate(
         .strip_prefix("Bearer ")
         .or_else(|| h.strip_prefix("bearer "))
         .ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
-    let claims = inner
-        .verifier
-        .verify(token.trim(), now_unix())
-        .map_err(|e| {
-            tracing::info!(reason = %e, "token refused");
-            ApiError::unauthorized(match e {
-                crate::token::TokenError::Expired => "token expired",
-                crate::token::TokenError::Audience => "token not issued for this server",
-                crate::token::TokenError::Revoked => "token revoked",
-                _ => "invalid token",
-            })
-        })?;
+    let token = token.trim();
+    let claims = if token.starts_with(crate::accounts::SESSION_PREFIX) {
+        crate::auth_routes::session_claims(s, token, now_unix())
+            .ok_or_else(|| ApiError::unauthorized("session expired or revoked"))?
+    } else {
+        verify_jwt(s, token)?
+    };
+    finish_authentication(s, headers, addr, claims)
+}
+
+/// Verifies a JWT bearer token (signature, expiry, audience).
+///
+/// # Errors
+/// 401 naming the failed check in general terms.
+pub fn verify_jwt(s: &GatewayState, token: &str) -> Result<Claims, ApiError> {
+    s.inner.verifier.verify(token, now_unix()).map_err(|e| {
+        tracing::info!(reason = %e, "token refused");
+        ApiError::unauthorized(match e {
+            crate::token::TokenError::Expired => "token expired",
+            crate::token::TokenError::Audience => "token not issued for this server",
+            crate::token::TokenError::Revoked => "token revoked",
+            _ => "invalid token",
+        })
+    })
+}
+
+/// The checks after a token's signature or session: revocation, tenant, purpose of use,
+/// break-the-glass reason, scopes.
+///
+/// # Errors
+/// 401 revoked, 403 other tenant, 400 unusable headers.
+pub fn finish_authentication(
+    s: &GatewayState,
+    headers: &HeaderMap,
+    addr: Option<SocketAddr>,
+    claims: Claims,
+) -> Result<Caller, ApiError> {
+    let inner = &s.inner;
     if inner.revocations.is_revoked(&claims.jti) {
         return Err(ApiError::unauthorized("token revoked"));
     }
@@ -326,7 +354,7 @@ pub fn client_addr(ext: &axum::http::Extensions) -> Option<SocketAddr> {
 }
 
 /// Appends the audit entry for a refused request and returns the refusal (or 503).
-async fn refuse(
+pub(crate) async fn refuse(
     s: &GatewayState,
     actor: &str,
     patient: &str,

@@ -10,8 +10,10 @@
 //! [`app`] returns the axum router; [`server::serve`] runs it (HTTP on loopback, HTTPS with
 //! rustls elsewhere).
 
+pub mod accounts;
 pub mod app;
 pub mod audit;
+pub mod auth_routes;
 pub mod authz;
 pub mod bench;
 pub mod error;

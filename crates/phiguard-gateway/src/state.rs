@@ -65,6 +65,12 @@ pub struct GatewayConfig {
     pub request_timeout_secs: u64,
     /// Failed authentications per second and client address before 429 (burst 5x; default 20).
     pub auth_failures_per_sec: f64,
+    /// Local account sessions: lifetime in seconds (default 8 h).
+    pub session_ttl_secs: i64,
+    /// Consecutive failed logins before an account locks (default 5).
+    pub login_max_failures: u32,
+    /// First lock, seconds; doubles with each further failure up to 15 minutes (default 30).
+    pub login_lockout_secs: u64,
 }
 
 /// Failed-authentication token buckets per client address: (tokens, last refill, last audit).
@@ -105,6 +111,9 @@ impl Default for GatewayConfig {
             risk_window_secs: 3600,
             request_timeout_secs: 30,
             auth_failures_per_sec: 20.0,
+            session_ttl_secs: 8 * 3600,
+            login_max_failures: 5,
+            login_lockout_secs: 30,
         }
     }
 }
@@ -202,6 +211,8 @@ pub struct Inner {
     pub risk: Mutex<HashMap<String, VecDeque<(i64, f64)>>>,
     /// Failed-authentication token buckets per client address: (tokens, last refill, last audit).
     pub auth_failures: Mutex<AuthFailures>,
+    /// Local accounts and their sessions (`DATA-DIR/accounts.db`).
+    pub accounts: crate::accounts::Accounts,
     /// Ready to serve (false while shutting down).
     pub ready: AtomicBool,
     /// Tenant served.
@@ -298,6 +309,8 @@ impl GatewayState {
         } else {
             phiguard_fhir::Context::default()
         };
+        let accounts = crate::accounts::Accounts::open(&crate::accounts::accounts_path(data_dir))
+            .map_err(|e| SetupError::Config(e.to_string()))?;
         let monitor = Monitor::new(&ctx, MonitorConfig::default());
         let world = World::new(&ctx);
         Ok(Self {
@@ -312,6 +325,7 @@ impl GatewayState {
                 audit,
                 risk: Mutex::new(HashMap::new()),
                 auth_failures: Mutex::new(HashMap::new()),
+                accounts,
                 ready: AtomicBool::new(true),
                 tenant: tenant.to_string(),
                 ledger_dir,
