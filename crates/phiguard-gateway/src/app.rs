@@ -172,7 +172,7 @@ async fn capability(State(s): State<GatewayState>) -> Response {
                 "security": {
                     "cors": false,
                     "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}]}],
-                    "description": "Bearer JWT (EdDSA) with SMART v2 scopes; Cedar policies; break-the-glass with purpose BTG/ETREAT and X-Break-Glass-Reason"
+                    "description": "Bearer JWT (EdDSA, ES256, RS256) or local session token with SMART v2 scopes; Cedar policies; break-the-glass with purpose BTG/ETREAT and X-Break-Glass-Reason"
                 },
                 "resource": resources
             }]
@@ -630,7 +630,7 @@ async fn pipeline(
 ) -> Response {
     let t_start = StdInstant::now();
     // 1. Authentication.
-    let caller = match authenticate(&s, &headers, addr) {
+    let caller = match crate::jwks::authenticate(&s, &headers, addr).await {
         Ok(c) => c,
         Err(e) => {
             METRICS.unauthenticated.inc();
@@ -1114,7 +1114,7 @@ async fn audit_events(
     req: Request,
 ) -> Response {
     let addr = client_addr(req.extensions());
-    let caller = match authenticate(&s, req.headers(), addr) {
+    let caller = match crate::jwks::authenticate(&s, req.headers(), addr).await {
         Ok(c) => c,
         Err(e) => {
             METRICS.unauthenticated.inc();

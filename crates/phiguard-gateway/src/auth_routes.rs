@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::accounts::{LockoutPolicy, LoginError, SESSION_ISSUER};
-use crate::app::{authenticate, client_addr, now_unix, refuse, short_code};
+use crate::app::{client_addr, now_unix, refuse, short_code};
 use crate::audit::Record;
 use crate::error::ApiError;
 use crate::metrics::METRICS;
@@ -259,7 +259,7 @@ async fn login(State(s): State<GatewayState>, req: Request) -> Response {
 
 async fn logout(State(s): State<GatewayState>, req: Request) -> Response {
     let addr = client_addr(req.extensions());
-    let caller = match authenticate(&s, req.headers(), addr) {
+    let caller = match crate::jwks::authenticate(&s, req.headers(), addr).await {
         Ok(c) => c,
         Err(e) => {
             METRICS.unauthenticated.inc();
@@ -290,7 +290,7 @@ async fn list_sessions(
     req: Request,
 ) -> Response {
     let addr = client_addr(req.extensions());
-    let caller = match authenticate(&s, req.headers(), addr) {
+    let caller = match crate::jwks::authenticate(&s, req.headers(), addr).await {
         Ok(c) => c,
         Err(e) => {
             METRICS.unauthenticated.inc();
@@ -347,7 +347,7 @@ async fn revoke_session(
     req: Request,
 ) -> Response {
     let addr = client_addr(req.extensions());
-    let caller = match authenticate(&s, req.headers(), addr) {
+    let caller = match crate::jwks::authenticate(&s, req.headers(), addr).await {
         Ok(c) => c,
         Err(e) => {
             METRICS.unauthenticated.inc();

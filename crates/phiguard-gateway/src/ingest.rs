@@ -156,7 +156,7 @@ pub async fn ingest_lines(
 /// `POST /ingest/audit` (scope `system/AuditEvent.c` or `user/AuditEvent.c`).
 pub async fn ingest_http(State(s): State<GatewayState>, req: Request) -> Response {
     let addr = crate::app::client_addr(req.extensions());
-    let caller = match crate::app::authenticate(&s, req.headers(), addr) {
+    let caller = match crate::jwks::authenticate(&s, req.headers(), addr).await {
         Ok(c) => c,
         Err(e) => {
             METRICS.unauthenticated.inc();

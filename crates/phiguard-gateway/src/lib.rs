@@ -19,6 +19,7 @@ pub mod bench;
 pub mod error;
 pub mod files;
 pub mod ingest;
+pub mod jwks;
 pub mod metrics;
 pub mod proxy;
 pub mod scope;

@@ -71,6 +71,11 @@ pub struct GatewayConfig {
     pub login_max_failures: u32,
     /// First lock, seconds; doubles with each further failure up to 15 minutes (default 30).
     pub login_lockout_secs: u64,
+    /// Reload every issuer's JWKS this often, seconds (default 3600).
+    pub jwks_refresh_secs: u64,
+    /// At most one JWKS refresh per issuer this often when a token names an unknown `kid`
+    /// (default 60).
+    pub jwks_min_refresh_secs: u64,
 }
 
 /// Failed-authentication token buckets per client address: (tokens, last refill, last audit).
@@ -114,62 +119,39 @@ impl Default for GatewayConfig {
             session_ttl_secs: 8 * 3600,
             login_max_failures: 5,
             login_lockout_secs: 30,
+            jwks_refresh_secs: 3600,
+            jwks_min_refresh_secs: 60,
         }
     }
 }
 
-/// A trusted token issuer: its JWKS from a file or fetched once at start from a URL
-/// (`https://`, or `http://` on loopback only).
-#[derive(Debug, Clone, Deserialize)]
+/// A trusted token issuer: its JWKS from a file, a URL, or OpenID Connect discovery
+/// (see [`crate::jwks`]).
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IssuerConfig {
-    /// `iss` value.
+    /// `iss` value (for discovery, the issuer URL).
     pub issuer: String,
-    /// JWKS file with its Ed25519 keys.
+    /// JWKS file (Ed25519, P-256 and RSA keys).
     #[serde(default)]
     pub jwks_file: Option<PathBuf>,
-    /// JWKS URL (fetched at start; restart to pick up rotated keys).
+    /// JWKS URL (`https`).
     #[serde(default)]
     pub jwks_url: Option<String>,
+    /// Find the JWKS by OIDC discovery: `issuer` + `/.well-known/openid-configuration`.
+    #[serde(default)]
+    pub discovery: bool,
+    /// Allow plain `http` to a loopback address (tests only: keys in clear could be swapped).
+    #[serde(default)]
+    pub dangerous_allow_http_loopback: bool,
 }
 
-/// Fetches a JWKS document (on a plain thread, so it also works inside a tokio runtime).
+/// Fetches a JWKS document over `https` (see [`crate::jwks::fetch_jwks`]).
 ///
 /// # Errors
 /// [`SetupError::Config`] naming the URL when it is not allowed, unreachable or not a JWKS.
 pub fn fetch_jwks(url: &str) -> Result<crate::token::Jwks, SetupError> {
-    let parsed = reqwest::Url::parse(url)
-        .map_err(|e| SetupError::Config(format!("jwks_url `{url}`: {e}")))?;
-    let loopback_http = parsed.scheme() == "http"
-        && matches!(
-            parsed.host_str(),
-            Some("127.0.0.1") | Some("localhost") | Some("[::1]")
-        );
-    if !(parsed.scheme() == "https" || loopback_http) {
-        return Err(SetupError::Config(format!(
-            "jwks_url `{url}` must be https (plain http only on loopback)"
-        )));
-    }
-    let u = url.to_string();
-    let job = std::thread::spawn(move || -> Result<crate::token::Jwks, String> {
-        let client = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| e.to_string())?;
-        let r = client.get(&u).send().map_err(|e| e.to_string())?;
-        if !r.status().is_success() {
-            return Err(format!("status {}", r.status()));
-        }
-        let body = r.bytes().map_err(|e| e.to_string())?;
-        if body.len() > 1 << 20 {
-            return Err("document larger than 1 MiB".into());
-        }
-        serde_json::from_slice(&body).map_err(|e| format!("not a JWKS: {e}"))
-    });
-    job.join()
-        .map_err(|_| SetupError::Config(format!("jwks_url `{url}`: fetch thread failed")))?
-        .map_err(|e| SetupError::Config(format!("jwks_url `{url}`: {e}")))
+    crate::jwks::fetch_jwks(url, false)
 }
 
 /// Where resources come from.
@@ -195,6 +177,8 @@ pub struct Inner {
     pub config: GatewayConfig,
     /// Token verifier.
     pub verifier: Verifier,
+    /// Where configured issuers' keys come from (refresh).
+    pub key_sources: crate::jwks::KeySources,
     /// Revoked token ids.
     pub revocations: Revocations,
     /// Cedar policies.
@@ -280,21 +264,11 @@ impl GatewayState {
                 &crate::token::dev_jwks_path(data_dir),
             )?;
         }
-        for i in &config.issuers {
-            match (&i.jwks_file, &i.jwks_url) {
-                (Some(f), None) => verifier.add_issuer_file(&i.issuer, f)?,
-                (None, Some(u)) => {
-                    let jwks = fetch_jwks(u)?;
-                    verifier.add_issuer(&i.issuer, &jwks, Path::new(u))?;
-                }
-                _ => {
-                    return Err(SetupError::Config(format!(
-                        "issuer `{}`: set exactly one of jwks_file, jwks_url",
-                        i.issuer
-                    )))
-                }
-            }
-        }
+        let key_sources = crate::jwks::setup(
+            &mut verifier,
+            &config.issuers,
+            Duration::from_secs(config.jwks_min_refresh_secs),
+        )?;
         let authz = Authorizer::load_or_install(&crate::authz::policy_dir(data_dir))?;
         let ctx_dir = config
             .context_dir
@@ -313,11 +287,12 @@ impl GatewayState {
             .map_err(|e| SetupError::Config(e.to_string()))?;
         let monitor = Monitor::new(&ctx, MonitorConfig::default());
         let world = World::new(&ctx);
-        Ok(Self {
+        let me = Self {
             inner: Arc::new(Inner {
                 revocations: Revocations::new(crate::token::revocations_path(data_dir)),
                 config,
                 verifier,
+                key_sources,
                 authz,
                 backend,
                 monitor: Mutex::new(monitor),
@@ -331,7 +306,14 @@ impl GatewayState {
                 ledger_dir,
                 committer: Mutex::new(Some(committer)),
             }),
-        })
+        };
+        if !me.inner.key_sources.is_empty() {
+            crate::jwks::spawn_refresher(
+                Arc::downgrade(&me.inner),
+                Duration::from_secs(me.inner.config.jwks_refresh_secs),
+            );
+        }
+        Ok(me)
     }
 
     /// The context-only relationship of `login` to `patient` at `now` (care team, department,

@@ -256,6 +256,8 @@ async fn external_issuer_jwks_from_url() {
             issuer: "https://idp.hospital.example".into(),
             jwks_file: None,
             jwks_url: Some(format!("{base}/jwks.json")),
+            dangerous_allow_http_loopback: true,
+            ..Default::default()
         }],
         dev_issuer: false,
         ..config()
@@ -288,8 +290,9 @@ async fn external_issuer_jwks_from_url() {
         StatusCode::UNAUTHORIZED
     );
     let _ = stop.send(());
-    // Plain http off loopback is refused.
+    // Plain http off loopback is refused, and on loopback without the dangerous option.
     assert!(phiguard_gateway::state::fetch_jwks("http://idp.example/jwks.json").is_err());
+    assert!(phiguard_gateway::state::fetch_jwks(&format!("{base}/jwks.json")).is_err());
     assert!(
         phiguard_gateway::state::fetch_jwks("http://localhost.evil.example/jwks.json").is_err()
     );
