@@ -23,6 +23,7 @@ pub mod jwks;
 pub mod metrics;
 pub mod proxy;
 pub mod scope;
+pub mod search;
 pub mod server;
 pub mod state;
 pub mod store;

@@ -19,6 +19,49 @@ use crate::error::{ApiError, SetupError};
 pub struct VaultStore {
     vault: Mutex<Vault>,
     index: Mutex<rusqlite::Connection>,
+    /// The vault's erasure ledger (`erasures.jsonl` beside the index), so a restore from
+    /// backup re-applies erasures made through the gateway.
+    erasure_ledger: Option<std::path::PathBuf>,
+}
+
+/// `meta.tag` system marking a deletion version (FHIR delete keeps history).
+pub const TOMBSTONE_TAG: &str = "urn:phiguard:deleted";
+
+/// Whether a stored version is a deletion marker.
+pub fn is_tombstone(v: &serde_json::Value) -> bool {
+    v.pointer("/meta/tag")
+        .and_then(|t| t.as_array())
+        .is_some_and(|a| a.iter().any(|t| t["system"] == TOMBSTONE_TAG))
+}
+
+/// What a delete did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deleted {
+    /// A deletion version was written (the resource reads 410 from now on).
+    Version(u64),
+    /// The patient was crypto-shredded: every record of theirs is unreadable.
+    Erased,
+    /// Already deleted or erased (FHIR: deleting again has no effect).
+    Already,
+}
+
+/// RFC 3339 UTC of a unix time.
+pub fn rfc3339(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+fn gone() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::GONE,
+        "deleted",
+        "resource was deleted",
+    )
 }
 
 impl std::fmt::Debug for VaultStore {
@@ -83,6 +126,7 @@ impl VaultStore {
         Ok(Self {
             vault: Mutex::new(vault),
             index: Mutex::new(c),
+            erasure_ledger: index_path.parent().map(|d| d.join("erasures.jsonl")),
         })
     }
 
@@ -150,6 +194,9 @@ impl VaultStore {
         };
         let json: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|_| ApiError::internal())?;
+        if is_tombstone(&json) {
+            return Err(gone());
+        }
         let labels = phiguard_vault::level::labels(&json);
         Ok(Found {
             json,
@@ -158,39 +205,37 @@ impl VaultStore {
         })
     }
 
-    /// Latest versions of a patient's resources of one type (all types when `rtype` is None).
+    /// Every version of a resource, newest first, deletion markers included (FHIR history).
     ///
     /// # Errors
-    /// 401 (vault approval) or 500; an unknown patient gives an empty list.
-    pub fn search(
+    /// 404 when it never existed, 410 when its patient was erased, 401 (vault approval), 500.
+    pub fn history(
         &self,
         patient: &str,
-        rtype: Option<&str>,
+        rtype: &str,
+        id: &str,
         step_up: bool,
-        limit: usize,
     ) -> Result<Vec<Found>, ApiError> {
         let mut v = self.vault.lock().map_err(|_| ApiError::internal())?;
         v.set_hook(Box::new(Approved {
             step_up,
             two_person: false,
         }));
-        let keys = match v.list(patient) {
-            Ok(k) => k,
-            Err(VaultError::UnknownPatient { .. }) => return Ok(Vec::new()),
-            Err(e) => return Err(vault_err(&e)),
-        };
-        let mut latest: std::collections::BTreeMap<(String, String), u64> = Default::default();
-        for (k, _) in keys {
-            if rtype.is_some_and(|t| t != k.resource_type) {
-                continue;
-            }
-            let e = latest.entry((k.resource_type, k.id)).or_insert(0);
-            *e = (*e).max(k.version);
+        let mut versions: Vec<u64> = v
+            .list(patient)
+            .map_err(|e| vault_err(&e))?
+            .into_iter()
+            .filter(|(k, _)| k.resource_type == rtype && k.id == id)
+            .map(|(k, _)| k.version)
+            .collect();
+        if versions.is_empty() {
+            return Err(ApiError::not_found());
         }
-        let mut out = Vec::new();
-        for ((t, id), ver) in latest.into_iter().take(limit) {
+        versions.sort_unstable_by(|a, b| b.cmp(a));
+        let mut out = Vec::with_capacity(versions.len());
+        for ver in versions {
             let bytes = v
-                .get(patient, &t, &id, Some(ver))
+                .get(patient, rtype, id, Some(ver))
                 .map_err(|e| vault_err(&e))?;
             let json: serde_json::Value =
                 serde_json::from_slice(&bytes).map_err(|_| ApiError::internal())?;
@@ -204,11 +249,158 @@ impl VaultStore {
         Ok(out)
     }
 
-    /// Stores a resource version for a patient and indexes it.
+    /// Deletes a resource. A Patient is crypto-shredded through the vault (every record of
+    /// the patient becomes unreadable; the erasure is added to the vault's erasure ledger);
+    /// any other resource gets a deletion version (the vault keeps one data key per
+    /// patient, so a single record cannot be shredded alone; earlier versions stay readable
+    /// by vread and history, as FHIR allows).
+    ///
+    /// # Errors
+    /// 404 when it never existed, 500.
+    pub fn delete(
+        &self,
+        patient: &str,
+        rtype: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<Deleted, ApiError> {
+        if rtype == "Patient" {
+            let mut v = self.vault.lock().map_err(|_| ApiError::internal())?;
+            return match v.erase(patient) {
+                Ok(row) => {
+                    if let Some(p) = &self.erasure_ledger {
+                        if phiguard_vault::vault::append_ledger(p, &row).is_err() {
+                            tracing::error!(
+                                "erasure ledger append failed (the erasure itself is done)"
+                            );
+                        }
+                    }
+                    Ok(Deleted::Erased)
+                }
+                Err(VaultError::UnknownPatient { .. }) => Err(ApiError::not_found()),
+                Err(VaultError::PatientErased { .. }) => Ok(Deleted::Already),
+                Err(e) => Err(vault_err(&e)),
+            };
+        }
+        let latest = {
+            let mut v = self.vault.lock().map_err(|_| ApiError::internal())?;
+            v.set_hook(Box::new(Approved {
+                step_up: true,
+                two_person: true,
+            }));
+            let max = match v.list(patient) {
+                Ok(k) => k
+                    .into_iter()
+                    .filter(|(k, _)| k.resource_type == rtype && k.id == id)
+                    .map(|(k, _)| k.version)
+                    .max(),
+                Err(VaultError::UnknownPatient { .. }) => None,
+                Err(VaultError::PatientErased { .. }) => return Ok(Deleted::Already),
+                Err(e) => return Err(vault_err(&e)),
+            };
+            let Some(max) = max else {
+                return Err(ApiError::not_found());
+            };
+            match v.get(patient, rtype, id, Some(max)) {
+                Ok(b) => serde_json::from_slice::<serde_json::Value>(&b)
+                    .map_err(|_| ApiError::internal())?,
+                Err(VaultError::PatientErased { .. }) => return Ok(Deleted::Already),
+                Err(e) => return Err(vault_err(&e)),
+            }
+        };
+        if is_tombstone(&latest) {
+            return Ok(Deleted::Already);
+        }
+        let tomb = serde_json::json!({
+            "resourceType": rtype,
+            "id": id,
+            "meta": {"tag": [{"system": TOMBSTONE_TAG, "code": "deleted"}]}
+        });
+        self.put_stamped(patient, rtype, id, tomb, now)
+            .map(|(v, _)| Deleted::Version(v))
+    }
+
+    /// Latest versions of a patient's resources of one type (all types when `rtype` is None),
+    /// deleted ones left out; filtering, sorting and paging are [`crate::search`]'s.
+    ///
+    /// # Errors
+    /// 401 (vault approval) or 500; an unknown or erased patient gives an empty list.
+    pub fn search(
+        &self,
+        patient: &str,
+        rtype: Option<&str>,
+        step_up: bool,
+    ) -> Result<Vec<Found>, ApiError> {
+        let mut v = self.vault.lock().map_err(|_| ApiError::internal())?;
+        v.set_hook(Box::new(Approved {
+            step_up,
+            two_person: false,
+        }));
+        let keys = match v.list(patient) {
+            Ok(k) => k,
+            Err(VaultError::UnknownPatient { .. } | VaultError::PatientErased { .. }) => {
+                return Ok(Vec::new())
+            }
+            Err(e) => return Err(vault_err(&e)),
+        };
+        let mut latest: std::collections::BTreeMap<(String, String), u64> = Default::default();
+        for (k, _) in keys {
+            if rtype.is_some_and(|t| t != k.resource_type) {
+                continue;
+            }
+            let e = latest.entry((k.resource_type, k.id)).or_insert(0);
+            *e = (*e).max(k.version);
+        }
+        let mut out = Vec::new();
+        for ((t, id), ver) in latest {
+            let bytes = match v.get(patient, &t, &id, Some(ver)) {
+                Ok(b) => b,
+                Err(VaultError::PatientErased { .. }) => return Ok(Vec::new()),
+                Err(e) => return Err(vault_err(&e)),
+            };
+            let json: serde_json::Value =
+                serde_json::from_slice(&bytes).map_err(|_| ApiError::internal())?;
+            if is_tombstone(&json) {
+                continue;
+            }
+            let labels = phiguard_vault::level::labels(&json);
+            out.push(Found {
+                json,
+                version: ver,
+                labels,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Stores a resource version for a patient and indexes it (see [`VaultStore::put_stamped`]).
     ///
     /// # Errors
     /// 400 for invalid resources, 409 when the id already belongs to another patient, 500.
     pub fn put(&self, patient: &str, rtype: &str, id: &str, body: &[u8]) -> Result<u64, ApiError> {
+        let v: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|_| ApiError::invalid("invalid resource: not JSON"))?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        self.put_stamped(patient, rtype, id, v, now).map(|(v, _)| v)
+    }
+
+    /// Stores a new version with `meta.versionId` and `meta.lastUpdated` set to what the
+    /// vault records (so read, vread and history agree), indexes it, and returns the version
+    /// and the stored JSON.
+    ///
+    /// # Errors
+    /// 400 for invalid resources, 409 when the id already belongs to another patient, 500.
+    pub fn put_stamped(
+        &self,
+        patient: &str,
+        rtype: &str,
+        id: &str,
+        mut resource: serde_json::Value,
+        now: i64,
+    ) -> Result<(u64, serde_json::Value), ApiError> {
         let c = self.index.lock().map_err(|_| ApiError::internal())?;
         let owner: Option<String> = c
             .query_row(
@@ -226,12 +418,38 @@ impl VaultStore {
             ));
         }
         let mut v = self.vault.lock().map_err(|_| ApiError::internal())?;
-        let put = v.put(patient, body).map_err(|e| vault_err(&e))?;
+        let next = match v.list(patient) {
+            Ok(k) => {
+                k.iter()
+                    .filter(|(k, _)| k.resource_type == rtype && k.id == id)
+                    .map(|(k, _)| k.version)
+                    .max()
+                    .unwrap_or(0)
+                    + 1
+            }
+            Err(VaultError::UnknownPatient { .. }) => 1,
+            Err(e) => return Err(vault_err(&e)),
+        };
+        let Some(o) = resource.as_object_mut() else {
+            return Err(ApiError::invalid("invalid resource: not a JSON object"));
+        };
+        let meta = o.entry("meta").or_insert_with(|| serde_json::json!({}));
+        let Some(meta) = meta.as_object_mut() else {
+            return Err(ApiError::invalid("invalid resource: meta is not an object"));
+        };
+        meta.insert("versionId".into(), serde_json::json!(next.to_string()));
+        meta.insert("lastUpdated".into(), serde_json::json!(rfc3339(now)));
+        let bytes = resource.to_string().into_bytes();
+        let put = v.put(patient, &bytes).map_err(|e| vault_err(&e))?;
+        if put.version != next {
+            tracing::error!("vault version differs from the one stamped in meta");
+            return Err(ApiError::internal());
+        }
         c.execute(
             "INSERT OR IGNORE INTO resource_patient (rtype, id, patient) VALUES (?1, ?2, ?3)",
             params![rtype, id, patient],
         )
         .map_err(|_| ApiError::internal())?;
-        Ok(put.version)
+        Ok((put.version, resource))
     }
 }
