@@ -786,7 +786,8 @@ async fn pipeline(
                             p
                         }
                         Ok(Ok(None)) => return deny(ApiError::not_found(), String::new()).await,
-                        _ => return deny(ApiError::internal(), String::new()).await,
+                        Ok(Err(e)) => return deny(e, String::new()).await,
+                        Err(_) => return deny(ApiError::internal(), String::new()).await,
                     }
                 }
                 Backend::Upstream(up) => match up.fetch(&op.rtype, &id, op.vid).await {

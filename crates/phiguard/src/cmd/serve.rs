@@ -212,6 +212,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 v,
                 &args.data_dir.join("gateway-index.db"),
             )?;
+            if store.migrated() > 0 {
+                eprintln!(
+                    "phiguard serve: migrated gateway-index.db: {} patient id(s) replaced by keyed pseudonyms (vault patient tokens); the file was vacuumed",
+                    store.migrated()
+                );
+            }
             (Backend::Vault(Arc::new(store)), tenant)
         }
     };
