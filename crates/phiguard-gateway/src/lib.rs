@@ -22,6 +22,7 @@ pub mod ingest;
 pub mod jwks;
 pub mod metrics;
 pub mod proxy;
+pub mod ratelimit;
 pub mod scope;
 pub mod search;
 pub mod server;

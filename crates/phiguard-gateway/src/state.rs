@@ -76,6 +76,14 @@ pub struct GatewayConfig {
     /// At most one JWKS refresh per issuer this often when a token names an unknown `kid`
     /// (default 60).
     pub jwks_min_refresh_secs: u64,
+    /// Requests per second per client address (0: off; default 1000).
+    pub rate_limit_ip_per_sec: f64,
+    /// Burst per client address (default 2000).
+    pub rate_limit_ip_burst: f64,
+    /// Requests per second per authenticated user (0: off; default 100).
+    pub rate_limit_user_per_sec: f64,
+    /// Burst per user (default 200).
+    pub rate_limit_user_burst: f64,
 }
 
 /// Failed-authentication token buckets per client address: (tokens, last refill, last audit).
@@ -121,6 +129,10 @@ impl Default for GatewayConfig {
             login_lockout_secs: 30,
             jwks_refresh_secs: 3600,
             jwks_min_refresh_secs: 60,
+            rate_limit_ip_per_sec: 1000.0,
+            rate_limit_ip_burst: 2000.0,
+            rate_limit_user_per_sec: 100.0,
+            rate_limit_user_burst: 200.0,
         }
     }
 }
@@ -195,6 +207,8 @@ pub struct Inner {
     pub risk: Mutex<HashMap<String, VecDeque<(i64, f64)>>>,
     /// Failed-authentication token buckets per client address: (tokens, last refill, last audit).
     pub auth_failures: Mutex<AuthFailures>,
+    /// Request rate limits per address and per user.
+    pub limits: crate::ratelimit::Limits,
     /// Local accounts and their sessions (`DATA-DIR/accounts.db`).
     pub accounts: crate::accounts::Accounts,
     /// Ready to serve (false while shutting down).
@@ -287,6 +301,7 @@ impl GatewayState {
             .map_err(|e| SetupError::Config(e.to_string()))?;
         let monitor = Monitor::new(&ctx, MonitorConfig::default());
         let world = World::new(&ctx);
+        let limits = crate::ratelimit::Limits::new(&config);
         let me = Self {
             inner: Arc::new(Inner {
                 revocations: Revocations::new(crate::token::revocations_path(data_dir)),
@@ -301,6 +316,7 @@ impl GatewayState {
                 risk: Mutex::new(HashMap::new()),
                 auth_failures: Mutex::new(HashMap::new()),
                 accounts,
+                limits,
                 ready: AtomicBool::new(true),
                 tenant: tenant.to_string(),
                 ledger_dir,
