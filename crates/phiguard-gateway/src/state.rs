@@ -59,6 +59,9 @@ pub struct GatewayConfig {
     pub syslog_tcp: Option<String>,
     /// Syslog over TLS (RFC 5425) receiver address; uses `tls_cert`/`tls_key`.
     pub syslog_tls: Option<String>,
+    /// CA certificates (PEM) that syslog TLS senders' client certificates must chain to
+    /// (mutual TLS). Without it, any TLS client may submit events.
+    pub syslog_tls_client_ca: Option<PathBuf>,
     /// Seconds of history for a user's current risk (default 3600).
     pub risk_window_secs: i64,
     /// Longest time for a whole request, body upload included (default 30 s); then 408.
@@ -121,6 +124,7 @@ impl Default for GatewayConfig {
             syslog_udp: None,
             syslog_tcp: None,
             syslog_tls: None,
+            syslog_tls_client_ca: None,
             risk_window_secs: 3600,
             request_timeout_secs: 30,
             auth_failures_per_sec: 20.0,

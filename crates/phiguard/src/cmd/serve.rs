@@ -227,6 +227,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if syslog_tls.is_some() && tls.is_none() {
         bail!("syslog_tls needs tls_cert and tls_key");
     }
+    if cfg.syslog_tls_client_ca.is_some() && syslog_tls.is_none() {
+        bail!("syslog_tls_client_ca is set but syslog_tls is not");
+    }
+    let syslog_mtls = cfg.syslog_tls_client_ca.is_some();
+    let syslog_tls_cfg = match (&syslog_tls, &cfg.tls_cert, &cfg.tls_key) {
+        (Some(_), Some(c), Some(k)) => Some(phiguard_gateway::server::syslog_tls_config(
+            c,
+            k,
+            cfg.syslog_tls_client_ca.as_deref(),
+        )?),
+        _ => None,
+    };
     let state = GatewayState::open(&args.data_dir, cfg, backend, &tenant)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -247,11 +259,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             }
             eprintln!("phiguard serve: syslog {kind} on {sa}");
         }
-        if let (Some(a), Some(t)) = (&syslog_tls, &tls) {
+        if let (Some(a), Some(t)) = (&syslog_tls, &syslog_tls_cfg) {
             let sa: SocketAddr = a.parse().with_context(|| format!("syslog address `{a}`"))?;
             let l = tokio::net::TcpListener::bind(sa).await.with_context(|| format!("binding syslog tls {sa}"))?;
             tokio::spawn(phiguard_gateway::ingest::syslog_tls(state.clone(), l, t.clone()));
-            eprintln!("phiguard serve: syslog tls (RFC 5425) on {sa}");
+            let mtls = if syslog_mtls { ", client certificates required" } else { "" };
+            eprintln!("phiguard serve: syslog tls (RFC 5425) on {sa}{mtls}");
         }
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
         let scheme = if tls.is_some() { "https" } else { "http" };
