@@ -18,6 +18,7 @@ pub mod authz;
 pub mod bench;
 pub mod error;
 pub mod files;
+pub mod idempotency;
 pub mod ingest;
 pub mod jwks;
 pub mod metrics;

@@ -87,6 +87,11 @@ pub struct GatewayConfig {
     pub rate_limit_user_per_sec: f64,
     /// Burst per user (default 200).
     pub rate_limit_user_burst: f64,
+    /// Ingested AuditEvent ids remembered per submitter to drop retried duplicates
+    /// (default 100000).
+    pub ingest_dedupe_window: usize,
+    /// How long an `Idempotency-Key` response is replayable, seconds (default 86400).
+    pub idempotency_key_ttl_secs: u64,
 }
 
 /// Failed-authentication token buckets per client address: (tokens, last refill, last audit).
@@ -137,6 +142,8 @@ impl Default for GatewayConfig {
             rate_limit_ip_burst: 2000.0,
             rate_limit_user_per_sec: 100.0,
             rate_limit_user_burst: 200.0,
+            ingest_dedupe_window: 100_000,
+            idempotency_key_ttl_secs: 86_400,
         }
     }
 }
@@ -211,6 +218,8 @@ pub struct Inner {
     pub risk: Mutex<HashMap<String, VecDeque<(i64, f64)>>>,
     /// Failed-authentication token buckets per client address: (tokens, last refill, last audit).
     pub auth_failures: Mutex<AuthFailures>,
+    /// Ingest idempotency windows (events by id, requests by Idempotency-Key).
+    pub dedupe: crate::idempotency::Dedupe,
     /// Request rate limits per address and per user.
     pub limits: crate::ratelimit::Limits,
     /// Local accounts and their sessions (`DATA-DIR/accounts.db`).
@@ -306,6 +315,10 @@ impl GatewayState {
         let monitor = Monitor::new(&ctx, MonitorConfig::default());
         let world = World::new(&ctx);
         let limits = crate::ratelimit::Limits::new(&config);
+        let dedupe = crate::idempotency::Dedupe::new(
+            config.ingest_dedupe_window,
+            Duration::from_secs(config.idempotency_key_ttl_secs),
+        );
         let me = Self {
             inner: Arc::new(Inner {
                 revocations: Revocations::new(crate::token::revocations_path(data_dir)),
@@ -321,6 +334,7 @@ impl GatewayState {
                 auth_failures: Mutex::new(HashMap::new()),
                 accounts,
                 limits,
+                dedupe,
                 ready: AtomicBool::new(true),
                 tenant: tenant.to_string(),
                 ledger_dir,

@@ -334,7 +334,9 @@ async fn syslog_over_tls_rfc5425() {
         .unwrap();
     let ev = "{\"resourceType\":\"AuditEvent\",\"id\":\"t1\",\"type\":{\"code\":\"rest\"},\"action\":\"R\",\"recorded\":\"2026-03-10T03:00:00Z\",\"outcome\":\"0\",\"agent\":[{\"requestor\":true,\"who\":{\"identifier\":{\"value\":\"bob\"}}}],\"source\":{\"observer\":{\"display\":\"ehr\"}},\"entity\":[{\"what\":{\"reference\":\"Patient/p1\"}}]}";
     let before = h.ledger_size();
-    for _ in 0..2 {
+    // Two events (distinct ids: a repeated id is a duplicate and recorded once).
+    for id in ["t1", "t2"] {
+        let ev = ev.replace("\"id\":\"t1\"", &format!("\"id\":\"{id}\""));
         let msg = format!("<110>1 2026-03-10T03:00:00Z ehr app - AUDIT - {ev}");
         tls.write_all(format!("{} {msg}", msg.len()).as_bytes())
             .await
