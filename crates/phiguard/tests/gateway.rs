@@ -342,3 +342,90 @@ fn account_cli_login_and_disable_take_effect_on_the_next_request() {
         .status();
     let _ = child.wait();
 }
+
+/// Starts `phiguard serve` and returns the child, its address and the stderr lines before
+/// the listening line.
+fn start_server_log(data: &std::path::Path) -> (std::process::Child, String, Vec<String>) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .env("PHIGUARD_PASSPHRASE", "test-pass")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut lines = vec![];
+    for _ in 0..10 {
+        let mut line = String::new();
+        if err.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        if let Some(a) = line
+            .trim()
+            .strip_prefix("phiguard serve: listening on http://")
+        {
+            return (child, a.to_string(), lines);
+        }
+        lines.push(line);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("server did not start: {lines:?}");
+}
+
+#[test]
+fn serve_migrates_a_clear_text_index_to_pseudonyms() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    init_vault(&data);
+    let ctx = data.join("context");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(ctx.join("Practitioner.ndjson"), "{\"resourceType\":\"Practitioner\",\"id\":\"pa\",\"identifier\":[{\"value\":\"alice\"}]}\n").unwrap();
+    std::fs::write(
+        ctx.join("Patient.ndjson"),
+        "{\"resourceType\":\"Patient\",\"id\":\"patient-zz9\"}\n",
+    )
+    .unwrap();
+    std::fs::write(ctx.join("CareTeam.ndjson"), "{\"resourceType\":\"CareTeam\",\"subject\":{\"reference\":\"Patient/patient-zz9\"},\"participant\":[{\"member\":{\"reference\":\"Practitioner/pa\"}}],\"period\":{\"start\":\"2020-01-01T00:00:00Z\"}}\n").unwrap();
+    let alice = token(&data, "alice", "user/*.cruds");
+    let (mut child, addr, _) = start_server_log(&data);
+    let obs = "{\"resourceType\":\"Observation\",\"id\":\"o1\",\"status\":\"final\",\"subject\":{\"reference\":\"Patient/patient-zz9\"}}";
+    assert_eq!(
+        http(&addr, "POST", "/fhir/Observation", Some(&alice), Some(obs)).0,
+        201
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    // Turn the index back into the earlier format (patient ids in clear).
+    let idx = data.join("gateway-index.db");
+    {
+        let c = rusqlite::Connection::open(&idx).unwrap();
+        c.execute_batch(
+            "DROP TABLE resource_owner;
+             CREATE TABLE resource_patient (rtype TEXT NOT NULL, id TEXT NOT NULL,
+               patient TEXT NOT NULL, PRIMARY KEY (rtype, id));
+             INSERT INTO resource_patient VALUES ('Observation', 'o1', 'patient-zz9');",
+        )
+        .unwrap();
+    }
+    let (mut child, addr, log) = start_server_log(&data);
+    assert!(
+        log.iter()
+            .any(|l| l.contains("migrated gateway-index.db: 1 patient id(s)")),
+        "{log:?}"
+    );
+    let has_clear = |p: &std::path::Path| {
+        std::fs::read(p)
+            .map(|b| b.windows(11).any(|w| w == b"patient-zz9"))
+            .unwrap_or(false)
+    };
+    assert!(!has_clear(&idx) && !has_clear(&data.join("gateway-index.db-wal")));
+    let (code, text) = http(&addr, "GET", "/fhir/Observation/o1", Some(&alice), None);
+    assert_eq!(code, 200, "{text}");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
