@@ -43,11 +43,17 @@ pub fn app(state: GatewayState) -> Router {
         .route("/fhir/metadata", get(capability))
         .route("/fhir/AuditEvent", get(audit_events))
         .route("/fhir/{rtype}", get(search).post(create))
-        .route("/fhir/{rtype}/{id}", get(read).put(update))
+        .route("/fhir/{rtype}/{id}", get(read).put(update).delete(delete))
+        .route("/fhir/{rtype}/{id}/_history", get(history))
         .route("/fhir/{rtype}/{id}/_history/{vid}", get(vread))
         .route("/ingest/audit", post(crate::ingest::ingest_http))
+        .merge(crate::auth_routes::routes())
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::ratelimit::limit,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
@@ -149,8 +155,15 @@ async fn capability(State(s): State<GatewayState>) -> Response {
             a.iter()
                 .map(|t| json!({
                     "type": t,
-                    "interaction": [{"code": "read"}, {"code": "vread"}, {"code": "search-type"}, {"code": "create"}, {"code": "update"}],
-                    "searchParam": [{"name": "patient", "type": "reference"}]
+                    "interaction": [{"code": "read"}, {"code": "vread"}, {"code": "history-instance"}, {"code": "search-type"}, {"code": "create"}, {"code": "update"}, {"code": "delete"}],
+                    "versioning": "versioned",
+                    "searchParam": [
+                        {"name": "patient", "type": "reference"},
+                        {"name": "_id", "type": "token"},
+                        {"name": "_lastUpdated", "type": "date"},
+                        {"name": "date", "type": "date"},
+                        {"name": "code", "type": "token"}
+                    ]
                 }))
                 .collect()
         })
@@ -171,7 +184,7 @@ async fn capability(State(s): State<GatewayState>) -> Response {
                 "security": {
                     "cors": false,
                     "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}]}],
-                    "description": "Bearer JWT (EdDSA) with SMART v2 scopes; Cedar policies; break-the-glass with purpose BTG/ETREAT and X-Break-Glass-Reason"
+                    "description": "Bearer JWT (EdDSA, ES256, RS256) or local session token with SMART v2 scopes; Cedar policies; break-the-glass with purpose BTG/ETREAT and X-Break-Glass-Reason"
                 },
                 "resource": resources
             }]
@@ -208,7 +221,8 @@ pub fn valid_id(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
 }
 
-fn now_unix() -> i64 {
+/// Current unix time, seconds.
+pub fn now_unix() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -230,7 +244,8 @@ pub struct Caller {
     pub addr: Option<SocketAddr>,
 }
 
-fn short_code(s: &str) -> bool {
+/// Whether `s` is a short code (`[A-Za-z0-9_-]{1,64}`), safe to put in the ledger.
+pub fn short_code(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
         && s.bytes()
@@ -246,7 +261,6 @@ pub fn authenticate(
     headers: &HeaderMap,
     addr: Option<SocketAddr>,
 ) -> Result<Caller, ApiError> {
-    let inner = &s.inner;
     let Some(h) = headers.get(header::AUTHORIZATION) else {
         return Err(ApiError::unauthorized("missing bearer token"));
     };
@@ -257,18 +271,44 @@ pub fn authenticate(
         .strip_prefix("Bearer ")
         .or_else(|| h.strip_prefix("bearer "))
         .ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
-    let claims = inner
-        .verifier
-        .verify(token.trim(), now_unix())
-        .map_err(|e| {
-            tracing::info!(reason = %e, "token refused");
-            ApiError::unauthorized(match e {
-                crate::token::TokenError::Expired => "token expired",
-                crate::token::TokenError::Audience => "token not issued for this server",
-                crate::token::TokenError::Revoked => "token revoked",
-                _ => "invalid token",
-            })
-        })?;
+    let token = token.trim();
+    let claims = if token.starts_with(crate::accounts::SESSION_PREFIX) {
+        crate::auth_routes::session_claims(s, token, now_unix())
+            .ok_or_else(|| ApiError::unauthorized("session expired or revoked"))?
+    } else {
+        verify_jwt(s, token)?
+    };
+    finish_authentication(s, headers, addr, claims)
+}
+
+/// Verifies a JWT bearer token (signature, expiry, audience).
+///
+/// # Errors
+/// 401 naming the failed check in general terms.
+pub fn verify_jwt(s: &GatewayState, token: &str) -> Result<Claims, ApiError> {
+    s.inner.verifier.verify(token, now_unix()).map_err(|e| {
+        tracing::info!(reason = %e, "token refused");
+        ApiError::unauthorized(match e {
+            crate::token::TokenError::Expired => "token expired",
+            crate::token::TokenError::Audience => "token not issued for this server",
+            crate::token::TokenError::Revoked => "token revoked",
+            _ => "invalid token",
+        })
+    })
+}
+
+/// The checks after a token's signature or session: revocation, tenant, purpose of use,
+/// break-the-glass reason, scopes.
+///
+/// # Errors
+/// 401 revoked, 403 other tenant, 400 unusable headers.
+pub fn finish_authentication(
+    s: &GatewayState,
+    headers: &HeaderMap,
+    addr: Option<SocketAddr>,
+    claims: Claims,
+) -> Result<Caller, ApiError> {
+    let inner = &s.inner;
     if inner.revocations.is_revoked(&claims.jti) {
         return Err(ApiError::unauthorized("token revoked"));
     }
@@ -326,7 +366,7 @@ pub fn client_addr(ext: &axum::http::Extensions) -> Option<SocketAddr> {
 }
 
 /// Appends the audit entry for a refused request and returns the refusal (or 503).
-async fn refuse(
+pub(crate) async fn refuse(
     s: &GatewayState,
     actor: &str,
     patient: &str,
@@ -412,6 +452,40 @@ async fn read(
     let op = Op {
         interaction: Interaction::Read,
         action: "read",
+        rtype,
+        id: Some(id),
+        vid: None,
+        query: vec![],
+        body: None,
+    };
+    pipeline(s, op, req.headers().clone(), client_addr(req.extensions())).await
+}
+
+async fn delete(
+    State(s): State<GatewayState>,
+    Path((rtype, id)): Path<(String, String)>,
+    req: Request,
+) -> Response {
+    let op = Op {
+        interaction: Interaction::Delete,
+        action: "delete",
+        rtype,
+        id: Some(id),
+        vid: None,
+        query: vec![],
+        body: None,
+    };
+    pipeline(s, op, req.headers().clone(), client_addr(req.extensions())).await
+}
+
+async fn history(
+    State(s): State<GatewayState>,
+    Path((rtype, id)): Path<(String, String)>,
+    req: Request,
+) -> Response {
+    let op = Op {
+        interaction: Interaction::Read,
+        action: "history",
         rtype,
         id: Some(id),
         vid: None,
@@ -559,37 +633,12 @@ pub fn patient_of_resource(v: &serde_json::Value) -> Option<String> {
         .map(str::to_string)
 }
 
-fn search_patient(op: &Op) -> Result<String, ApiError> {
-    let mut found: Option<String> = None;
-    for (k, v) in &op.query {
-        let p = match k.as_str() {
-            "patient" | "subject" => v.strip_prefix("Patient/").unwrap_or(v).to_string(),
-            "_id" if op.rtype == "Patient" => v.clone(),
-            "_count" | "_format" => continue,
-            _ => return Err(ApiError::new(StatusCode::BAD_REQUEST, "not-supported", "unsupported search parameter (supported: patient, subject, _id on Patient, _count)")),
-        };
-        if !valid_id(&p) {
-            return Err(ApiError::invalid("search parameter is not a FHIR id"));
-        }
-        if found.as_ref().is_some_and(|f| *f != p) {
-            return Err(ApiError::invalid("search names more than one patient"));
-        }
-        found = Some(p);
-    }
-    found.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "required",
-            "search requires a patient parameter",
-        )
-    })
-}
-
 /// What the read side fetched before the decision.
 enum Fetched {
     None,
     One(crate::store::Found),
     Many(Vec<crate::store::Found>),
+    Page(usize, Vec<crate::store::Found>),
     Upstream(crate::proxy::UpstreamResponse),
 }
 
@@ -602,7 +651,7 @@ async fn pipeline(
 ) -> Response {
     let t_start = StdInstant::now();
     // 1. Authentication.
-    let caller = match authenticate(&s, &headers, addr) {
+    let caller = match crate::jwks::authenticate(&s, &headers, addr).await {
         Ok(c) => c,
         Err(e) => {
             METRICS.unauthenticated.inc();
@@ -652,12 +701,34 @@ async fn pipeline(
     let mut body_json: Option<serde_json::Value> = None;
     let mut fetched = Fetched::None;
     let mut prefetched: Option<Result<crate::store::Found, ApiError>> = None;
+    let mut search_q: Option<crate::search::SearchQuery> = None;
+    if (op.interaction == Interaction::Delete || op.action == "history")
+        && matches!(s.inner.backend, Backend::Upstream(_))
+    {
+        let e = ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "not-supported",
+            "delete and history are not supported in proxy mode",
+        );
+        return deny(e, String::new()).await;
+    }
     let step_up = caller.claims.amr.iter().any(|m| m == "mfa" || m == "hwk");
     let patient: String = match op.interaction {
-        Interaction::Search => match search_patient(&op) {
-            Ok(p) => p,
-            Err(e) => return deny(e, String::new()).await,
-        },
+        Interaction::Search => {
+            // Proxy mode forwards the query: only the patient is needed here.
+            let handling = match &s.inner.backend {
+                Backend::Vault(_) => crate::search::handling(&headers),
+                Backend::Upstream(_) => crate::search::Handling::Lenient,
+            };
+            match crate::search::parse(&op.rtype, &op.query, handling) {
+                Ok(q) => {
+                    let p = q.patient.clone();
+                    search_q = Some(q);
+                    p
+                }
+                Err(e) => return deny(e, String::new()).await,
+            }
+        }
         Interaction::Create | Interaction::Update => {
             let body = op.body.clone().unwrap_or_default();
             let v: serde_json::Value = match serde_json::from_slice(&body) {
@@ -719,7 +790,8 @@ async fn pipeline(
                             p
                         }
                         Ok(Ok(None)) => return deny(ApiError::not_found(), String::new()).await,
-                        _ => return deny(ApiError::internal(), String::new()).await,
+                        Ok(Err(e)) => return deny(e, String::new()).await,
+                        Err(_) => return deny(ApiError::internal(), String::new()).await,
                     }
                 }
                 Backend::Upstream(up) => match up.fetch(&op.rtype, &id, op.vid).await {
@@ -762,14 +834,23 @@ async fn pipeline(
         let rt = op.rtype.clone();
         let id = op.id.clone();
         let vid = op.vid;
-        let limit = op
-            .query
-            .iter()
-            .find(|(k, _)| k == "_count")
-            .and_then(|(_, v)| v.parse::<usize>().ok())
-            .unwrap_or(100)
-            .min(1000);
+        let history = op.action == "history";
+        let q = search_q.clone();
         let r = match op.interaction {
+            Interaction::Read if history => {
+                tokio::task::spawn_blocking(move || {
+                    store2
+                        .history(&p, &rt, &id.unwrap_or_default(), step_up)
+                        .map(Fetched::Many)
+                })
+                .await
+            }
+            // Deleting a deleted resource is allowed (no effect); its labels are gone.
+            Interaction::Delete => match prefetched.take() {
+                Some(Err(e)) if e.status == StatusCode::GONE => Ok(Ok(Fetched::None)),
+                Some(f) => Ok(f.map(Fetched::One)),
+                None => Ok(Ok(Fetched::None)),
+            },
             Interaction::Read => match prefetched.take() {
                 Some(f) => Ok(f.map(Fetched::One)),
                 None => {
@@ -788,7 +869,13 @@ async fn pipeline(
                     } else {
                         Some(rt.as_str())
                     };
-                    store2.search(&p, t, step_up, limit).map(Fetched::Many)
+                    store2.search(&p, t, step_up).map(|all| match q {
+                        Some(q) => {
+                            let (total, page) = crate::search::apply(&q, all);
+                            Fetched::Page(total, page)
+                        }
+                        None => Fetched::Many(all),
+                    })
                 })
                 .await
             }
@@ -808,7 +895,9 @@ async fn pipeline(
     }
     let labels: Vec<String> = match &fetched {
         Fetched::One(f) => f.labels.clone(),
-        Fetched::Many(v) => v.iter().flat_map(|f| f.labels.iter().cloned()).collect(),
+        Fetched::Many(v) | Fetched::Page(_, v) => {
+            v.iter().flat_map(|f| f.labels.iter().cloned()).collect()
+        }
         Fetched::Upstream(r) => crate::proxy::labels_of(&r.body),
         Fetched::None => body_json
             .as_ref()
@@ -871,6 +960,7 @@ async fn pipeline(
         Interaction::Search => "search",
         Interaction::Create => "create",
         Interaction::Update => "update",
+        Interaction::Delete => "delete",
         _ => "read",
     };
     let decision = s.inner.authz.decide(
@@ -982,6 +1072,39 @@ async fn pipeline(
     }
     // 9. Serve.
     let mut resp = match (fetched, op.interaction) {
+        (_, Interaction::Delete) => {
+            let Backend::Vault(store) = &s.inner.backend else {
+                return ApiError::internal().into_response();
+            };
+            let store2 = store.clone();
+            let (p, rt, id) = (
+                patient.clone(),
+                op.rtype.clone(),
+                op.id.clone().unwrap_or_default(),
+            );
+            match tokio::task::spawn_blocking(move || store2.delete(&p, &rt, &id, now_unix())).await
+            {
+                Ok(Ok(d)) => {
+                    let mut r = StatusCode::NO_CONTENT.into_response();
+                    if let crate::store::Deleted::Version(v) = d {
+                        if let Ok(h) = HeaderValue::from_str(&format!("W/\"{v}\"")) {
+                            r.headers_mut().insert(header::ETAG, h);
+                        }
+                    }
+                    r
+                }
+                Ok(Err(e)) => e.into_response(),
+                Err(_) => ApiError::internal().into_response(),
+            }
+        }
+        (Fetched::Page(total, page), _) => match &search_q {
+            Some(q) => fhir_response(StatusCode::OK, &crate::search::bundle(q, total, page)),
+            None => ApiError::internal().into_response(),
+        },
+        (Fetched::Many(v), Interaction::Read) => fhir_response(
+            StatusCode::OK,
+            &crate::search::history_bundle(&op.rtype, op.id.as_deref().unwrap_or_default(), v),
+        ),
         (Fetched::One(f), _) => {
             let mut r = fhir_response(StatusCode::OK, &f.json);
             if let Ok(v) = HeaderValue::from_str(&format!("W/\"{}\"", f.version)) {
@@ -1015,15 +1138,13 @@ async fn pipeline(
                     if let Some(o) = v.as_object_mut() {
                         o.insert("id".into(), json!(id));
                     }
-                    let bytes = v.to_string().into_bytes();
                     let store2 = store.clone();
                     let rt = op.rtype.clone();
                     let p = patient.clone();
                     let id2 = id.clone();
-                    match tokio::task::spawn_blocking(move || store2.put(&p, &rt, &id2, &bytes))
-                        .await
-                    {
-                        Ok(Ok(ver)) => {
+                    let put = move || store2.put_stamped(&p, &rt, &id2, v, now_unix());
+                    match tokio::task::spawn_blocking(put).await {
+                        Ok(Ok((ver, v))) => {
                             let status = if op.interaction == Interaction::Create {
                                 StatusCode::CREATED
                             } else {
@@ -1086,7 +1207,7 @@ async fn audit_events(
     req: Request,
 ) -> Response {
     let addr = client_addr(req.extensions());
-    let caller = match authenticate(&s, req.headers(), addr) {
+    let caller = match crate::jwks::authenticate(&s, req.headers(), addr).await {
         Ok(c) => c,
         Err(e) => {
             METRICS.unauthenticated.inc();

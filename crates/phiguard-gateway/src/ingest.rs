@@ -11,6 +11,7 @@ use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, BufReader};
 
 use crate::audit::{Record, Scored};
 use crate::error::ApiError;
+use crate::idempotency::KeyState;
 use crate::metrics::METRICS;
 use crate::scope::{self, Interaction};
 use crate::state::GatewayState;
@@ -39,11 +40,22 @@ pub struct ScoredLine {
     pub ledger_index: u64,
 }
 
+/// An event dropped as a duplicate of one already recorded.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Duplicate {
+    /// 1-based line.
+    pub line: usize,
+    /// Ledger index of the first copy (`None` while another request is recording it).
+    pub ledger_index: Option<u64>,
+}
+
 /// Result of an ingest batch.
 #[derive(Debug, Clone, Serialize, Default)]
 pub struct IngestReport {
     /// Events accepted.
     pub accepted: usize,
+    /// Events already recorded (same submitter and `AuditEvent.id` within the window).
+    pub duplicates: Vec<Duplicate>,
     /// Lines rejected.
     pub rejected: Vec<Rejected>,
     /// Events that raised an alert.
@@ -72,11 +84,29 @@ pub fn split_lines(body: &str) -> Result<Vec<(usize, String)>, Rejected> {
         .collect())
 }
 
-/// Scores and records lines; returns the report.
+/// Scores and records lines from the syslog receivers; returns the report.
+///
+/// # Errors
+/// 503 when the ledger cannot take an event (earlier ones are recorded).
 pub async fn ingest_lines(
     s: &GatewayState,
     lines: Vec<(usize, String)>,
 ) -> Result<IngestReport, ApiError> {
+    ingest_lines_from(s, "syslog", lines).await
+}
+
+/// Scores and records lines of `submitter`, dropping events it already sent (see
+/// [`crate::idempotency`]); returns the report.
+///
+/// # Errors
+/// 503 when the ledger cannot take an event (earlier ones are recorded, and recognised as
+/// duplicates when the batch is retried).
+pub async fn ingest_lines_from(
+    s: &GatewayState,
+    submitter: &str,
+    lines: Vec<(usize, String)>,
+) -> Result<IngestReport, ApiError> {
+    use crate::idempotency::Seen;
     let mut rep = IngestReport::default();
     for (n, line) in lines {
         let ev = match phiguard_fhir::parse_audit_event(&line) {
@@ -90,6 +120,24 @@ pub async fn ingest_lines(
                 continue;
             }
         };
+        let (seen, key) = s.inner.dedupe.check_event(submitter, &ev.id);
+        match seen {
+            Seen::New => {}
+            Seen::Recorded(i) => {
+                rep.duplicates.push(Duplicate {
+                    line: n,
+                    ledger_index: Some(i),
+                });
+                continue;
+            }
+            Seen::InFlight => {
+                rep.duplicates.push(Duplicate {
+                    line: n,
+                    ledger_index: None,
+                });
+                continue;
+            }
+        }
         let (a, _) = s.assess(&ev, ev.recorded.unix);
         let purpose = ev
             .purposes
@@ -125,7 +173,18 @@ pub async fn ingest_lines(
             outcome,
             detail: Some(ev.id.as_bytes()),
         };
-        let index = s.inner.audit.append(&rec).await?;
+        let index = match s.inner.audit.append(&rec).await {
+            Ok(i) => i,
+            Err(e) => {
+                if let Some(k) = key {
+                    s.inner.dedupe.release(k);
+                }
+                return Err(e);
+            }
+        };
+        if let Some(k) = key {
+            s.inner.dedupe.commit(k, index);
+        }
         METRICS.ingested.inc();
         if a.alert {
             METRICS.alerts.inc();
@@ -156,7 +215,7 @@ pub async fn ingest_lines(
 /// `POST /ingest/audit` (scope `system/AuditEvent.c` or `user/AuditEvent.c`).
 pub async fn ingest_http(State(s): State<GatewayState>, req: Request) -> Response {
     let addr = crate::app::client_addr(req.extensions());
-    let caller = match crate::app::authenticate(&s, req.headers(), addr) {
+    let caller = match crate::jwks::authenticate(&s, req.headers(), addr).await {
         Ok(c) => c,
         Err(e) => {
             METRICS.unauthenticated.inc();
@@ -172,6 +231,18 @@ pub async fn ingest_http(State(s): State<GatewayState>, req: Request) -> Respons
         )
         .await;
     }
+    let idem_key = match req.headers().get("idempotency-key") {
+        None => None,
+        Some(v) => match v.to_str().ok().filter(|k| crate::idempotency::valid_key(k)) {
+            Some(k) => Some(k.to_string()),
+            None => {
+                let e = ApiError::invalid(
+                    "Idempotency-Key must be 1 to 255 printable ASCII characters without spaces",
+                );
+                return refuse(&s, &user, e).await;
+            }
+        },
+    };
     let limit = s.inner.config.max_body_bytes;
     let body = match axum::body::to_bytes(req.into_body(), limit).await {
         Ok(b) => b,
@@ -202,16 +273,79 @@ pub async fn ingest_http(State(s): State<GatewayState>, req: Request) -> Respons
             .await
         }
     };
-    match ingest_lines(&s, lines).await {
+    let idem_key = match idem_key {
+        None => None,
+        Some(k) => match s.inner.dedupe.begin_key(&user, &k, &body) {
+            KeyState::Run => Some(k),
+            KeyState::Replay(status, text) => {
+                let rec = Record {
+                    actor: &user,
+                    patient: "",
+                    action: "ingest",
+                    resource: "AuditEvent",
+                    purpose: "idempotent-replay",
+                    outcome: "allowed",
+                    detail: None,
+                };
+                if let Err(e) = s.inner.audit.append(&rec).await {
+                    return e.into_response();
+                }
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+                let mut r = (status, text).into_response();
+                r.headers_mut().insert(
+                    axum::http::header::CONTENT_TYPE,
+                    axum::http::HeaderValue::from_static("application/json"),
+                );
+                r.headers_mut().insert(
+                    "idempotent-replayed",
+                    axum::http::HeaderValue::from_static("true"),
+                );
+                return r;
+            }
+            KeyState::Mismatch => {
+                let e = ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "conflict",
+                    "Idempotency-Key was already used with a different body",
+                );
+                return refuse(&s, &user, e).await;
+            }
+            KeyState::Running => {
+                let e = ApiError::new(
+                    StatusCode::CONFLICT,
+                    "conflict",
+                    "a request with this Idempotency-Key is still being processed",
+                );
+                return refuse(&s, &user, e).await;
+            }
+        },
+    };
+    match ingest_lines_from(&s, &user, lines).await {
         Ok(rep) => {
             let status = if rep.accepted == 0 && !rep.rejected.is_empty() {
                 StatusCode::UNPROCESSABLE_ENTITY
             } else {
                 StatusCode::OK
             };
-            (status, axum::Json(rep)).into_response()
+            let text = serde_json::to_string(&rep).unwrap_or_default();
+            if let Some(k) = &idem_key {
+                s.inner
+                    .dedupe
+                    .finish_key(&user, k, Some((status.as_u16(), text.clone())));
+            }
+            let mut r = (status, text).into_response();
+            r.headers_mut().insert(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            );
+            r
         }
-        Err(e) => e.into_response(),
+        Err(e) => {
+            if let Some(k) = &idem_key {
+                s.inner.dedupe.finish_key(&user, k, None);
+            }
+            e.into_response()
+        }
     }
 }
 

@@ -10,16 +10,22 @@
 //! [`app`] returns the axum router; [`server::serve`] runs it (HTTP on loopback, HTTPS with
 //! rustls elsewhere).
 
+pub mod accounts;
 pub mod app;
 pub mod audit;
+pub mod auth_routes;
 pub mod authz;
 pub mod bench;
 pub mod error;
 pub mod files;
+pub mod idempotency;
 pub mod ingest;
+pub mod jwks;
 pub mod metrics;
 pub mod proxy;
+pub mod ratelimit;
 pub mod scope;
+pub mod search;
 pub mod server;
 pub mod state;
 pub mod store;

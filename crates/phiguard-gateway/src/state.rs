@@ -59,12 +59,39 @@ pub struct GatewayConfig {
     pub syslog_tcp: Option<String>,
     /// Syslog over TLS (RFC 5425) receiver address; uses `tls_cert`/`tls_key`.
     pub syslog_tls: Option<String>,
+    /// CA certificates (PEM) that syslog TLS senders' client certificates must chain to
+    /// (mutual TLS). Without it, any TLS client may submit events.
+    pub syslog_tls_client_ca: Option<PathBuf>,
     /// Seconds of history for a user's current risk (default 3600).
     pub risk_window_secs: i64,
     /// Longest time for a whole request, body upload included (default 30 s); then 408.
     pub request_timeout_secs: u64,
     /// Failed authentications per second and client address before 429 (burst 5x; default 20).
     pub auth_failures_per_sec: f64,
+    /// Local account sessions: lifetime in seconds (default 8 h).
+    pub session_ttl_secs: i64,
+    /// Consecutive failed logins before an account locks (default 5).
+    pub login_max_failures: u32,
+    /// First lock, seconds; doubles with each further failure up to 15 minutes (default 30).
+    pub login_lockout_secs: u64,
+    /// Reload every issuer's JWKS this often, seconds (default 3600).
+    pub jwks_refresh_secs: u64,
+    /// At most one JWKS refresh per issuer this often when a token names an unknown `kid`
+    /// (default 60).
+    pub jwks_min_refresh_secs: u64,
+    /// Requests per second per client address (0: off; default 1000).
+    pub rate_limit_ip_per_sec: f64,
+    /// Burst per client address (default 2000).
+    pub rate_limit_ip_burst: f64,
+    /// Requests per second per authenticated user (0: off; default 100).
+    pub rate_limit_user_per_sec: f64,
+    /// Burst per user (default 200).
+    pub rate_limit_user_burst: f64,
+    /// Ingested AuditEvent ids remembered per submitter to drop retried duplicates
+    /// (default 100000).
+    pub ingest_dedupe_window: usize,
+    /// How long an `Idempotency-Key` response is replayable, seconds (default 86400).
+    pub idempotency_key_ttl_secs: u64,
 }
 
 /// Failed-authentication token buckets per client address: (tokens, last refill, last audit).
@@ -102,65 +129,52 @@ impl Default for GatewayConfig {
             syslog_udp: None,
             syslog_tcp: None,
             syslog_tls: None,
+            syslog_tls_client_ca: None,
             risk_window_secs: 3600,
             request_timeout_secs: 30,
             auth_failures_per_sec: 20.0,
+            session_ttl_secs: 8 * 3600,
+            login_max_failures: 5,
+            login_lockout_secs: 30,
+            jwks_refresh_secs: 3600,
+            jwks_min_refresh_secs: 60,
+            rate_limit_ip_per_sec: 1000.0,
+            rate_limit_ip_burst: 2000.0,
+            rate_limit_user_per_sec: 100.0,
+            rate_limit_user_burst: 200.0,
+            ingest_dedupe_window: 100_000,
+            idempotency_key_ttl_secs: 86_400,
         }
     }
 }
 
-/// A trusted token issuer: its JWKS from a file or fetched once at start from a URL
-/// (`https://`, or `http://` on loopback only).
-#[derive(Debug, Clone, Deserialize)]
+/// A trusted token issuer: its JWKS from a file, a URL, or OpenID Connect discovery
+/// (see [`crate::jwks`]).
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IssuerConfig {
-    /// `iss` value.
+    /// `iss` value (for discovery, the issuer URL).
     pub issuer: String,
-    /// JWKS file with its Ed25519 keys.
+    /// JWKS file (Ed25519, P-256 and RSA keys).
     #[serde(default)]
     pub jwks_file: Option<PathBuf>,
-    /// JWKS URL (fetched at start; restart to pick up rotated keys).
+    /// JWKS URL (`https`).
     #[serde(default)]
     pub jwks_url: Option<String>,
+    /// Find the JWKS by OIDC discovery: `issuer` + `/.well-known/openid-configuration`.
+    #[serde(default)]
+    pub discovery: bool,
+    /// Allow plain `http` to a loopback address (tests only: keys in clear could be swapped).
+    #[serde(default)]
+    pub dangerous_allow_http_loopback: bool,
 }
 
-/// Fetches a JWKS document (on a plain thread, so it also works inside a tokio runtime).
+/// Fetches a JWKS document over `https` (see [`crate::jwks::fetch_jwks`]).
 ///
 /// # Errors
 /// [`SetupError::Config`] naming the URL when it is not allowed, unreachable or not a JWKS.
 pub fn fetch_jwks(url: &str) -> Result<crate::token::Jwks, SetupError> {
-    let parsed = reqwest::Url::parse(url)
-        .map_err(|e| SetupError::Config(format!("jwks_url `{url}`: {e}")))?;
-    let loopback_http = parsed.scheme() == "http"
-        && matches!(
-            parsed.host_str(),
-            Some("127.0.0.1") | Some("localhost") | Some("[::1]")
-        );
-    if !(parsed.scheme() == "https" || loopback_http) {
-        return Err(SetupError::Config(format!(
-            "jwks_url `{url}` must be https (plain http only on loopback)"
-        )));
-    }
-    let u = url.to_string();
-    let job = std::thread::spawn(move || -> Result<crate::token::Jwks, String> {
-        let client = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| e.to_string())?;
-        let r = client.get(&u).send().map_err(|e| e.to_string())?;
-        if !r.status().is_success() {
-            return Err(format!("status {}", r.status()));
-        }
-        let body = r.bytes().map_err(|e| e.to_string())?;
-        if body.len() > 1 << 20 {
-            return Err("document larger than 1 MiB".into());
-        }
-        serde_json::from_slice(&body).map_err(|e| format!("not a JWKS: {e}"))
-    });
-    job.join()
-        .map_err(|_| SetupError::Config(format!("jwks_url `{url}`: fetch thread failed")))?
-        .map_err(|e| SetupError::Config(format!("jwks_url `{url}`: {e}")))
+    crate::jwks::fetch_jwks(url, false)
 }
 
 /// Where resources come from.
@@ -186,6 +200,8 @@ pub struct Inner {
     pub config: GatewayConfig,
     /// Token verifier.
     pub verifier: Verifier,
+    /// Where configured issuers' keys come from (refresh).
+    pub key_sources: crate::jwks::KeySources,
     /// Revoked token ids.
     pub revocations: Revocations,
     /// Cedar policies.
@@ -202,6 +218,12 @@ pub struct Inner {
     pub risk: Mutex<HashMap<String, VecDeque<(i64, f64)>>>,
     /// Failed-authentication token buckets per client address: (tokens, last refill, last audit).
     pub auth_failures: Mutex<AuthFailures>,
+    /// Ingest idempotency windows (events by id, requests by Idempotency-Key).
+    pub dedupe: crate::idempotency::Dedupe,
+    /// Request rate limits per address and per user.
+    pub limits: crate::ratelimit::Limits,
+    /// Local accounts and their sessions (`DATA-DIR/accounts.db`).
+    pub accounts: crate::accounts::Accounts,
     /// Ready to serve (false while shutting down).
     pub ready: AtomicBool,
     /// Tenant served.
@@ -269,21 +291,11 @@ impl GatewayState {
                 &crate::token::dev_jwks_path(data_dir),
             )?;
         }
-        for i in &config.issuers {
-            match (&i.jwks_file, &i.jwks_url) {
-                (Some(f), None) => verifier.add_issuer_file(&i.issuer, f)?,
-                (None, Some(u)) => {
-                    let jwks = fetch_jwks(u)?;
-                    verifier.add_issuer(&i.issuer, &jwks, Path::new(u))?;
-                }
-                _ => {
-                    return Err(SetupError::Config(format!(
-                        "issuer `{}`: set exactly one of jwks_file, jwks_url",
-                        i.issuer
-                    )))
-                }
-            }
-        }
+        let key_sources = crate::jwks::setup(
+            &mut verifier,
+            &config.issuers,
+            Duration::from_secs(config.jwks_min_refresh_secs),
+        )?;
         let authz = Authorizer::load_or_install(&crate::authz::policy_dir(data_dir))?;
         let ctx_dir = config
             .context_dir
@@ -298,13 +310,21 @@ impl GatewayState {
         } else {
             phiguard_fhir::Context::default()
         };
+        let accounts = crate::accounts::Accounts::open(&crate::accounts::accounts_path(data_dir))
+            .map_err(|e| SetupError::Config(e.to_string()))?;
         let monitor = Monitor::new(&ctx, MonitorConfig::default());
         let world = World::new(&ctx);
-        Ok(Self {
+        let limits = crate::ratelimit::Limits::new(&config);
+        let dedupe = crate::idempotency::Dedupe::new(
+            config.ingest_dedupe_window,
+            Duration::from_secs(config.idempotency_key_ttl_secs),
+        );
+        let me = Self {
             inner: Arc::new(Inner {
                 revocations: Revocations::new(crate::token::revocations_path(data_dir)),
                 config,
                 verifier,
+                key_sources,
                 authz,
                 backend,
                 monitor: Mutex::new(monitor),
@@ -312,12 +332,22 @@ impl GatewayState {
                 audit,
                 risk: Mutex::new(HashMap::new()),
                 auth_failures: Mutex::new(HashMap::new()),
+                accounts,
+                limits,
+                dedupe,
                 ready: AtomicBool::new(true),
                 tenant: tenant.to_string(),
                 ledger_dir,
                 committer: Mutex::new(Some(committer)),
             }),
-        })
+        };
+        if !me.inner.key_sources.is_empty() {
+            crate::jwks::spawn_refresher(
+                Arc::downgrade(&me.inner),
+                Duration::from_secs(me.inner.config.jwks_refresh_secs),
+            );
+        }
+        Ok(me)
     }
 
     /// The context-only relationship of `login` to `patient` at `now` (care team, department,

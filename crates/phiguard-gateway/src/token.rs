@@ -1,10 +1,14 @@
-//! Bearer tokens: compact JWS (JWT) signed with Ed25519 (`alg: EdDSA`, RFC 8037), verified
-//! against the JWKS of configured issuers, plus the local development issuer that
-//! `phiguard token issue` uses, and the `jti` revocation list.
+//! Bearer tokens: compact JWS (JWT) signed with Ed25519 (`alg: EdDSA`, RFC 8037), ECDSA P-256
+//! (`ES256`) or RSA PKCS#1 v1.5 with SHA-256 (`RS256`, 2048 to 8192 bits), verified against the
+//! JWKS of configured issuers, plus the local development issuer that `phiguard token issue`
+//! uses, and the `jti` revocation list.
 //!
-//! Only `EdDSA` is accepted: `none`, HMAC and any algorithm not listed are refused before any
-//! key is looked up, so algorithm-confusion attacks have nothing to confuse. The signature is
-//! checked before a single claim is trusted.
+//! Algorithm confusion is refused by construction: `none`, every HMAC and any algorithm not
+//! listed are refused before any key is looked up, and each key carries the one algorithm it
+//! may verify (from its JWK `kty`/`crv`, and its `alg` when present), so a token whose header
+//! names another algorithm than its key's is refused too. The signature is checked before a
+//! single claim is trusted. Key sets can be replaced at run time ([`Verifier::replace_issuer`],
+//! used by JWKS refresh).
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -62,7 +66,7 @@ pub enum TokenError {
     /// Not three base64url parts, or too long.
     #[error("malformed token")]
     Malformed,
-    /// Header `alg` is not `EdDSA`.
+    /// Header `alg` is not `EdDSA`/`ES256`/`RS256`, or not the algorithm of the key.
     #[error("unsupported algorithm")]
     Algorithm,
     /// Issuer not configured or `kid` unknown.
@@ -87,6 +91,9 @@ struct Header {
     alg: String,
     #[serde(default)]
     kid: Option<String>,
+    /// RFC 7515 4.1.11: extensions the verifier must understand; phiguard understands none.
+    #[serde(default)]
+    crit: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -94,35 +101,221 @@ struct IssOnly {
     iss: String,
 }
 
-/// A JSON Web Key Set with Ed25519 (`OKP`) keys.
+/// A JSON Web Key Set (RFC 7517).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Jwks {
     /// Keys.
     pub keys: Vec<Jwk>,
 }
 
-/// One OKP Ed25519 key (RFC 8037).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// One JSON Web Key: OKP Ed25519 (RFC 8037), EC P-256 or RSA (RFC 7518 section 6).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Jwk {
-    /// Key type: `OKP`.
+    /// Key type: `OKP`, `EC` or `RSA`.
     pub kty: String,
-    /// Curve: `Ed25519`.
-    pub crv: String,
-    /// Public key, base64url.
-    pub x: String,
+    /// Curve (`Ed25519`, `P-256`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crv: Option<String>,
+    /// OKP public key or EC x coordinate, base64url.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x: Option<String>,
+    /// EC y coordinate, base64url.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub y: Option<String>,
+    /// RSA modulus, base64url.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<String>,
+    /// RSA public exponent, base64url.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e: Option<String>,
     /// Key id.
-    pub kid: String,
-    /// `EdDSA`.
     #[serde(default)]
+    pub kid: String,
+    /// Algorithm the key is for (`EdDSA`, `ES256`, `RS256`); must match the key type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alg: Option<String>,
+    /// Public key use; keys marked other than `sig` are ignored.
+    #[serde(default, rename = "use", skip_serializing_if = "Option::is_none")]
+    pub use_: Option<String>,
+}
+
+/// Signature algorithms accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Alg {
+    /// Ed25519.
+    EdDsa,
+    /// ECDSA P-256 SHA-256 (fixed-length r||s signature).
+    Es256,
+    /// RSASSA-PKCS1-v1_5 SHA-256, 2048 to 8192 bits.
+    Rs256,
+}
+
+impl Alg {
+    /// From a JOSE `alg` name; `None` for everything else (`none`, `HS256`, `PS256`, ...).
+    pub fn from_name(s: &str) -> Option<Alg> {
+        match s {
+            "EdDSA" => Some(Alg::EdDsa),
+            "ES256" => Some(Alg::Es256),
+            "RS256" => Some(Alg::Rs256),
+            _ => None,
+        }
+    }
+    /// The JOSE name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Alg::EdDsa => "EdDSA",
+            Alg::Es256 => "ES256",
+            Alg::Rs256 => "RS256",
+        }
+    }
+}
+
+/// A verification key bound to its one algorithm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublicKey {
+    /// Ed25519 public key (32 bytes).
+    Ed25519(Vec<u8>),
+    /// P-256 uncompressed point (0x04 || x || y).
+    P256(Vec<u8>),
+    /// RSA modulus and exponent, big-endian without leading zeros.
+    Rsa {
+        /// Modulus.
+        n: Vec<u8>,
+        /// Exponent.
+        e: Vec<u8>,
+    },
+}
+
+impl PublicKey {
+    /// The algorithm this key verifies.
+    pub fn alg(&self) -> Alg {
+        match self {
+            PublicKey::Ed25519(_) => Alg::EdDsa,
+            PublicKey::P256(_) => Alg::Es256,
+            PublicKey::Rsa { .. } => Alg::Rs256,
+        }
+    }
+
+    fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
+        match self {
+            PublicKey::Ed25519(k) => UnparsedPublicKey::new(&signature::ED25519, k)
+                .verify(msg, sig)
+                .is_ok(),
+            PublicKey::P256(k) => UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, k)
+                .verify(msg, sig)
+                .is_ok(),
+            PublicKey::Rsa { n, e } => signature::RsaPublicKeyComponents { n, e }
+                .verify(&signature::RSA_PKCS1_2048_8192_SHA256, msg, sig)
+                .is_ok(),
+        }
+    }
+}
+
+fn b64_field(v: Option<&String>, name: &str) -> Result<Vec<u8>, String> {
+    let v = v.ok_or_else(|| format!("field `{name}` missing"))?;
+    B64URL
+        .decode(v.as_bytes())
+        .map_err(|_| format!("field `{name}` is not base64url"))
+}
+
+fn strip_zeros(mut b: Vec<u8>) -> Vec<u8> {
+    let z = b.iter().take_while(|x| **x == 0).count();
+    b.drain(..z);
+    b
+}
+
+impl Jwk {
+    /// The verification key, or why not. `Ok(None)` for keys that are not for signatures
+    /// (`use` other than `sig`) or of a type phiguard does not verify with, which a JWKS
+    /// may legitimately also contain.
+    ///
+    /// # Errors
+    /// A message naming the bad field when a supported key is malformed or its `alg`
+    /// contradicts its type.
+    pub fn to_key(&self) -> Result<Option<PublicKey>, String> {
+        if self.use_.as_deref().is_some_and(|u| u != "sig") {
+            return Ok(None);
+        }
+        let key = match (self.kty.as_str(), self.crv.as_deref()) {
+            ("OKP", Some("Ed25519")) => {
+                let x = b64_field(self.x.as_ref(), "x")?;
+                if x.len() != 32 {
+                    return Err("field `x` is not 32 bytes".into());
+                }
+                PublicKey::Ed25519(x)
+            }
+            ("EC", Some("P-256")) => {
+                let x = b64_field(self.x.as_ref(), "x")?;
+                let y = b64_field(self.y.as_ref(), "y")?;
+                if x.len() != 32 || y.len() != 32 {
+                    return Err("fields `x` and `y` must be 32 bytes each".into());
+                }
+                let mut p = Vec::with_capacity(65);
+                p.push(4);
+                p.extend_from_slice(&x);
+                p.extend_from_slice(&y);
+                PublicKey::P256(p)
+            }
+            ("RSA", _) => {
+                let n = strip_zeros(b64_field(self.n.as_ref(), "n")?);
+                let e = strip_zeros(b64_field(self.e.as_ref(), "e")?);
+                if n.len() < 256 || n.len() > 1024 {
+                    return Err("RSA modulus must be 2048 to 8192 bits".into());
+                }
+                if e.is_empty() || e.len() > 4 {
+                    return Err("RSA exponent out of range".into());
+                }
+                PublicKey::Rsa { n, e }
+            }
+            _ => return Ok(None),
+        };
+        match self.alg.as_deref() {
+            None => Ok(Some(key)),
+            Some(a) if Alg::from_name(a) == Some(key.alg()) => Ok(Some(key)),
+            Some(a) if Alg::from_name(a).is_none() && self.kty == "RSA" => Ok(None),
+            Some(a) => Err(format!(
+                "field `alg` is {a} but the key is for {}",
+                key.alg().name()
+            )),
+        }
+    }
+}
+
+/// Parses every usable key of a JWKS (`kid` -> key).
+///
+/// # Errors
+/// [`SetupError::Invalid`] naming `source` and the key index for a malformed key, or when no
+/// key is usable.
+pub fn parse_jwks(jwks: &Jwks, source: &Path) -> Result<HashMap<String, PublicKey>, SetupError> {
+    let mut out = HashMap::new();
+    for (i, k) in jwks.keys.iter().enumerate() {
+        let bad = |reason: String| SetupError::Invalid {
+            what: "jwks",
+            path: source.to_owned(),
+            reason: format!("keys[{i}]: {reason}"),
+        };
+        if let Some(key) = k.to_key().map_err(bad)? {
+            if out.insert(k.kid.clone(), key).is_some() {
+                return Err(bad(format!("duplicate kid `{}`", k.kid)));
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(SetupError::Invalid {
+            what: "jwks",
+            path: source.to_owned(),
+            reason: "no usable signing key (supported: OKP Ed25519, EC P-256, RSA)".into(),
+        });
+    }
+    Ok(out)
 }
 
 /// Verifies tokens from the configured issuers.
 #[derive(Debug, Default)]
 pub struct Verifier {
     audience: String,
-    /// issuer -> kid -> public key bytes
-    keys: HashMap<String, HashMap<String, Vec<u8>>>,
+    /// issuer -> kid -> key
+    keys: RwLock<HashMap<String, HashMap<String, PublicKey>>>,
     leeway: i64,
 }
 
@@ -131,40 +324,50 @@ impl Verifier {
     pub fn new(audience: &str) -> Self {
         Self {
             audience: audience.to_string(),
-            keys: HashMap::new(),
+            keys: RwLock::new(HashMap::new()),
             leeway: 30,
         }
     }
 
-    /// Trusts `issuer` with the keys of a JWKS document.
+    /// Trusts `issuer` with the keys of a JWKS document (added to any it has).
     ///
     /// # Errors
-    /// [`SetupError::Invalid`] when a key is not an Ed25519 OKP key of 32 bytes.
+    /// [`SetupError::Invalid`] when a key is malformed or none is usable.
     pub fn add_issuer(
         &mut self,
         issuer: &str,
         jwks: &Jwks,
         source: &Path,
     ) -> Result<(), SetupError> {
-        let entry = self.keys.entry(issuer.to_string()).or_default();
-        for (i, k) in jwks.keys.iter().enumerate() {
-            let bad = |reason: String| SetupError::Invalid {
-                what: "jwks",
-                path: source.to_owned(),
-                reason: format!("keys[{i}]: {reason}"),
-            };
-            if k.kty != "OKP" || k.crv != "Ed25519" {
-                return Err(bad("only OKP Ed25519 keys are supported".into()));
-            }
-            let x = B64URL
-                .decode(k.x.as_bytes())
-                .map_err(|_| bad("field `x` is not base64url".into()))?;
-            if x.len() != 32 {
-                return Err(bad("field `x` is not 32 bytes".into()));
-            }
-            entry.insert(k.kid.clone(), x);
+        let parsed = parse_jwks(jwks, source)?;
+        if let Ok(mut m) = self.keys.write() {
+            m.entry(issuer.to_string()).or_default().extend(parsed);
         }
         Ok(())
+    }
+
+    /// Replaces the key set of `issuer` (JWKS refresh: rotated-out keys stop verifying).
+    ///
+    /// # Errors
+    /// [`SetupError::Invalid`] when a key is malformed or none is usable; the old set stays.
+    pub fn replace_issuer(
+        &self,
+        issuer: &str,
+        jwks: &Jwks,
+        source: &Path,
+    ) -> Result<(), SetupError> {
+        let parsed = parse_jwks(jwks, source)?;
+        if let Ok(mut m) = self.keys.write() {
+            m.insert(issuer.to_string(), parsed);
+        }
+        Ok(())
+    }
+
+    /// Whether `issuer` has a key `kid`.
+    pub fn has_key(&self, issuer: &str, kid: &str) -> bool {
+        self.keys
+            .read()
+            .is_ok_and(|m| m.get(issuer).is_some_and(|k| k.contains_key(kid)))
     }
 
     /// Loads a JWKS file and trusts it for `issuer`.
@@ -172,16 +375,7 @@ impl Verifier {
     /// # Errors
     /// File or format errors.
     pub fn add_issuer_file(&mut self, issuer: &str, path: &Path) -> Result<(), SetupError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SetupError::Io {
-            what: "jwks",
-            path: path.to_owned(),
-            source,
-        })?;
-        let jwks: Jwks = serde_json::from_str(&text).map_err(|e| SetupError::Invalid {
-            what: "jwks",
-            path: path.to_owned(),
-            reason: format!("line {} column {}: {e}", e.line(), e.column()),
-        })?;
+        let jwks = read_jwks_file(path)?;
         self.add_issuer(issuer, &jwks, path)
     }
 
@@ -204,25 +398,38 @@ impl Verifier {
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .ok_or(TokenError::Malformed)?;
-        if header.alg != "EdDSA" {
+        let Some(alg) = Alg::from_name(&header.alg) else {
             return Err(TokenError::Algorithm);
+        };
+        if header.crit.is_some() {
+            return Err(TokenError::Malformed);
         }
         let payload = B64URL.decode(p).map_err(|_| TokenError::Malformed)?;
         let sig = B64URL.decode(s).map_err(|_| TokenError::Malformed)?;
         // The issuer picks the key set; nothing else of the payload is read before the
         // signature is verified.
         let iss: IssOnly = serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
-        let keys = self.keys.get(&iss.iss).ok_or(TokenError::UnknownKey)?;
-        let key = match header.kid.as_deref() {
-            Some(kid) => keys.get(kid).ok_or(TokenError::UnknownKey)?,
-            None if keys.len() == 1 => keys.values().next().ok_or(TokenError::UnknownKey)?,
-            None => return Err(TokenError::UnknownKey),
+        let key = {
+            let all = self.keys.read().map_err(|_| TokenError::UnknownKey)?;
+            let keys = all.get(&iss.iss).ok_or(TokenError::UnknownKey)?;
+            match header.kid.as_deref() {
+                Some(kid) => keys.get(kid).ok_or(TokenError::UnknownKey)?.clone(),
+                None if keys.len() == 1 => {
+                    keys.values().next().ok_or(TokenError::UnknownKey)?.clone()
+                }
+                None => return Err(TokenError::UnknownKey),
+            }
         };
+        // The header's algorithm must be the key's own: no RS256 key used as HS256 secret,
+        // no EdDSA token checked against an RSA key.
+        if key.alg() != alg {
+            return Err(TokenError::Algorithm);
+        }
         let signed_len = h.len() + 1 + p.len();
         let msg = token.get(..signed_len).ok_or(TokenError::Malformed)?;
-        UnparsedPublicKey::new(&signature::ED25519, key)
-            .verify(msg.as_bytes(), &sig)
-            .map_err(|_| TokenError::Signature)?;
+        if !key.verify(msg.as_bytes(), &sig) {
+            return Err(TokenError::Signature);
+        }
         let claims: Claims = serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
         if claims.exp + self.leeway < now || claims.iat - self.leeway > now {
             return Err(TokenError::Expired);
@@ -309,10 +516,12 @@ impl DevIssuer {
         Jwks {
             keys: vec![Jwk {
                 kty: "OKP".into(),
-                crv: "Ed25519".into(),
-                x: B64URL.encode(self.key.public_key().as_ref()),
+                crv: Some("Ed25519".into()),
+                x: Some(B64URL.encode(self.key.public_key().as_ref())),
                 kid: self.kid.clone(),
                 alg: Some("EdDSA".into()),
+                use_: Some("sig".into()),
+                ..Jwk::default()
             }],
         }
     }
@@ -346,6 +555,48 @@ pub fn sign_with(
     let sig = key.sign(out.as_bytes());
     out.push('.');
     out.push_str(&B64URL.encode(sig.as_ref()));
+    Ok(out)
+}
+
+/// Reads a JWKS file.
+///
+/// # Errors
+/// I/O or JSON errors naming the file (and line/column).
+pub fn read_jwks_file(path: &Path) -> Result<Jwks, SetupError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SetupError::Io {
+        what: "jwks",
+        path: path.to_owned(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|e| SetupError::Invalid {
+        what: "jwks",
+        path: path.to_owned(),
+        reason: format!("line {} column {}: {e}", e.line(), e.column()),
+    })
+}
+
+/// Signs `claims` with any JOSE signer (tests and other issuers): `sign` gets the signing
+/// input and returns the raw signature.
+///
+/// # Errors
+/// Serialization failure, or the signer's failure.
+pub fn sign_generic(
+    alg: &str,
+    kid: Option<&str>,
+    claims: &Claims,
+    sign: &dyn Fn(&[u8]) -> Option<Vec<u8>>,
+) -> Result<String, SetupError> {
+    let header = match kid {
+        Some(k) => serde_json::json!({"alg": alg, "typ": "JWT", "kid": k}),
+        None => serde_json::json!({"alg": alg, "typ": "JWT"}),
+    };
+    let payload = serde_json::to_vec(claims).map_err(|e| SetupError::Key(e.to_string()))?;
+    let mut out = B64URL.encode(header.to_string());
+    out.push('.');
+    out.push_str(&B64URL.encode(payload));
+    let sig = sign(out.as_bytes()).ok_or_else(|| SetupError::Key("signing failed".into()))?;
+    out.push('.');
+    out.push_str(&B64URL.encode(sig));
     Ok(out)
 }
 
@@ -529,6 +780,220 @@ mod tests {
         assert!(r.is_revoked("abc"));
         assert!(!r.is_revoked("abd"));
         assert!(r.revoke("a\nb").is_err());
+    }
+
+    fn es256() -> (signature::EcdsaKeyPair, Jwk) {
+        let k =
+            signature::EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
+        let pt = k.public_key().as_ref().to_vec();
+        let jwk = Jwk {
+            kty: "EC".into(),
+            crv: Some("P-256".into()),
+            x: Some(B64URL.encode(&pt[1..33])),
+            y: Some(B64URL.encode(&pt[33..65])),
+            kid: "ec1".into(),
+            alg: Some("ES256".into()),
+            ..Jwk::default()
+        };
+        (k, jwk)
+    }
+
+    fn rs256() -> (signature::RsaKeyPair, Jwk) {
+        let k = signature::RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let jwk = Jwk {
+            kty: "RSA".into(),
+            n: Some(B64URL.encode(k.public_key().modulus().big_endian_without_leading_zero())),
+            e: Some(B64URL.encode(k.public_key().exponent().big_endian_without_leading_zero())),
+            kid: "rsa1".into(),
+            ..Jwk::default()
+        };
+        (k, jwk)
+    }
+
+    fn rsa_sign(k: &signature::RsaKeyPair, msg: &[u8]) -> Option<Vec<u8>> {
+        let mut sig = vec![0u8; k.public_modulus_len()];
+        k.sign(
+            &signature::RSA_PKCS1_SHA256,
+            &SystemRandom::new(),
+            msg,
+            &mut sig,
+        )
+        .ok()?;
+        Some(sig)
+    }
+
+    fn hmac(key: &[u8], msg: &[u8]) -> Option<Vec<u8>> {
+        let k = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
+        Some(aws_lc_rs::hmac::sign(&k, msg).as_ref().to_vec())
+    }
+
+    #[test]
+    fn es256_and_rs256_verify_and_alg_confusion_is_refused() {
+        let (ec, ec_jwk) = es256();
+        let (rsa, rsa_jwk) = rs256();
+        let ed_dir = tempfile::tempdir().unwrap();
+        let ed = DevIssuer::open_or_create(ed_dir.path()).unwrap();
+        let mut ed_jwk = ed.jwks().keys.remove(0);
+        ed_jwk.kid = "ed1".into();
+        let mut v = Verifier::new("phiguard");
+        let jwks = Jwks {
+            keys: vec![ec_jwk.clone(), rsa_jwk.clone(), ed_jwk.clone()],
+        };
+        v.add_issuer(DEV_ISSUER, &jwks, Path::new("test")).unwrap();
+        let now = 1_800_000_000;
+        let c = claims(now);
+        let rng = SystemRandom::new();
+        let es = |m: &[u8]| ec.sign(&rng, m).ok().map(|s| s.as_ref().to_vec());
+        let rs = |m: &[u8]| rsa_sign(&rsa, m);
+        let ed_sign = |m: &[u8]| Some(ed.key.sign(m).as_ref().to_vec());
+        let t = sign_generic("ES256", Some("ec1"), &c, &es).unwrap();
+        assert_eq!(v.verify(&t, now).unwrap(), c);
+        let t = sign_generic("RS256", Some("rsa1"), &c, &rs).unwrap();
+        assert_eq!(v.verify(&t, now).unwrap(), c);
+        let t = sign_generic("EdDSA", Some("ed1"), &c, &ed_sign).unwrap();
+        assert_eq!(v.verify(&t, now).unwrap(), c);
+        // Header algorithm differs from the key's: refused before the signature is checked.
+        let t = sign_generic("ES256", Some("rsa1"), &c, &rs).unwrap();
+        assert_eq!(v.verify(&t, now), Err(TokenError::Algorithm));
+        let t = sign_generic("RS256", Some("ed1"), &c, &ed_sign).unwrap();
+        assert_eq!(v.verify(&t, now), Err(TokenError::Algorithm));
+        let t = sign_generic("EdDSA", Some("ec1"), &c, &es).unwrap();
+        assert_eq!(v.verify(&t, now), Err(TokenError::Algorithm));
+        // The classic confusion: HS256 "signed" with the public key as the HMAC secret.
+        for (kid, secret) in [
+            ("rsa1", serde_json::to_vec(&rsa_jwk).unwrap()),
+            ("ec1", serde_json::to_vec(&ec_jwk).unwrap()),
+            ("rsa1", rsa.public_key().as_ref().to_vec()),
+        ] {
+            for alg in [
+                "HS256", "HS384", "HS512", "none", "PS256", "ES384", "RS512", "eddsa",
+            ] {
+                let t = sign_generic(alg, Some(kid), &c, &|m| hmac(&secret, m)).unwrap();
+                assert_eq!(v.verify(&t, now), Err(TokenError::Algorithm), "{alg}");
+            }
+        }
+        // alg none with an empty signature, and `crit` extensions nobody understands.
+        let parts: Vec<String> = sign_generic("RS256", Some("rsa1"), &c, &rs)
+            .unwrap()
+            .split('.')
+            .map(str::to_string)
+            .collect();
+        let none = format!(
+            "{}.{}.",
+            B64URL.encode(r#"{"alg":"none","kid":"rsa1"}"#),
+            parts[1]
+        );
+        assert_eq!(v.verify(&none, now), Err(TokenError::Algorithm));
+        let crit = format!(
+            "{}.{}.{}",
+            B64URL.encode(r#"{"alg":"RS256","kid":"rsa1","crit":["exp"],"exp":1}"#),
+            parts[1],
+            parts[2]
+        );
+        assert_eq!(v.verify(&crit, now), Err(TokenError::Malformed));
+        // A forged ES256 signature (other key, same kid).
+        let (ec2, _) = es256();
+        let t = sign_generic("ES256", Some("ec1"), &c, &|m| {
+            ec2.sign(&rng, m).ok().map(|s| s.as_ref().to_vec())
+        })
+        .unwrap();
+        assert_eq!(v.verify(&t, now), Err(TokenError::Signature));
+    }
+
+    #[test]
+    fn jwks_keys_are_checked_against_their_declared_alg() {
+        let (_, ec) = es256();
+        let (_, rsa) = rs256();
+        let p = Path::new("jwks.json");
+        // alg contradicting the key type.
+        let mut bad = ec.clone();
+        bad.alg = Some("RS256".into());
+        let e = parse_jwks(&Jwks { keys: vec![bad] }, p).unwrap_err();
+        assert!(
+            e.to_string().contains("keys[0]: field `alg` is RS256"),
+            "{e}"
+        );
+        let mut bad = rsa.clone();
+        bad.alg = Some("HS256".into());
+        assert!(parse_jwks(
+            &Jwks {
+                keys: vec![bad, ec.clone()]
+            },
+            p
+        )
+        .is_ok_and(|k| k.len() == 1));
+        // Encryption keys and unknown types are skipped; nothing usable is an error.
+        let mut enc = rsa.clone();
+        enc.use_ = Some("enc".into());
+        let oct = Jwk {
+            kty: "oct".into(),
+            kid: "h".into(),
+            ..Jwk::default()
+        };
+        let e = parse_jwks(
+            &Jwks {
+                keys: vec![enc, oct],
+            },
+            p,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("no usable signing key"), "{e}");
+        // Short RSA moduli, wrong point sizes, duplicate kids.
+        let mut short = rsa.clone();
+        short.n = Some(B64URL.encode([0xc5u8; 128]));
+        assert!(parse_jwks(&Jwks { keys: vec![short] }, p)
+            .unwrap_err()
+            .to_string()
+            .contains("2048 to 8192"));
+        let mut pt = ec.clone();
+        pt.y = Some(B64URL.encode([1u8; 31]));
+        assert!(parse_jwks(&Jwks { keys: vec![pt] }, p).is_err());
+        let e = parse_jwks(
+            &Jwks {
+                keys: vec![ec.clone(), ec],
+            },
+            p,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("duplicate kid"), "{e}");
+    }
+
+    #[test]
+    fn replace_issuer_rotates_keys() {
+        let (ec, ec_jwk) = es256();
+        let (ec2, mut ec2_jwk) = es256();
+        ec2_jwk.kid = "ec2".into();
+        let mut v = Verifier::new("phiguard");
+        v.add_issuer(DEV_ISSUER, &Jwks { keys: vec![ec_jwk] }, Path::new("a"))
+            .unwrap();
+        let now = 1_800_000_000;
+        let rng = SystemRandom::new();
+        let old = sign_generic("ES256", Some("ec1"), &claims(now), &|m| {
+            ec.sign(&rng, m).ok().map(|s| s.as_ref().to_vec())
+        })
+        .unwrap();
+        let new = sign_generic("ES256", Some("ec2"), &claims(now), &|m| {
+            ec2.sign(&rng, m).ok().map(|s| s.as_ref().to_vec())
+        })
+        .unwrap();
+        assert!(v.verify(&old, now).is_ok());
+        assert_eq!(v.verify(&new, now), Err(TokenError::UnknownKey));
+        assert!(!v.has_key(DEV_ISSUER, "ec2"));
+        v.replace_issuer(
+            DEV_ISSUER,
+            &Jwks {
+                keys: vec![ec2_jwk],
+            },
+            Path::new("b"),
+        )
+        .unwrap();
+        assert!(v.verify(&new, now).is_ok());
+        assert_eq!(v.verify(&old, now), Err(TokenError::UnknownKey));
+        // A bad replacement keeps the current keys.
+        assert!(v
+            .replace_issuer(DEV_ISSUER, &Jwks::default(), Path::new("c"))
+            .is_err());
+        assert!(v.verify(&new, now).is_ok());
     }
 
     proptest::proptest! {

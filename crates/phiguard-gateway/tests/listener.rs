@@ -256,6 +256,8 @@ async fn external_issuer_jwks_from_url() {
             issuer: "https://idp.hospital.example".into(),
             jwks_file: None,
             jwks_url: Some(format!("{base}/jwks.json")),
+            dangerous_allow_http_loopback: true,
+            ..Default::default()
         }],
         dev_issuer: false,
         ..config()
@@ -288,8 +290,9 @@ async fn external_issuer_jwks_from_url() {
         StatusCode::UNAUTHORIZED
     );
     let _ = stop.send(());
-    // Plain http off loopback is refused.
+    // Plain http off loopback is refused, and on loopback without the dangerous option.
     assert!(phiguard_gateway::state::fetch_jwks("http://idp.example/jwks.json").is_err());
+    assert!(phiguard_gateway::state::fetch_jwks(&format!("{base}/jwks.json")).is_err());
     assert!(
         phiguard_gateway::state::fetch_jwks("http://localhost.evil.example/jwks.json").is_err()
     );
@@ -331,7 +334,9 @@ async fn syslog_over_tls_rfc5425() {
         .unwrap();
     let ev = "{\"resourceType\":\"AuditEvent\",\"id\":\"t1\",\"type\":{\"code\":\"rest\"},\"action\":\"R\",\"recorded\":\"2026-03-10T03:00:00Z\",\"outcome\":\"0\",\"agent\":[{\"requestor\":true,\"who\":{\"identifier\":{\"value\":\"bob\"}}}],\"source\":{\"observer\":{\"display\":\"ehr\"}},\"entity\":[{\"what\":{\"reference\":\"Patient/p1\"}}]}";
     let before = h.ledger_size();
-    for _ in 0..2 {
+    // Two events (distinct ids: a repeated id is a duplicate and recorded once).
+    for id in ["t1", "t2"] {
+        let ev = ev.replace("\"id\":\"t1\"", &format!("\"id\":\"{id}\""));
         let msg = format!("<110>1 2026-03-10T03:00:00Z ehr app - AUDIT - {ev}");
         tls.write_all(format!("{} {msg}", msg.len()).as_bytes())
             .await
@@ -345,4 +350,120 @@ async fn syslog_over_tls_rfc5425() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert_eq!(h.ledger_size(), before + 2);
+}
+
+/// Client certificates in tests/data: `client-cert.pem`/`client-key.pem` signed by
+/// `client-ca.pem` (its key was discarded after signing); `rogue-*` self-signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syslog_over_tls_with_client_certificates() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio_rustls::rustls;
+    let h = harness();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let tls = phiguard_gateway::server::syslog_tls_config(
+        &dir.join("test-cert.pem"),
+        &dir.join("test-key.pem"),
+        Some(&dir.join("client-ca.pem")),
+    )
+    .unwrap();
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(phiguard_gateway::ingest::syslog_tls(
+        h.state.clone(),
+        l,
+        tls,
+    ));
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls_pemfile::certs(&mut std::fs::read(dir.join("test-ca.pem")).unwrap().as_slice())
+    {
+        roots.add(c.unwrap()).unwrap();
+    }
+    let roots = std::sync::Arc::new(roots);
+    let builder = || {
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots.clone())
+    };
+    let identity = |name: &str| {
+        let certs: Vec<_> = rustls_pemfile::certs(
+            &mut std::fs::read(dir.join(format!("{name}-cert.pem")))
+                .unwrap()
+                .as_slice(),
+        )
+        .map(|c| c.unwrap())
+        .collect();
+        let key = rustls_pemfile::private_key(
+            &mut std::fs::read(dir.join(format!("{name}-key.pem")))
+                .unwrap()
+                .as_slice(),
+        )
+        .unwrap()
+        .unwrap();
+        (certs, key)
+    };
+    let ev = "{\"resourceType\":\"AuditEvent\",\"id\":\"m1\",\"type\":{\"code\":\"rest\"},\"action\":\"R\",\"recorded\":\"2026-03-10T03:00:00Z\",\"outcome\":\"0\",\"agent\":[{\"requestor\":true,\"who\":{\"identifier\":{\"value\":\"bob\"}}}],\"source\":{\"observer\":{\"display\":\"ehr\"}},\"entity\":[{\"what\":{\"reference\":\"Patient/p1\"}}]}";
+    let msg = format!("<110>1 2026-03-10T03:00:00Z ehr app - AUDIT - {ev}");
+    let frame = format!("{} {msg}", msg.len());
+    // Sends one frame; true when the server kept the connection (did not reject it).
+    let send = |cfg: rustls::ClientConfig| {
+        let frame = frame.clone();
+        async move {
+            let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+            let Ok(mut s) = tokio_rustls::TlsConnector::from(std::sync::Arc::new(cfg))
+                .connect(name, tcp)
+                .await
+            else {
+                return false;
+            };
+            if s.write_all(frame.as_bytes()).await.is_err() || s.flush().await.is_err() {
+                return false;
+            }
+            // A rejected client gets an alert and EOF; an accepted one sees no data (timeout).
+            let mut b = [0u8; 16];
+            tokio::time::timeout(std::time::Duration::from_millis(300), s.read(&mut b))
+                .await
+                .is_err()
+        }
+    };
+    let before = h.ledger_size();
+    assert!(
+        !send(builder().with_no_client_auth()).await,
+        "no client cert"
+    );
+    let (c, k) = identity("rogue");
+    assert!(
+        !send(builder().with_client_auth_cert(c, k).unwrap()).await,
+        "untrusted CA"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(
+        h.ledger_size(),
+        before,
+        "nothing from unauthenticated senders"
+    );
+    let (c, k) = identity("client");
+    assert!(send(builder().with_client_auth_cert(c, k).unwrap()).await);
+    for _ in 0..100 {
+        if h.ledger_size() > before {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(h.ledger_size(), before + 1);
+    // A CA file without certificates is refused with a message naming it.
+    let e = phiguard_gateway::server::syslog_tls_config(
+        &dir.join("test-cert.pem"),
+        &dir.join("test-key.pem"),
+        Some(&dir.join("client-key.pem")),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("syslog client CA") && e.contains("client-key.pem"),
+        "{e}"
+    );
 }

@@ -49,6 +49,8 @@ enum Command {
     Token(cmd::serve::TokenArgs),
     /// Gateway benchmarks.
     Gateway(cmd::serve::GatewayArgs),
+    /// Local gateway accounts (Argon2id passwords): add, disable, enable, list.
+    Account(cmd::serve::AccountArgs),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Token(args) => cmd::serve::run_token(args),
         Command::Gateway(args) => cmd::serve::run_gateway(args),
+        Command::Account(args) => cmd::serve::run_account(args),
     };
     match result {
         Ok(code) => code,

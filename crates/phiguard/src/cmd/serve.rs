@@ -1,4 +1,5 @@
-//! `phiguard serve` (the access gateway) and `phiguard token` (development issuer, revocation).
+//! `phiguard serve` (the access gateway), `phiguard token` (development issuer, revocation)
+//! and `phiguard account` (local accounts).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -211,6 +212,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 v,
                 &args.data_dir.join("gateway-index.db"),
             )?;
+            if store.migrated() > 0 {
+                eprintln!(
+                    "phiguard serve: migrated gateway-index.db: {} patient id(s) replaced by keyed pseudonyms (vault patient tokens); the file was vacuumed",
+                    store.migrated()
+                );
+            }
             (Backend::Vault(Arc::new(store)), tenant)
         }
     };
@@ -220,6 +227,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if syslog_tls.is_some() && tls.is_none() {
         bail!("syslog_tls needs tls_cert and tls_key");
     }
+    if cfg.syslog_tls_client_ca.is_some() && syslog_tls.is_none() {
+        bail!("syslog_tls_client_ca is set but syslog_tls is not");
+    }
+    let syslog_mtls = cfg.syslog_tls_client_ca.is_some();
+    let syslog_tls_cfg = match (&syslog_tls, &cfg.tls_cert, &cfg.tls_key) {
+        (Some(_), Some(c), Some(k)) => Some(phiguard_gateway::server::syslog_tls_config(
+            c,
+            k,
+            cfg.syslog_tls_client_ca.as_deref(),
+        )?),
+        _ => None,
+    };
     let state = GatewayState::open(&args.data_dir, cfg, backend, &tenant)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -240,11 +259,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             }
             eprintln!("phiguard serve: syslog {kind} on {sa}");
         }
-        if let (Some(a), Some(t)) = (&syslog_tls, &tls) {
+        if let (Some(a), Some(t)) = (&syslog_tls, &syslog_tls_cfg) {
             let sa: SocketAddr = a.parse().with_context(|| format!("syslog address `{a}`"))?;
             let l = tokio::net::TcpListener::bind(sa).await.with_context(|| format!("binding syslog tls {sa}"))?;
             tokio::spawn(phiguard_gateway::ingest::syslog_tls(state.clone(), l, t.clone()));
-            eprintln!("phiguard serve: syslog tls (RFC 5425) on {sa}");
+            let mtls = if syslog_mtls { ", client certificates required" } else { "" };
+            eprintln!("phiguard serve: syslog tls (RFC 5425) on {sa}{mtls}");
         }
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
         let scheme = if tls.is_some() { "https" } else { "http" };
@@ -323,6 +343,152 @@ pub fn run_gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
                 &mut |m: &str| eprintln!("{m}"),
             ))?;
             print!("{}", phiguard_gateway::bench::table(&rows));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `phiguard account`.
+#[derive(Args, Debug)]
+pub struct AccountArgs {
+    #[command(subcommand)]
+    command: AccountCommand,
+}
+
+/// Environment variable read for the password when stdin is a terminal or empty.
+const PASSWORD_ENV: &str = "PHIGUARD_ACCOUNT_PASSWORD";
+
+#[derive(Subcommand, Debug)]
+enum AccountCommand {
+    /// Create an account. The password is read from the first line of stdin, or from
+    /// PHIGUARD_ACCOUNT_PASSWORD when stdin is a terminal; never from the command line.
+    Add {
+        /// Data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Login.
+        #[arg(long)]
+        user: String,
+        /// Hospital roles (repeatable).
+        #[arg(long, default_value = "clinician")]
+        role: Vec<String>,
+        /// SMART scopes its sessions get (repeat or space-separate).
+        #[arg(long, required = true)]
+        scope: Vec<String>,
+        /// Low Argon2id cost (64 KiB, 1 pass): tests only, the hash is easy to crack.
+        #[arg(long)]
+        dangerous_weak_kdf: bool,
+    },
+    /// Disable an account; its sessions end on their next request.
+    Disable {
+        /// Data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Login.
+        #[arg(long)]
+        user: String,
+    },
+    /// Enable a disabled account (also clears a lockout).
+    Enable {
+        /// Data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Login.
+        #[arg(long)]
+        user: String,
+    },
+    /// List accounts (no hashes).
+    List {
+        /// Data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn read_password() -> anyhow::Result<String> {
+    use std::io::{BufRead as _, IsTerminal as _};
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        let mut line = String::new();
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from stdin")?;
+        let pw = line.trim_end_matches(['\n', '\r']).to_string();
+        if !pw.is_empty() {
+            return Ok(pw);
+        }
+    }
+    match std::env::var(PASSWORD_ENV) {
+        Ok(p) if !p.is_empty() => Ok(p),
+        _ => bail!("no password: pipe it on stdin (first line) or set {PASSWORD_ENV}"),
+    }
+}
+
+fn open_accounts(data_dir: &Path) -> anyhow::Result<phiguard_gateway::accounts::Accounts> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating `{}`", data_dir.display()))?;
+    Ok(phiguard_gateway::accounts::Accounts::open(
+        &phiguard_gateway::accounts::accounts_path(data_dir),
+    )?)
+}
+
+/// Runs `phiguard account ...`.
+pub fn run_account(args: AccountArgs) -> anyhow::Result<ExitCode> {
+    use phiguard_gateway::accounts::HashCost;
+    match args.command {
+        AccountCommand::Add {
+            data_dir,
+            user,
+            role,
+            scope,
+            dangerous_weak_kdf,
+        } => {
+            let a = open_accounts(&data_dir)?;
+            let pw = read_password()?;
+            let cost = if dangerous_weak_kdf {
+                HashCost::DANGEROUS_WEAK
+            } else {
+                HashCost::RECOMMENDED
+            };
+            a.add(&user, &pw, &role, &scope.join(" "), cost, now())?;
+            println!("added account {user}");
+        }
+        AccountCommand::Disable { data_dir, user } => {
+            open_accounts(&data_dir)?.set_disabled(&user, true)?;
+            println!("disabled account {user}; its sessions are revoked");
+        }
+        AccountCommand::Enable { data_dir, user } => {
+            open_accounts(&data_dir)?.set_disabled(&user, false)?;
+            println!("enabled account {user}");
+        }
+        AccountCommand::List { data_dir, json } => {
+            let list = open_accounts(&data_dir)?.list(now())?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                println!("login\troles\tstatus\tsessions\tscope");
+                for a in list {
+                    let status = if a.disabled {
+                        "disabled"
+                    } else if a.locked_until.is_some() {
+                        "locked"
+                    } else {
+                        "active"
+                    };
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}",
+                        a.login,
+                        a.roles.join(","),
+                        status,
+                        a.active_sessions,
+                        a.scope
+                    );
+                }
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
