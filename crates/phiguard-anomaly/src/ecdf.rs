@@ -39,8 +39,15 @@ impl FeatureEcdf {
     /// `-ln P(X <= v)` and `-ln P(X >= v)` with smoothing and exponential tails.
     fn neg_log_tails(&self, v: f64) -> (f64, f64) {
         let n = self.sorted.len() as f64;
-        let le = self.sorted.partition_point(|&s| s <= v) as f64;
-        let ge = n - self.sorted.partition_point(|&s| s < v) as f64;
+        // One binary search for the values below `v`; a second one (for the values equal to
+        // `v`) only when `v` occurs in the training sample.
+        let lt = self.sorted.partition_point(|&s| s < v);
+        let le = if self.sorted.get(lt) == Some(&v) {
+            self.sorted.partition_point(|&s| s <= v)
+        } else {
+            lt
+        } as f64;
+        let ge = n - lt as f64;
         let base = (n + 1.0).ln();
         let mut left = base - (le + 1.0).ln();
         let mut right = base - (ge + 1.0).ln();
@@ -127,5 +134,25 @@ impl Detector for EcdfDetector {
     fn contributions(&self, row: &[f64]) -> Result<Vec<f64>, AnomalyError> {
         check_row(row, self.features.len())?;
         Ok(self.terms(row).0)
+    }
+}
+
+#[cfg(test)]
+mod tail_tests {
+    use super::*;
+
+    #[test]
+    fn tails_count_ties_on_both_sides() {
+        let f = FeatureEcdf::fit(vec![1.0, 2.0, 2.0, 2.0, 3.0]);
+        let base = 6f64.ln();
+        // P(X <= 2) = 4 of 5, P(X >= 2) = 4 of 5 (smoothed: (4 + 1) / 6)
+        let (l, r) = f.neg_log_tails(2.0);
+        assert!((l - (base - 5f64.ln())).abs() < 1e-12 && (r - (base - 5f64.ln())).abs() < 1e-12);
+        // a value between training values: 1 below, 4 above
+        let (l, r) = f.neg_log_tails(1.5);
+        assert!((l - (base - 2f64.ln())).abs() < 1e-12, "{l}");
+        assert!((r - (base - 5f64.ln())).abs() < 1e-12, "{r}");
+        // beyond the range the tail keeps growing
+        assert!(f.neg_log_tails(10.0).1 > f.neg_log_tails(4.0).1);
     }
 }

@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 
 pub use dataset::{load_labelled_csv, read_labelled_csv, LabelledData};
 pub use ecdf::{EcdfDetector, EcdfVariant};
-pub use ensemble::{Combine, Ensemble, EnsembleConfig, Member};
+pub use ensemble::{Combine, Ensemble, EnsembleConfig, Member, Weighting, CALIBRATION_ROWS};
 pub use error::{AnomalyError, CsvError};
 pub use hbos::{Hbos, HbosConfig};
 pub use iforest::{IsolationForest, IsolationForestConfig, SlidingForest, SlidingForestConfig};
