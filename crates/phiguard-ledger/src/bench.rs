@@ -189,7 +189,8 @@ pub fn run(opts: &BenchOptions, progress: &mut dyn FnMut(&str)) -> Result<Vec<Ro
             CommitPolicy {
                 max_entries: 100_000,
                 max_wait: Duration::from_millis(20),
-                cosign_interval: None,
+                journal: false,
+                ..CommitPolicy::default()
             },
         );
         let t = Instant::now();

@@ -119,7 +119,7 @@ pub struct Ledger {
 
 /// Test hook: when the environment variable `PHIGUARD_LEDGER_DANGEROUS_CRASH_AT` names this
 /// point of a batch commit, the process aborts there (used by the crash-recovery tests).
-fn crash_point(name: &str) {
+pub(crate) fn crash_point(name: &str) {
     static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     let at = AT.get_or_init(|| std::env::var("PHIGUARD_LEDGER_DANGEROUS_CRASH_AT").ok());
     if at.as_deref() == Some(name) {
@@ -403,12 +403,56 @@ impl Ledger {
             // Crashed after persisting signed-state, before publishing: publish it now.
             ledger.publish()?;
         }
+        ledger.replay_journal()?;
         Ok(ledger)
+    }
+
+    /// Publishes the acknowledged entries the write-ahead journal holds beyond the signed
+    /// size (a crash between the journal sync and the publication), checks that the entries
+    /// it holds below it are the published ones, then deletes the journal.
+    fn replay_journal(&mut self) -> Result<()> {
+        let records = crate::journal::read_all(&self.dir)?;
+        let Some(first) = records.first().map(|r| r.first) else {
+            return crate::journal::prune(&self.dir, self.size, true);
+        };
+        if first > self.size {
+            return Err(Error::Corrupt(format!(
+                "the journal starts at entry {first} but the signed tree holds only {} entries: acknowledged entries are missing",
+                self.size
+            )));
+        }
+        let mut pending: Vec<Vec<u8>> = Vec::new();
+        {
+            let mut tiles = TileReaderWithEdge::new(&self.dir, self.size, &self.edge);
+            for rec in records {
+                for (k, e) in rec.entries.into_iter().enumerate() {
+                    let idx = rec.first + k as u64;
+                    if idx < self.size {
+                        if tiles.node(0, idx)? != leaf_hash(&e) {
+                            return Err(Error::Corrupt(format!(
+                                "journal entry {idx} differs from the published entry {idx}"
+                            )));
+                        }
+                    } else {
+                        pending.push(e);
+                    }
+                }
+            }
+        }
+        if !pending.is_empty() {
+            self.append_batch(&pending)?;
+        }
+        crate::journal::prune(&self.dir, self.size, true)
     }
 
     /// Chooses how batches are made durable.
     pub fn set_sync_mode(&mut self, mode: SyncMode) {
         self.sync = mode;
+    }
+
+    /// How batches are made durable.
+    pub fn sync_mode(&self) -> SyncMode {
+        self.sync
     }
 
     /// The directory.
@@ -1544,6 +1588,56 @@ mod tests {
         assert!(!dir.path().join("tile/0/001").exists());
         assert!(dir.path().join("tile/0/001.p/44").exists());
         LedgerReader::open(dir.path()).unwrap().verify().unwrap();
+    }
+
+    #[test]
+    fn journaled_entries_are_published_on_open_after_a_crash() {
+        use crate::journal::{segments, JournalWriter};
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Ledger::init(dir.path(), "example.com/test").unwrap();
+        l.set_sync_mode(SyncMode::DangerousNone);
+        l.append_batch(&entries(300, 1)).unwrap();
+        // Acknowledged from the journal; the first batch also got published before the
+        // "crash", the others did not.
+        let mut j = JournalWriter::create(dir.path(), 300, true).unwrap();
+        let b1 = entries(5, 2);
+        let b2 = entries(260, 3);
+        assert_eq!(j.append(&b1).unwrap(), 300);
+        assert_eq!(j.append(&b2).unwrap(), 305);
+        l.append_batch(&b1).unwrap();
+        drop(j);
+        drop(l);
+        assert_eq!(LedgerReader::open(dir.path()).unwrap().verify().unwrap().size, 305);
+        let l = Ledger::open(dir.path()).unwrap();
+        assert_eq!(l.size(), 565);
+        assert!(segments(dir.path()).unwrap().is_empty(), "journal not pruned");
+        let r = LedgerReader::open(dir.path()).unwrap();
+        assert_eq!(r.verify().unwrap().size, 565);
+        let mut model = MemoryTree::new();
+        for e in entries(300, 1).iter().chain(&b1).chain(&b2) {
+            model.append(e);
+        }
+        assert_eq!(l.root(), model.root());
+        assert_eq!(r.entry(564).unwrap(), b2[259]);
+    }
+
+    #[test]
+    fn a_journal_that_contradicts_the_published_entries_is_refused() {
+        use crate::journal::JournalWriter;
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Ledger::init(dir.path(), "example.com/test").unwrap();
+        l.set_sync_mode(SyncMode::DangerousNone);
+        l.append_batch(&entries(10, 1)).unwrap();
+        let mut j = JournalWriter::create(dir.path(), 8, false).unwrap();
+        j.append(&entries(4, 9)).unwrap();
+        drop(l);
+        assert!(matches!(Ledger::open(dir.path()), Err(Error::Corrupt(_))));
+        // A journal that starts beyond the signed size lost acknowledged entries.
+        let dir = tempfile::tempdir().unwrap();
+        drop(Ledger::init(dir.path(), "example.com/test").unwrap());
+        let mut j = JournalWriter::create(dir.path(), 3, false).unwrap();
+        j.append(&entries(1, 1)).unwrap();
+        assert!(matches!(Ledger::open(dir.path()), Err(Error::Corrupt(_))));
     }
 
     #[test]
