@@ -1164,6 +1164,10 @@ async fn audit_events(
     if let Err(e) = s.inner.audit.append(&rec).await {
         return e.into_response();
     }
+    // Read under a checkpoint that covers every entry acknowledged so far.
+    if let Err(e) = s.inner.audit.flush().await {
+        return e.into_response();
+    }
     let dir = s.inner.ledger_dir.clone();
     let audit = s.clone();
     let events = tokio::task::spawn_blocking(move || -> Vec<serde_json::Value> {
