@@ -257,18 +257,25 @@ pub fn authenticate(
         .strip_prefix("Bearer ")
         .or_else(|| h.strip_prefix("bearer "))
         .ok_or_else(|| ApiError::unauthorized("missing bearer token"))?;
-    let claims = inner
-        .verifier
-        .verify(token.trim(), now_unix())
-        .map_err(|e| {
-            tracing::info!(reason = %e, "token refused");
-            ApiError::unauthorized(match e {
-                crate::token::TokenError::Expired => "token expired",
-                crate::token::TokenError::Audience => "token not issued for this server",
-                crate::token::TokenError::Revoked => "token revoked",
-                _ => "invalid token",
-            })
-        })?;
+    // A token verified recently is not verified again (see `crate::verified`); revocation
+    // is still checked below on every request.
+    let (token, now) = (token.trim(), now_unix());
+    let claims = match inner.token_cache.get(token, now) {
+        Some(c) => c,
+        None => {
+            let c = inner.verifier.verify(token, now).map_err(|e| {
+                tracing::info!(reason = %e, "token refused");
+                ApiError::unauthorized(match e {
+                    crate::token::TokenError::Expired => "token expired",
+                    crate::token::TokenError::Audience => "token not issued for this server",
+                    crate::token::TokenError::Revoked => "token revoked",
+                    _ => "invalid token",
+                })
+            })?;
+            inner.token_cache.put(token, &c, now);
+            c
+        }
+    };
     if inner.revocations.is_revoked(&claims.jti) {
         return Err(ApiError::unauthorized("token revoked"));
     }
@@ -652,6 +659,7 @@ async fn pipeline(
     let mut body_json: Option<serde_json::Value> = None;
     let mut fetched = Fetched::None;
     let mut prefetched: Option<Result<crate::store::Found, ApiError>> = None;
+    let mut upstream_labels: Option<Vec<String>> = None;
     let step_up = caller.claims.amr.iter().any(|m| m == "mfa" || m == "hwk");
     let patient: String = match op.interaction {
         Interaction::Search => match search_patient(&op) {
@@ -724,10 +732,10 @@ async fn pipeline(
                 }
                 Backend::Upstream(up) => match up.fetch(&op.rtype, &id, op.vid).await {
                     Ok(r) => {
-                        let p = serde_json::from_slice::<serde_json::Value>(&r.body)
-                            .ok()
-                            .as_ref()
-                            .and_then(patient_of_resource);
+                        // Parsed once: for the patient and the security labels.
+                        let v = serde_json::from_slice::<serde_json::Value>(&r.body).ok();
+                        let p = v.as_ref().and_then(patient_of_resource);
+                        upstream_labels = v.as_ref().map(crate::proxy::labels_of_value);
                         let Some(p) = p else {
                             let e = if r.status == StatusCode::NOT_FOUND {
                                 ApiError::not_found()
@@ -809,7 +817,9 @@ async fn pipeline(
     let labels: Vec<String> = match &fetched {
         Fetched::One(f) => f.labels.clone(),
         Fetched::Many(v) => v.iter().flat_map(|f| f.labels.iter().cloned()).collect(),
-        Fetched::Upstream(r) => crate::proxy::labels_of(&r.body),
+        Fetched::Upstream(r) => upstream_labels
+            .take()
+            .unwrap_or_else(|| crate::proxy::labels_of(&r.body)),
         Fetched::None => body_json
             .as_ref()
             .map(phiguard_vault::level::labels)

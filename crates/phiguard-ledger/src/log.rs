@@ -10,6 +10,7 @@
 //! | `log-key` | the Ed25519 signer key (`PRIVATE+KEY+...`), mode 0600 |
 //! | `ledger.json` | origin and configured witnesses |
 //! | `signed-state` | size and root of the last tree head the log signed (or is about to sign) |
+//! | `journal/<N>` | write-ahead journal segments of the group committer ([`crate::journal`]) |
 //!
 //! A batch commit: hash the entries, write the full tiles and bundles it completes and the
 //! new partial ones, make them durable (`fdatasync` of every file from parallel threads, then
@@ -19,6 +20,9 @@
 //! signature is made, so a restarted log can never sign a tree head inconsistent with one
 //! it signed before: on open, files beyond the signed size are discarded (they were never
 //! acknowledged) and the right edge of the tree is reloaded from the tiles of that size.
+//! Then the write-ahead journal is replayed: entries it holds beyond the signed size were
+//! acknowledged by the group committer and are committed now (those below it must equal the
+//! published ones), and the journal is deleted.
 
 use std::collections::HashSet;
 use std::fs;
