@@ -492,10 +492,7 @@ pub async fn run(
         opts.secs,
     )
     .await;
-    r.name = format!(
-        "through gateway proxy to it, {} clients",
-        opts.concurrency
-    );
+    r.name = format!("through gateway proxy to it, {} clients", opts.concurrency);
     rows.push(r);
     Ok(rows)
 }

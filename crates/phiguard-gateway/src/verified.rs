@@ -86,7 +86,10 @@ mod tests {
         c.put("tok", &claims(100, 1000), 100);
         assert_eq!(c.get("tok", 150).map(|c| c.sub), Some("alice".into()));
         assert!(c.get("tok2", 150).is_none(), "another token");
-        assert!(c.get("tok", 99).is_none(), "before iat / before verification");
+        assert!(
+            c.get("tok", 99).is_none(),
+            "before iat / before verification"
+        );
         assert!(
             c.get("tok", 100 + MAX_AGE_SECS + 1).is_none(),
             "older than the cache age"

@@ -331,7 +331,10 @@ async fn overload_gives_503_never_unaudited() {
         "{codes:?}"
     );
     // Every answered request (404 here) has its entry; refused ones may or may not.
-    let answered = codes.iter().filter(|c| **c == StatusCode::NOT_FOUND).count() as u64;
+    let answered = codes
+        .iter()
+        .filter(|c| **c == StatusCode::NOT_FOUND)
+        .count() as u64;
     assert!(h.ledger_size() >= before + answered, "{codes:?}");
 }
 

@@ -546,12 +546,19 @@ mod tests {
         // The first batch is published at once (nothing published yet); later ones wait.
         assert_eq!(app.append(b"a".to_vec()).unwrap(), 0);
         assert_eq!(app.flush().unwrap(), 1);
-        assert_eq!(app.append_many(vec![b"b".to_vec(), b"c".to_vec()]).unwrap(), 1);
+        assert_eq!(
+            app.append_many(vec![b"b".to_vec(), b"c".to_vec()]).unwrap(),
+            1
+        );
         let seg = crate::journal::segments(dir.path()).unwrap();
         assert_eq!(seg.len(), 1, "one journal segment");
         assert!(std::fs::metadata(&seg[0].1).unwrap().len() > 0);
         let r = LedgerReader::open(dir.path()).unwrap();
-        assert_eq!(r.checkpoint().unwrap().0.size, 1, "published before the interval");
+        assert_eq!(
+            r.checkpoint().unwrap().0.size,
+            1,
+            "published before the interval"
+        );
         assert_eq!(app.flush().unwrap(), 3);
         assert_eq!(r.checkpoint().unwrap().0.size, 3);
         assert_eq!(r.entry(2).unwrap(), b"c");

@@ -1611,10 +1611,20 @@ mod tests {
         l.append_batch(&b1).unwrap();
         drop(j);
         drop(l);
-        assert_eq!(LedgerReader::open(dir.path()).unwrap().verify().unwrap().size, 305);
+        assert_eq!(
+            LedgerReader::open(dir.path())
+                .unwrap()
+                .verify()
+                .unwrap()
+                .size,
+            305
+        );
         let l = Ledger::open(dir.path()).unwrap();
         assert_eq!(l.size(), 565);
-        assert!(segments(dir.path()).unwrap().is_empty(), "journal not pruned");
+        assert!(
+            segments(dir.path()).unwrap().is_empty(),
+            "journal not pruned"
+        );
         let r = LedgerReader::open(dir.path()).unwrap();
         assert_eq!(r.verify().unwrap().size, 565);
         let mut model = MemoryTree::new();

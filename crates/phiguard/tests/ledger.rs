@@ -330,7 +330,15 @@ fn crash_between_journal_sync_and_publication_loses_no_acknowledged_entry() {
         init(&dir);
         ok(&["ledger", "append", "--dir", d], &ndjson(0..300));
         let out = run(
-            &["ledger", "append", "--dir", d, "--journal", "100", "--no-cosign"],
+            &[
+                "ledger",
+                "append",
+                "--dir",
+                d,
+                "--journal",
+                "100",
+                "--no-cosign",
+            ],
             &ndjson(300..1000),
             &[("PHIGUARD_LEDGER_DANGEROUS_CRASH_AT", point)],
         );
@@ -351,13 +359,19 @@ fn crash_between_journal_sync_and_publication_loses_no_acknowledged_entry() {
             .parse()
             .unwrap();
         let grown = idx - 300;
-        assert!(grown >= acked.len() as u64, "{point}: acknowledged entries lost");
+        assert!(
+            grown >= acked.len() as u64,
+            "{point}: acknowledged entries lost"
+        );
         assert_eq!(grown % 100, 0, "{point}: a request was split");
         if point != "journal-before-sync" {
             assert!(grown >= 100, "{point}: the synced request was lost");
         }
         let v = ok(&["ledger", "verify", "--dir", d], b"");
-        assert!(v.starts_with(&format!("ok: size {}", idx + 1)), "{point}: {v}");
+        assert!(
+            v.starts_with(&format!("ok: size {}", idx + 1)),
+            "{point}: {v}"
+        );
         assert!(
             std::fs::read_dir(dir.join("journal"))
                 .map(|r| r.count())
