@@ -46,6 +46,9 @@ impl Reply {
     }
 }
 
+/// One producer's entries and where to send its first index.
+type Append = (Vec<Vec<u8>>, Reply);
+
 enum Request {
     /// Entries to append; answered with the index of the first.
     Append(Vec<Vec<u8>>, Reply),
@@ -116,7 +119,7 @@ fn gather(
     rx: &mpsc::Receiver<Request>,
     first: Request,
     policy: &CommitPolicy,
-) -> (Vec<(Vec<Vec<u8>>, Reply)>, Option<Reply>) {
+) -> (Vec<Append>, Option<Reply>) {
     let mut reqs = Vec::new();
     let first = match first {
         Request::Flush(r) => return (reqs, Some(r)),
