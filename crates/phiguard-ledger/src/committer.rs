@@ -84,7 +84,7 @@ impl Default for CommitPolicy {
             max_wait: Duration::from_millis(5),
             cosign_interval: None,
             journal: true,
-            publish_interval: Duration::from_millis(20),
+            publish_interval: Duration::from_millis(200),
             max_unpublished: 200_000,
         }
     }
