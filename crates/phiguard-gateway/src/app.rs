@@ -286,7 +286,13 @@ pub fn authenticate(
 /// # Errors
 /// 401 naming the failed check in general terms.
 pub fn verify_jwt(s: &GatewayState, token: &str) -> Result<Claims, ApiError> {
-    s.inner.verifier.verify(token, now_unix()).map_err(|e| {
+    // A token verified recently is not verified again (see `crate::verified`); revocation
+    // is still checked on every request by `finish_authentication`.
+    let now = now_unix();
+    if let Some(c) = s.inner.token_cache.get(token, now) {
+        return Ok(c);
+    }
+    let c = s.inner.verifier.verify(token, now).map_err(|e| {
         tracing::info!(reason = %e, "token refused");
         ApiError::unauthorized(match e {
             crate::token::TokenError::Expired => "token expired",
@@ -294,7 +300,9 @@ pub fn verify_jwt(s: &GatewayState, token: &str) -> Result<Claims, ApiError> {
             crate::token::TokenError::Revoked => "token revoked",
             _ => "invalid token",
         })
-    })
+    })?;
+    s.inner.token_cache.put(token, &c, now);
+    Ok(c)
 }
 
 /// The checks after a token's signature or session: revocation, tenant, purpose of use,
@@ -712,6 +720,7 @@ async fn pipeline(
         );
         return deny(e, String::new()).await;
     }
+    let mut upstream_labels: Option<Vec<String>> = None;
     let step_up = caller.claims.amr.iter().any(|m| m == "mfa" || m == "hwk");
     let patient: String = match op.interaction {
         Interaction::Search => {
@@ -796,10 +805,10 @@ async fn pipeline(
                 }
                 Backend::Upstream(up) => match up.fetch(&op.rtype, &id, op.vid).await {
                     Ok(r) => {
-                        let p = serde_json::from_slice::<serde_json::Value>(&r.body)
-                            .ok()
-                            .as_ref()
-                            .and_then(patient_of_resource);
+                        // Parsed once: for the patient and the security labels.
+                        let v = serde_json::from_slice::<serde_json::Value>(&r.body).ok();
+                        let p = v.as_ref().and_then(patient_of_resource);
+                        upstream_labels = v.as_ref().map(crate::proxy::labels_of_value);
                         let Some(p) = p else {
                             let e = if r.status == StatusCode::NOT_FOUND {
                                 ApiError::not_found()
@@ -898,7 +907,9 @@ async fn pipeline(
         Fetched::Many(v) | Fetched::Page(_, v) => {
             v.iter().flat_map(|f| f.labels.iter().cloned()).collect()
         }
-        Fetched::Upstream(r) => crate::proxy::labels_of(&r.body),
+        Fetched::Upstream(r) => upstream_labels
+            .take()
+            .unwrap_or_else(|| crate::proxy::labels_of(&r.body)),
         Fetched::None => body_json
             .as_ref()
             .map(phiguard_vault::level::labels)
@@ -1283,6 +1294,10 @@ async fn audit_events(
         detail: None,
     };
     if let Err(e) = s.inner.audit.append(&rec).await {
+        return e.into_response();
+    }
+    // Read under a checkpoint that covers every entry acknowledged so far.
+    if let Err(e) = s.inner.audit.flush().await {
         return e.into_response();
     }
     let dir = s.inner.ledger_dir.clone();

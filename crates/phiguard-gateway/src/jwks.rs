@@ -277,6 +277,8 @@ pub fn spawn_refresher(state: Weak<Inner>, every: Duration) {
                 };
                 if last.elapsed() >= every {
                     inner.key_sources.refresh_all(&inner.verifier);
+                    // A withdrawn key's tokens must not live on in the verified-token cache.
+                    inner.token_cache.clear();
                     last = Instant::now();
                 }
             }
@@ -336,6 +338,7 @@ pub async fn authenticate(
     .await
     .unwrap_or(false);
     if refreshed {
+        s.inner.token_cache.clear();
         crate::app::authenticate(s, headers, addr)
     } else {
         first

@@ -30,6 +30,7 @@ pub mod server;
 pub mod state;
 pub mod store;
 pub mod token;
+pub mod verified;
 
 pub use app::app;
 pub use error::{ApiError, SetupError};

@@ -178,10 +178,15 @@ impl Upstream {
 
 /// Security labels of a resource or of every resource in a Bundle.
 pub fn labels_of(body: &[u8]) -> Vec<String> {
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return vec![];
-    };
-    let mut out = phiguard_vault::level::labels(&v);
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v) => labels_of_value(&v),
+        Err(_) => vec![],
+    }
+}
+
+/// [`labels_of`] for a body already parsed.
+pub fn labels_of_value(v: &serde_json::Value) -> Vec<String> {
+    let mut out = phiguard_vault::level::labels(v);
     if let Some(entries) = v.get("entry").and_then(|e| e.as_array()) {
         for e in entries {
             if let Some(r) = e.get("resource") {

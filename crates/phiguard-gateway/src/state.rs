@@ -47,7 +47,8 @@ pub struct GatewayConfig {
     pub audit_queue: usize,
     /// Longest wait for a durable ledger append before 503, milliseconds (default 2000).
     pub audit_timeout_ms: u64,
-    /// Group-commit window, milliseconds (default 1).
+    /// Group-commit window, milliseconds (default 0: no lingering; requests that arrive while
+    /// the ledger journal syncs form the next batch).
     pub commit_max_wait_ms: u64,
     /// Skip fsync in the ledger (benchmarks only; entries may be lost on power failure).
     pub dangerous_ledger_no_sync: bool,
@@ -123,7 +124,7 @@ impl Default for GatewayConfig {
             max_body_bytes: 1 << 20,
             audit_queue: 4096,
             audit_timeout_ms: 2000,
-            commit_max_wait_ms: 1,
+            commit_max_wait_ms: 0,
             dangerous_ledger_no_sync: false,
             upstream: None,
             syslog_udp: None,
@@ -204,6 +205,8 @@ pub struct Inner {
     pub key_sources: crate::jwks::KeySources,
     /// Revoked token ids.
     pub revocations: Revocations,
+    /// Recently verified tokens (clear it when an issuer's keys change).
+    pub token_cache: crate::verified::TokenCache,
     /// Cedar policies.
     pub authz: Authorizer,
     /// Storage or upstream.
@@ -322,6 +325,7 @@ impl GatewayState {
         let me = Self {
             inner: Arc::new(Inner {
                 revocations: Revocations::new(crate::token::revocations_path(data_dir)),
+                token_cache: crate::verified::TokenCache::default(),
                 config,
                 verifier,
                 key_sources,

@@ -13,7 +13,9 @@
 //! * [`tile`], [`note`], [`checkpoint`], [`proof`]: byte-exact C2SP formats; every parser
 //!   is strict, bounded and fuzzed.
 //! * [`log`]: the directory, batch commits (one parallel sync per batch, then signed-state, then the
-//!   checkpoint), crash recovery and `verify`. [`committer`]: group commit for many producers.
+//!   checkpoint), crash recovery and `verify`. [`committer`]: group commit for many producers,
+//!   acknowledged after one `fdatasync` of the write-ahead [`journal`] and published
+//!   (tiles, signed checkpoint) asynchronously; the journal is replayed on open.
 //! * [`witness`]: the witness side of `add-checkpoint`; [`http`]: read-only tile serving.
 //! * [`entry`]: the PHI-free entry schema phiguard writes (pseudonyms and commitments).
 
@@ -24,6 +26,7 @@ pub mod entry;
 pub mod error;
 pub mod hash;
 pub mod http;
+pub mod journal;
 pub mod log;
 pub mod merkle;
 pub mod note;

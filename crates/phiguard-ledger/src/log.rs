@@ -10,6 +10,7 @@
 //! | `log-key` | the Ed25519 signer key (`PRIVATE+KEY+...`), mode 0600 |
 //! | `ledger.json` | origin and configured witnesses |
 //! | `signed-state` | size and root of the last tree head the log signed (or is about to sign) |
+//! | `journal/<N>` | write-ahead journal segments of the group committer ([`crate::journal`]) |
 //!
 //! A batch commit: hash the entries, write the full tiles and bundles it completes and the
 //! new partial ones, make them durable (`fdatasync` of every file from parallel threads, then
@@ -19,6 +20,9 @@
 //! signature is made, so a restarted log can never sign a tree head inconsistent with one
 //! it signed before: on open, files beyond the signed size are discarded (they were never
 //! acknowledged) and the right edge of the tree is reloaded from the tiles of that size.
+//! Then the write-ahead journal is replayed: entries it holds beyond the signed size were
+//! acknowledged by the group committer and are committed now (those below it must equal the
+//! published ones), and the journal is deleted.
 
 use std::collections::HashSet;
 use std::fs;
@@ -119,7 +123,7 @@ pub struct Ledger {
 
 /// Test hook: when the environment variable `PHIGUARD_LEDGER_DANGEROUS_CRASH_AT` names this
 /// point of a batch commit, the process aborts there (used by the crash-recovery tests).
-fn crash_point(name: &str) {
+pub(crate) fn crash_point(name: &str) {
     static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     let at = AT.get_or_init(|| std::env::var("PHIGUARD_LEDGER_DANGEROUS_CRASH_AT").ok());
     if at.as_deref() == Some(name) {
@@ -403,12 +407,56 @@ impl Ledger {
             // Crashed after persisting signed-state, before publishing: publish it now.
             ledger.publish()?;
         }
+        ledger.replay_journal()?;
         Ok(ledger)
+    }
+
+    /// Publishes the acknowledged entries the write-ahead journal holds beyond the signed
+    /// size (a crash between the journal sync and the publication), checks that the entries
+    /// it holds below it are the published ones, then deletes the journal.
+    fn replay_journal(&mut self) -> Result<()> {
+        let records = crate::journal::read_all(&self.dir)?;
+        let Some(first) = records.first().map(|r| r.first) else {
+            return crate::journal::prune(&self.dir, self.size, true);
+        };
+        if first > self.size {
+            return Err(Error::Corrupt(format!(
+                "the journal starts at entry {first} but the signed tree holds only {} entries: acknowledged entries are missing",
+                self.size
+            )));
+        }
+        let mut pending: Vec<Vec<u8>> = Vec::new();
+        {
+            let mut tiles = TileReaderWithEdge::new(&self.dir, self.size, &self.edge);
+            for rec in records {
+                for (k, e) in rec.entries.into_iter().enumerate() {
+                    let idx = rec.first + k as u64;
+                    if idx < self.size {
+                        if tiles.node(0, idx)? != leaf_hash(&e) {
+                            return Err(Error::Corrupt(format!(
+                                "journal entry {idx} differs from the published entry {idx}"
+                            )));
+                        }
+                    } else {
+                        pending.push(e);
+                    }
+                }
+            }
+        }
+        if !pending.is_empty() {
+            self.append_batch(&pending)?;
+        }
+        crate::journal::prune(&self.dir, self.size, true)
     }
 
     /// Chooses how batches are made durable.
     pub fn set_sync_mode(&mut self, mode: SyncMode) {
         self.sync = mode;
+    }
+
+    /// How batches are made durable.
+    pub fn sync_mode(&self) -> SyncMode {
+        self.sync
     }
 
     /// The directory.
@@ -1544,6 +1592,125 @@ mod tests {
         assert!(!dir.path().join("tile/0/001").exists());
         assert!(dir.path().join("tile/0/001.p/44").exists());
         LedgerReader::open(dir.path()).unwrap().verify().unwrap();
+    }
+
+    #[test]
+    fn journaled_entries_are_published_on_open_after_a_crash() {
+        use crate::journal::{segments, JournalWriter};
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Ledger::init(dir.path(), "example.com/test").unwrap();
+        l.set_sync_mode(SyncMode::DangerousNone);
+        l.append_batch(&entries(300, 1)).unwrap();
+        // Acknowledged from the journal; the first batch also got published before the
+        // "crash", the others did not.
+        let mut j = JournalWriter::create(dir.path(), 300, true).unwrap();
+        let b1 = entries(5, 2);
+        let b2 = entries(260, 3);
+        assert_eq!(j.append(&b1).unwrap(), 300);
+        assert_eq!(j.append(&b2).unwrap(), 305);
+        l.append_batch(&b1).unwrap();
+        drop(j);
+        drop(l);
+        assert_eq!(
+            LedgerReader::open(dir.path())
+                .unwrap()
+                .verify()
+                .unwrap()
+                .size,
+            305
+        );
+        let l = Ledger::open(dir.path()).unwrap();
+        assert_eq!(l.size(), 565);
+        assert!(
+            segments(dir.path()).unwrap().is_empty(),
+            "journal not pruned"
+        );
+        let r = LedgerReader::open(dir.path()).unwrap();
+        assert_eq!(r.verify().unwrap().size, 565);
+        let mut model = MemoryTree::new();
+        for e in entries(300, 1).iter().chain(&b1).chain(&b2) {
+            model.append(e);
+        }
+        assert_eq!(l.root(), model.root());
+        assert_eq!(r.entry(564).unwrap(), b2[259]);
+    }
+
+    #[test]
+    fn a_journal_that_contradicts_the_published_entries_is_refused() {
+        use crate::journal::JournalWriter;
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Ledger::init(dir.path(), "example.com/test").unwrap();
+        l.set_sync_mode(SyncMode::DangerousNone);
+        l.append_batch(&entries(10, 1)).unwrap();
+        let mut j = JournalWriter::create(dir.path(), 8, false).unwrap();
+        j.append(&entries(4, 9)).unwrap();
+        drop(l);
+        assert!(matches!(Ledger::open(dir.path()), Err(Error::Corrupt(_))));
+        // A journal that starts beyond the signed size lost acknowledged entries.
+        let dir = tempfile::tempdir().unwrap();
+        drop(Ledger::init(dir.path(), "example.com/test").unwrap());
+        let mut j = JournalWriter::create(dir.path(), 3, false).unwrap();
+        j.append(&entries(1, 1)).unwrap();
+        assert!(matches!(Ledger::open(dir.path()), Err(Error::Corrupt(_))));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        /// The committer's life, single-threaded: journal appends (acknowledged), publications
+        /// of everything journaled, crashes (with or without a torn record at the journal's
+        /// end) and reopens. The log always ends up holding exactly the acknowledged entries,
+        /// in order, with the root of a naive in-memory tree.
+        #[test]
+        fn journal_recovery_matches_a_naive_model(
+            ops in proptest::collection::vec((1usize..300, proptest::bool::ANY, 0u8..4), 1..10)
+        ) {
+            use crate::journal::{segments, JournalWriter};
+            let dir = tempfile::tempdir().unwrap();
+            let mut l = Ledger::init(dir.path(), "example.com/prop").unwrap();
+            l.set_sync_mode(SyncMode::DangerousNone);
+            let mut j = JournalWriter::create(dir.path(), 0, false).unwrap();
+            let mut model: Vec<Vec<u8>> = Vec::new();
+            let mut published = 0usize;
+            for (i, (n, publish, crash)) in ops.into_iter().enumerate() {
+                let batch = entries(n, i as u8);
+                proptest::prop_assert_eq!(j.append(&batch).unwrap(), model.len() as u64);
+                model.extend(batch);
+                if publish {
+                    l.append_batch(&model[published..]).unwrap();
+                    published = model.len();
+                    crate::journal::prune(dir.path(), published as u64, false).unwrap();
+                }
+                if crash > 0 {
+                    drop(j);
+                    drop(l);
+                    if crash == 2 {
+                        // A torn record at the end: never acknowledged.
+                        let (_, last) = segments(dir.path()).unwrap().pop().unwrap();
+                        let mut f = fs::OpenOptions::new().append(true).open(last).unwrap();
+                        f.write_all(b"PGJ1\0\0\0\0\0\0\0\x07partial").unwrap();
+                    }
+                    l = Ledger::open(dir.path()).unwrap();
+                    l.set_sync_mode(SyncMode::DangerousNone);
+                    proptest::prop_assert_eq!(l.size(), model.len() as u64);
+                    published = model.len();
+                    j = JournalWriter::create(dir.path(), l.size(), false).unwrap();
+                }
+            }
+            drop(j);
+            drop(l);
+            let l = Ledger::open(dir.path()).unwrap();
+            let mut tree = MemoryTree::new();
+            for e in &model {
+                tree.append(e);
+            }
+            proptest::prop_assert_eq!(l.size(), model.len() as u64);
+            proptest::prop_assert_eq!(l.root(), tree.root());
+            let r = LedgerReader::open(dir.path()).unwrap();
+            proptest::prop_assert_eq!(r.verify().unwrap().size, model.len() as u64);
+            for i in [0, model.len() / 2, model.len() - 1] {
+                proptest::prop_assert_eq!(&r.entry(i as u64).unwrap(), &model[i]);
+            }
+        }
     }
 
     #[test]

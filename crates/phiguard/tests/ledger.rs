@@ -313,7 +313,94 @@ fn crash_at_every_commit_stage_recovers_to_a_consistent_state() {
 }
 
 #[test]
+fn crash_between_journal_sync_and_publication_loses_no_acknowledged_entry() {
+    for point in [
+        "journal-before-sync",
+        "journal-acked",
+        "mid-writes",
+        "before-sync",
+        "after-sync",
+        "after-signed-state",
+        "before-checkpoint",
+        "after-checkpoint",
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("l");
+        let d = dir.to_str().unwrap();
+        init(&dir);
+        ok(&["ledger", "append", "--dir", d], &ndjson(0..300));
+        let out = run(
+            &[
+                "ledger",
+                "append",
+                "--dir",
+                d,
+                "--journal",
+                "100",
+                "--no-cosign",
+            ],
+            &ndjson(300..1000),
+            &[("PHIGUARD_LEDGER_DANGEROUS_CRASH_AT", point)],
+        );
+        assert!(!out.status.success(), "{point}: the writer did not crash");
+        let acked: Vec<u64> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.parse().unwrap())
+            .collect();
+        assert_eq!(
+            acked,
+            (300..300 + acked.len() as u64).collect::<Vec<_>>(),
+            "{point}"
+        );
+        // Reopening replays the journal: every acknowledged entry is there, requests are
+        // whole, and a request whose journal sync completed is never lost.
+        let idx: u64 = ok(&["ledger", "append", "--dir", d], b"{\"after\":1}\n")
+            .trim()
+            .parse()
+            .unwrap();
+        let grown = idx - 300;
+        assert!(
+            grown >= acked.len() as u64,
+            "{point}: acknowledged entries lost"
+        );
+        assert_eq!(grown % 100, 0, "{point}: a request was split");
+        if point != "journal-before-sync" {
+            assert!(grown >= 100, "{point}: the synced request was lost");
+        }
+        let v = ok(&["ledger", "verify", "--dir", d], b"");
+        assert!(
+            v.starts_with(&format!("ok: size {}", idx + 1)),
+            "{point}: {v}"
+        );
+        assert!(
+            std::fs::read_dir(dir.join("journal"))
+                .map(|r| r.count())
+                .unwrap_or(0)
+                == 0,
+            "{point}: journal left after recovery"
+        );
+        let r = LedgerReader::open(&dir).unwrap();
+        for i in [300, idx - 1] {
+            assert_eq!(
+                r.entry(i).unwrap(),
+                format!("{{\"i\":{i},\"who\":\"ps1:abc\"}}").into_bytes(),
+                "{point} entry {i}"
+            );
+        }
+    }
+}
+
+#[test]
 fn sigkill_mid_batch_never_loses_acknowledged_entries() {
+    sigkill_rounds(&[]);
+}
+
+#[test]
+fn sigkill_with_the_journal_never_loses_acknowledged_entries() {
+    sigkill_rounds(&["--journal", "1000"]);
+}
+
+fn sigkill_rounds(extra: &[&str]) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("l");
     let d = dir.to_str().unwrap();
@@ -325,6 +412,7 @@ fn sigkill_mid_batch_never_loses_acknowledged_entries() {
         let input = ndjson(start..start + 250_000);
         let mut child: Child = bin()
             .args(["ledger", "append", "--dir", d, "--no-cosign"])
+            .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

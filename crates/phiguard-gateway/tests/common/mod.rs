@@ -122,6 +122,8 @@ impl H {
     }
 
     pub fn ledger_size(&self) -> u64 {
+        // Tiles and checkpoints trail the journal acknowledgements by a few milliseconds.
+        self.state.inner.audit.flush_blocking().unwrap();
         phiguard_ledger::LedgerReader::open(&self.data().join("ledger"))
             .unwrap()
             .checkpoint()

@@ -36,6 +36,11 @@ enum LedgerCommand {
         /// Do not ask the configured witnesses for cosignatures afterwards.
         #[arg(long)]
         no_cosign: bool,
+        /// Append through the group committer's write-ahead journal, in requests of this many
+        /// entries: each index is printed once its journal record is durable (as the gateway
+        /// does); tiles and the checkpoint follow, and are complete when the command ends.
+        #[arg(long, value_name = "ENTRIES_PER_REQUEST")]
+        journal: Option<usize>,
     },
     /// Print the current signed checkpoint.
     Checkpoint {
@@ -128,14 +133,34 @@ pub fn run(args: LedgerArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("initializing a ledger in `{}`", dir.display()))?;
             writeln!(out, "{}", l.verifier().encode())?;
         }
-        LedgerCommand::Append { dir, no_cosign } => {
+        LedgerCommand::Append {
+            dir,
+            no_cosign,
+            journal,
+        } => {
             let entries = read_ndjson(std::io::stdin().lock())?;
             let mut l = Ledger::open(&dir)
                 .with_context(|| format!("opening the ledger in `{}`", dir.display()))?;
-            for chunk in entries.chunks(100_000) {
-                let next = l.append_batch(chunk).context("appending")?;
-                for i in 0..chunk.len() as u64 {
-                    writeln!(out, "{}", next + i)?;
+            if let Some(per) = journal {
+                let (gc, app) = phiguard_ledger::committer::GroupCommitter::start(
+                    l,
+                    phiguard_ledger::committer::CommitPolicy::default(),
+                );
+                for chunk in entries.chunks(per.max(1)) {
+                    let next = app.append_many(chunk.to_vec()).context("appending")?;
+                    for i in 0..chunk.len() as u64 {
+                        writeln!(out, "{}", next + i)?;
+                    }
+                    out.flush()?;
+                }
+                drop(app);
+                l = gc.join().context("publishing the journaled entries")?;
+            } else {
+                for chunk in entries.chunks(100_000) {
+                    let next = l.append_batch(chunk).context("appending")?;
+                    for i in 0..chunk.len() as u64 {
+                        writeln!(out, "{}", next + i)?;
+                    }
                 }
             }
             if !no_cosign {
