@@ -452,20 +452,27 @@ pub struct Op {
     pub body: Option<Bytes>,
 }
 
+impl Op {
+    /// An interaction on one resource by id, without version, query or body.
+    fn by_id(interaction: Interaction, action: &'static str, rtype: String, id: String) -> Op {
+        Op {
+            interaction,
+            action,
+            rtype,
+            id: Some(id),
+            vid: None,
+            query: vec![],
+            body: None,
+        }
+    }
+}
+
 async fn read(
     State(s): State<GatewayState>,
     Path((rtype, id)): Path<(String, String)>,
     req: Request,
 ) -> Response {
-    let op = Op {
-        interaction: Interaction::Read,
-        action: "read",
-        rtype,
-        id: Some(id),
-        vid: None,
-        query: vec![],
-        body: None,
-    };
+    let op = Op::by_id(Interaction::Read, "read", rtype, id);
     pipeline(s, op, req.headers().clone(), client_addr(req.extensions())).await
 }
 
@@ -474,15 +481,7 @@ async fn delete(
     Path((rtype, id)): Path<(String, String)>,
     req: Request,
 ) -> Response {
-    let op = Op {
-        interaction: Interaction::Delete,
-        action: "delete",
-        rtype,
-        id: Some(id),
-        vid: None,
-        query: vec![],
-        body: None,
-    };
+    let op = Op::by_id(Interaction::Delete, "delete", rtype, id);
     pipeline(s, op, req.headers().clone(), client_addr(req.extensions())).await
 }
 
@@ -491,15 +490,7 @@ async fn history(
     Path((rtype, id)): Path<(String, String)>,
     req: Request,
 ) -> Response {
-    let op = Op {
-        interaction: Interaction::Read,
-        action: "history",
-        rtype,
-        id: Some(id),
-        vid: None,
-        query: vec![],
-        body: None,
-    };
+    let op = Op::by_id(Interaction::Read, "history", rtype, id);
     pipeline(s, op, req.headers().clone(), client_addr(req.extensions())).await
 }
 
