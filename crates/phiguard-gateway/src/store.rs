@@ -28,7 +28,16 @@ pub struct VaultStore {
     /// backup re-applies erasures made through the gateway.
     erasure_ledger: Option<std::path::PathBuf>,
     migrated: usize,
+    /// (type, id) -> patient, for resources whose owner was already found by opening their
+    /// record: a resource never changes patient, so later requests skip that decryption (the
+    /// read itself still goes through the vault, which refuses erased patients). In memory
+    /// only, bounded by [`OWNER_CACHE`].
+    owners: Mutex<std::collections::HashMap<(String, String), String>>,
 }
+
+/// Most (type, id) -> patient pairs kept by [`VaultStore::patient_of`] (the map is emptied when
+/// full).
+const OWNER_CACHE: usize = 65_536;
 
 /// Replaces an earlier-format `resource_patient` table (patient ids in clear) by
 /// `resource_owner` rows holding the vault's patient tokens; returns the rows migrated.
@@ -176,6 +185,7 @@ impl VaultStore {
             index: Mutex::new(c),
             erasure_ledger: index_path.parent().map(|d| d.join("erasures.jsonl")),
             migrated,
+            owners: Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -224,6 +234,10 @@ impl VaultStore {
         let Some(tok) = owner.as_deref().and_then(token_of_hex) else {
             return Ok(None);
         };
+        let key = (rtype.to_owned(), id.to_owned());
+        if let Some(p) = self.owners.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(Some(p));
+        }
         let mut v = self.vault.lock().map_err(|_| ApiError::internal())?;
         // A Patient's id is the patient: no record needs opening (it may be erased).
         if rtype == "Patient" {
@@ -242,7 +256,14 @@ impl VaultStore {
             serde_json::from_slice(&bytes).map_err(|_| ApiError::internal())?;
         let patient = crate::app::patient_of_resource(&json);
         // The record must belong to the token it is indexed under.
-        Ok(patient.filter(|p| v.patient_token(p) == tok))
+        let patient = patient.filter(|p| v.patient_token(p) == tok);
+        if let (Some(p), Ok(mut m)) = (&patient, self.owners.lock()) {
+            if m.len() >= OWNER_CACHE {
+                m.clear();
+            }
+            m.insert(key, p.clone());
+        }
+        Ok(patient)
     }
 
     /// Reads a resource (latest or a version) of a patient.

@@ -233,6 +233,13 @@ async fn deleting_a_patient_crypto_shreds_every_record() {
         Some(observation("o1", "p1")),
     )
     .await;
+    // Read once before the erasure, so the gateway has already resolved its owner.
+    assert_eq!(
+        h.call("GET", "/fhir/Observation/o1", Some(&t), &[], None)
+            .await
+            .0,
+        StatusCode::OK
+    );
     // A clinician may not erase a patient, even with MFA.
     let strong = token_with(&h, "alice", &["clinician"], true);
     assert_eq!(
