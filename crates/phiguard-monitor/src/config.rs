@@ -46,6 +46,14 @@ pub struct MonitorConfig {
     /// Random (user, patient, time) samples used to learn what a relationship-blind access
     /// looks like in this hospital.
     pub null_samples: u32,
+    /// What the monitor learns as "legitimate work" from an access is weighted by the
+    /// probability that it was legitimate, `1 / (1 + 2^(score - this))`: an access at this many
+    /// bits counts half, one 4 bits above it a seventeenth. A stolen login harvesting hundreds
+    /// of unlinked records, or a day of snooping, then does not teach the monitor that such
+    /// accesses are routine, while a hospital whose ordinary work often lacks a recorded link
+    /// still teaches it (those accesses score low once they are common). Prior odds of misuse
+    /// of 2^-this per access; the default matches the alert threshold.
+    pub legit_weight_midpoint_bits: f64,
 }
 
 impl Default for MonitorConfig {
@@ -68,6 +76,7 @@ impl Default for MonitorConfig {
             compromised_share: 0.5,
             deceased_grace_secs: 14 * 86_400,
             null_samples: 20_000,
+            legit_weight_midpoint_bits: 10.0,
         }
     }
 }

@@ -545,6 +545,8 @@ impl Monitor {
                     day,
                     first_day: day == first_day,
                     target_dept: link.dept,
+                    legit_weight: 1.0
+                        / (1.0 + (score - self.config.legit_weight_midpoint_bits).exp2()),
                 },
             );
         }
@@ -938,19 +940,23 @@ impl Monitor {
         })
     }
 
+    /// Learns the relationship and flag rates of legitimate work from this access, weighted
+    /// by its probability of being legitimate (`MonitorConfig::legit_weight_midpoint_bits`).
     fn learn_rates(&mut self, l: &Learned) {
+        let w = l.legit_weight;
+        let wf = w as f32;
         if let Some(r) = l.relation {
             if let Some(u) = self.users.get_mut(l.uid as usize) {
-                u.profile.relations.add(r.index());
+                u.profile.relations.add_weighted(r.index(), wf);
             }
             if let Some(g) = self.groups.get_mut(l.group) {
-                g.relations.add(r.index());
+                g.relations.add_weighted(r.index(), wf);
             }
-            self.hospital.relations.add(r.index());
+            self.hospital.relations.add_weighted(r.index(), wf);
         }
         if let Some(rates) = self.flags_legit.get_mut(stratum(l.relation)) {
             for (rate, hit) in rates.iter_mut().zip(l.flags) {
-                rate.add(hit);
+                rate.add_weighted(hit, w);
             }
         }
         let key = (
@@ -962,7 +968,7 @@ impl Monitor {
             .entry(key)
             .or_insert([Rate::default(); FLAGS]);
         for (rate, hit) in rates.iter_mut().zip(l.flags) {
-            rate.add(hit);
+            rate.add_weighted(hit, w);
         }
         if let (Some(r), Some(d)) = (l.relation, l.target_dept) {
             if matches!(
@@ -972,8 +978,8 @@ impl Monitor {
                 *self
                     .reach
                     .entry(pair(l.group as u32, u32::from(d)))
-                    .or_insert(0.0) += 1.0;
-                *self.reach_total.entry(l.group as u32).or_insert(0.0) += 1.0;
+                    .or_insert(0.0) += w;
+                *self.reach_total.entry(l.group as u32).or_insert(0.0) += w;
             }
         }
     }
@@ -1102,6 +1108,8 @@ struct Learned {
     day: i64,
     first_day: bool,
     target_dept: Option<u16>,
+    /// Probability that the access was legitimate: its weight in the learned rates.
+    legit_weight: f64,
 }
 
 const FLAG_LIST: [Flag; FLAGS] = [

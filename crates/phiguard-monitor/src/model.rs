@@ -25,9 +25,20 @@ impl<const K: usize> Default for Counts<K> {
 impl<const K: usize> Counts<K> {
     /// Adds one observation of category `i`.
     pub fn add(&mut self, i: usize) {
+        self.add_weighted(i, 1.0);
+    }
+
+    /// Adds an observation of category `i` that counts `w` (0..=1): an observation that is only
+    /// probably what is being learned counts by that probability.
+    pub fn add_weighted(&mut self, i: usize, w: f32) {
+        let w = if w.is_finite() {
+            w.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         if let Some(c) = self.c.get_mut(i) {
-            *c += 1.0;
-            self.n += 1.0;
+            *c += w;
+            self.n += w;
         }
     }
 
@@ -112,9 +123,19 @@ pub struct Rate {
 impl Rate {
     /// Records one observation.
     pub fn add(&mut self, hit: bool) {
-        self.n += 1.0;
+        self.add_weighted(hit, 1.0);
+    }
+
+    /// Records an observation that counts `w` (0..=1).
+    pub fn add_weighted(&mut self, hit: bool, w: f64) {
+        let w = if w.is_finite() {
+            w.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        self.n += w;
         if hit {
-            self.hits += 1.0;
+            self.hits += w;
         }
     }
 

@@ -6,7 +6,7 @@ use std::io::{BufRead, Write};
 use phiguard_fhir::{parse_audit_event, AccessEvent};
 use serde::Serialize;
 
-use crate::engine::{Assessment, Monitor};
+use crate::engine::{Assessment, Hypothesis, Monitor};
 
 /// A rejected input line.
 #[derive(Debug, Clone, Serialize)]
@@ -47,6 +47,17 @@ struct Line<'a> {
     explanation: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     relation: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    evidence: Option<Vec<EvidenceItem>>,
+}
+
+/// One component of the score, written with `phiguard scan --evidence`.
+#[derive(Serialize)]
+struct EvidenceItem {
+    code: &'static str,
+    bits: f64,
+    #[serde(rename = "for")]
+    hypothesis: &'static str,
 }
 
 /// Errors that stop a scan (I/O); bad input lines do not.
@@ -66,11 +77,18 @@ pub enum ScanError {
     Write(#[source] std::io::Error),
 }
 
-/// Writes one scan output line for an event.
+/// Writes one scan output line for an event; with `evidence`, the line also lists every
+/// component of the score (`{"code", "bits", "for"}`, `for` = the misuse type it speaks for:
+/// `insider`, `compromised` or `both`), for analysts who want to see how a score was reached.
 ///
 /// # Errors
 /// The writer's I/O errors.
-pub fn write_line(out: &mut impl Write, id: &str, a: &Assessment) -> std::io::Result<()> {
+pub fn write_line(
+    out: &mut impl Write,
+    id: &str,
+    a: &Assessment,
+    evidence: bool,
+) -> std::io::Result<()> {
     let line = Line {
         id,
         score: a.score,
@@ -78,6 +96,20 @@ pub fn write_line(out: &mut impl Write, id: &str, a: &Assessment) -> std::io::Re
         reasons: a.reasons.iter().map(|r| r.code()).collect(),
         explanation: a.explanation(),
         relation: a.relation.map(|r| r.code()),
+        evidence: evidence.then(|| {
+            a.evidence
+                .iter()
+                .map(|e| EvidenceItem {
+                    code: e.reason.code(),
+                    bits: (e.bits * 100.0).round() / 100.0,
+                    hypothesis: match e.hypothesis {
+                        Hypothesis::Both => "both",
+                        Hypothesis::Insider => "insider",
+                        Hypothesis::Compromised => "compromised",
+                    },
+                })
+                .collect()
+        }),
     };
     serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::from)?;
     out.write_all(b"\n")
@@ -86,7 +118,8 @@ pub fn write_line(out: &mut impl Write, id: &str, a: &Assessment) -> std::io::Re
 /// Scans an NDJSON stream of AuditEvents.
 ///
 /// `on_reject` receives every rejected line; `on_event` every scored event with its
-/// assessment (used by the demo and by progress reporting).
+/// assessment (used by the demo and by progress reporting). `evidence` adds each line's score
+/// components (see [`write_line`]).
 ///
 /// # Errors
 /// [`ScanError`] on I/O failure. Bad lines are not errors.
@@ -95,6 +128,7 @@ pub fn scan_stream<R: BufRead, W: Write>(
     source: &str,
     mut input: R,
     out: &mut W,
+    evidence: bool,
     mut on_reject: impl FnMut(&Reject<'_>),
     mut on_event: impl FnMut(&AccessEvent<'_>, &Assessment, &ScanCounts),
 ) -> Result<ScanCounts, ScanError> {
@@ -138,7 +172,7 @@ pub fn scan_stream<R: BufRead, W: Write>(
                 counts.events += 1;
                 counts.alerts += u64::from(a.alert);
                 counts.out_of_order += u64::from(a.out_of_order);
-                write_line(out, &ev.id, &a).map_err(ScanError::Write)?;
+                write_line(out, &ev.id, &a, evidence).map_err(ScanError::Write)?;
                 on_event(&ev, &a, &counts);
             }
             Err(e) => {
@@ -177,6 +211,7 @@ mod tests {
             "events.ndjson",
             input.as_bytes(),
             &mut out,
+            false,
             |r| rejects.push((r.line, r.field)),
             |_, _, _| {},
         )
@@ -231,6 +266,34 @@ mod tests {
     }
 
     #[test]
+    fn evidence_lists_the_components_only_when_asked() {
+        let input = event("a", "2026-03-01T03:00:00Z", "u1", "p1");
+        assert!(!run(&input).0.contains("evidence"));
+        let mut m = Monitor::new(&Context::default(), MonitorConfig::default());
+        let mut out = Vec::new();
+        scan_stream(
+            &mut m,
+            "e",
+            input.as_bytes(),
+            &mut out,
+            true,
+            |_| {},
+            |_, _, _| {},
+        )
+        .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let items = v["evidence"].as_array().unwrap();
+        // An unknown user opening an unknown patient: the relationship rung and both unknowns.
+        let codes: Vec<&str> = items.iter().map(|e| e["code"].as_str().unwrap()).collect();
+        assert!(codes.contains(&"NO_RELATIONSHIP"), "{codes:?}");
+        assert!(codes.contains(&"UNKNOWN_USER"), "{codes:?}");
+        for e in items {
+            assert!(e["bits"].as_f64().unwrap().is_finite());
+            assert!(["insider", "compromised", "both"].contains(&e["for"].as_str().unwrap()));
+        }
+    }
+
+    #[test]
     fn empty_input_is_fine() {
         let (out, rejects, counts) = run("");
         assert!(out.is_empty() && rejects.is_empty());
@@ -261,7 +324,7 @@ mod proptests {
             }).collect();
             let mut m = Monitor::new(&Context::default(), MonitorConfig::default());
             let mut out = Vec::new();
-            let counts = scan_stream(&mut m, "p", input.join("\n").as_bytes(), &mut out, |_| {}, |_, a, _| {
+            let counts = scan_stream(&mut m, "p", input.join("\n").as_bytes(), &mut out, true, |_| {}, |_, a, _| {
                 assert!(a.score.is_finite());
             }).unwrap();
             prop_assert_eq!(counts.events as usize, evs.len());

@@ -400,3 +400,56 @@ fn refused_attempts_do_not_become_routine() {
     assert!(first.alert && second.alert, "{first:?} {second:?}");
     assert_eq!(second.relation, first.relation);
 }
+
+/// Score of nurse1 opening an unlinked (neighbour's) record after colleague4's login harvested unlinked
+/// records at night (or, with `harvest` false, after ordinary work only).
+fn unlinked_after_harvest(config: MonitorConfig, harvest: bool) -> f64 {
+    let mut m = Monitor::new(&context(), config);
+    let mut c = Clock(0);
+    for day in 1..=10 {
+        for k in 0..24 {
+            let t = format!("2026-03-{day:02}T{:02}:{:02}:00Z", 8 + k % 8, (k * 7) % 60);
+            for (user, ws) in [("nurse1", "WS-CARD-1"), ("doc2", "WS-CARD-2")] {
+                let p = format!("p{}", (k * 5 + day) % 30);
+                assess(&mut m, &mut c, &t, user, &p, ws, "TREAT");
+            }
+        }
+    }
+    if harvest {
+        for k in 0..200 {
+            let t = format!("2026-03-11T0{}:{:02}:00Z", 1 + k / 60, k % 60);
+            let p = ["p-stranger", "p-common", "p-dead", "p-vip2"][k % 4];
+            assess(&mut m, &mut c, &t, "colleague4", p, "203.0.113.9", "TREAT");
+        }
+    }
+    assess(
+        &mut m,
+        &mut c,
+        "2026-03-12T10:30:00Z",
+        "nurse1",
+        "p-neighbor",
+        "WS-CARD-1",
+        "TREAT",
+    )
+    .score
+}
+
+#[test]
+fn a_harvest_does_not_teach_that_unlinked_access_is_routine() {
+    // What is learned as legitimate work is weighted by the probability that it was: 200
+    // alerting accesses by one stolen login barely move the hospital's unlinked rate.
+    let quiet = unlinked_after_harvest(MonitorConfig::default(), false);
+    let after = unlinked_after_harvest(MonitorConfig::default(), true);
+    assert!(quiet >= 10.0, "{quiet}");
+    assert!(
+        after > quiet - 1.0,
+        "harvest lowered the score from {quiet} to {after}"
+    );
+    // Control: learning from every access alike (the weighting off) is taught by the harvest.
+    let unweighted = MonitorConfig {
+        legit_weight_midpoint_bits: 1e6,
+        ..MonitorConfig::default()
+    };
+    let taught = unlinked_after_harvest(unweighted, true);
+    assert!(taught < after - 2.0, "{taught} vs {after}");
+}

@@ -119,7 +119,15 @@ fn monitor(m: MonitorBench) -> anyhow::Result<ExitCode> {
         let t = Instant::now();
         let input = BufReader::with_capacity(1 << 20, File::open(&events)?);
         let mut out = BufWriter::with_capacity(1 << 20, File::create(&out_path)?);
-        let counts = scan_stream(&mut monitor, "bench", input, &mut out, |_| {}, |_, _, _| {})?;
+        let counts = scan_stream(
+            &mut monitor,
+            "bench",
+            input,
+            &mut out,
+            false,
+            |_| {},
+            |_, _, _| {},
+        )?;
         drop(out);
         scan = scan.min(t.elapsed().as_secs_f64());
         sizes = monitor.state_sizes();

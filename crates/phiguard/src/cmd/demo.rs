@@ -76,6 +76,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         config: None,
         threshold: None,
         quiet: true,
+        evidence: false,
     };
     println!("2. Scanning every access (causal, streaming) ...");
     let mut cases: BTreeMap<(String, String), CaseView> = BTreeMap::new();

@@ -34,6 +34,9 @@ pub struct ScanArgs {
     /// No progress or summary on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Also write each event's score components (`"evidence": [{"code", "bits", "for"}]`).
+    #[arg(long)]
+    pub evidence: bool,
 }
 
 /// The `[monitor]` table of a config file.
@@ -165,6 +168,7 @@ pub fn run_scan(
         &source,
         BufReader::with_capacity(1 << 20, input),
         &mut out,
+        args.evidence,
         |r| {
             if !args.quiet {
                 match r.field {
