@@ -19,6 +19,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::config::MonitorConfig;
 use crate::explain;
+use crate::exposure::{self, Exposures};
 use crate::model::{Counts, Rate, Stats};
 use crate::reason::Reason;
 use crate::relation::{static_link, Relation, StaticLink, Windows, RELATIONS};
@@ -87,6 +88,16 @@ impl Flag {
             Flag::BreakGlass => 0.10,
             Flag::UnknownUser => 0.05,
             Flag::UnknownPatient => 0.02,
+        }
+    }
+
+    /// The coincidence whose base rate depends on the user (see `exposure.rs`), if any.
+    fn exposure(self) -> Option<exposure::Kind> {
+        match self {
+            Flag::Household => Some(exposure::Kind::Home),
+            Flag::Neighbor => Some(exposure::Kind::Street),
+            Flag::DeptColleague => Some(exposure::Kind::DeptStaff),
+            _ => None,
         }
     }
 
@@ -241,6 +252,8 @@ pub struct Monitor {
     hospital: Profile,
     flags_legit: [[Rate; FLAGS]; STRATA],
     flags_group: FxHashMap<(u32, u8), [Rate; FLAGS]>,
+    /// Each staff member's exposure to identity coincidences (street, home, department).
+    exposure: Exposures,
     null_relation: [f64; RELATIONS],
     null_dept: Vec<f64>,
     reach: FxHashMap<u64, f64>,
@@ -282,6 +295,7 @@ impl Monitor {
             hospital: Profile::default(),
             flags_legit: [[Rate::default(); FLAGS]; STRATA],
             flags_group: FxHashMap::default(),
+            exposure: Exposures::new(&world),
             null_relation,
             null_dept,
             reach: FxHashMap::default(),
@@ -434,7 +448,7 @@ impl Monitor {
                     Flag::Household | Flag::Coworker | Flag::DeptColleague | Flag::Deceased
                 )
             {
-                let bits = self.flag_bits(*f, relation, group);
+                let bits = self.flag_bits(*f, relation, group, staff);
                 let hypothesis = match f {
                     Flag::UnknownUser | Flag::UnknownPatient => Hypothesis::Both,
                     _ => Hypothesis::Insider,
@@ -534,6 +548,7 @@ impl Monitor {
                 alert,
                 Learned {
                     uid,
+                    staff,
                     group,
                     dept,
                     patient,
@@ -591,7 +606,7 @@ impl Monitor {
                 flags[Flag::Household as usize] = true;
                 let same_surname =
                     m.identity.family != 0 && m.identity.family == info.identity.family;
-                let bits = self.flag_bits(Flag::Household, rel, group)
+                let bits = self.flag_bits(Flag::Household, rel, group, staff)
                     - if same_surname { 0.0 } else { 1.0 };
                 evidence.push(Evidence {
                     reason: Reason::Family,
@@ -617,7 +632,7 @@ impl Monitor {
             } else {
                 Flag::Coworker
             };
-            let bits = self.flag_bits(flag, rel, group);
+            let bits = self.flag_bits(flag, rel, group, staff);
             evidence.push(Evidence {
                 reason: Reason::Coworker,
                 hypothesis: Hypothesis::Insider,
@@ -648,14 +663,14 @@ impl Monitor {
                 evidence.push(Evidence {
                     reason: Reason::Deceased,
                     hypothesis: Hypothesis::Insider,
-                    bits: self.flag_bits(Flag::Deceased, rel, group) + extra,
+                    bits: self.flag_bits(Flag::Deceased, rel, group, staff) + extra,
                     detail: Detail::DeceasedDays(days),
                 });
             }
         }
     }
 
-    fn flag_bits(&self, f: Flag, rel: Option<Relation>, group: usize) -> f64 {
+    fn flag_bits(&self, f: Flag, rel: Option<Relation>, group: usize, staff: Option<u32>) -> f64 {
         // Opening one's own record through the clinical system is a policy violation in every
         // hospital policy we know of: its legitimate rate is a fixed prior, never learned (so a
         // habit of doing it cannot become "normal").
@@ -678,9 +693,13 @@ impl Monitor {
             .get(&key)
             .and_then(|r| r.get(f as usize))
             .map_or(hospital, |r| r.p(hospital, 200.0).max(hospital));
+        // Coincidences whose base rate depends on the user: the rate is per unit of exposure.
+        let x = f
+            .exposure()
+            .map_or(1.0, |k| self.exposure.relative(staff, k));
         // Not having seen a legitimate VIP access in 40,000 events does not make its rate
         // 1 in 400,000: the estimate is floored at 1 in 10,000 (at most ~10 bits per flag).
-        log2(f.p_misuse() / p_legit.max(FLAG_RATE_FLOOR)).clamp(0.0, 14.0)
+        log2(f.p_misuse() / (p_legit * x).max(FLAG_RATE_FLOOR)).clamp(0.0, 14.0)
     }
 
     fn stream_relation(
@@ -954,9 +973,13 @@ impl Monitor {
             }
             self.hospital.relations.add_weighted(r.index(), wf);
         }
+        let exposure: [f64; FLAGS] = FLAG_LIST.map(|f| {
+            f.exposure()
+                .map_or(1.0, |k| self.exposure.relative(l.staff, k))
+        });
         if let Some(rates) = self.flags_legit.get_mut(stratum(l.relation)) {
-            for (rate, hit) in rates.iter_mut().zip(l.flags) {
-                rate.add_weighted(hit, w);
+            for ((rate, hit), x) in rates.iter_mut().zip(l.flags).zip(exposure) {
+                rate.add_exposed(hit, w, x);
             }
         }
         let key = (
@@ -967,8 +990,8 @@ impl Monitor {
             .flags_group
             .entry(key)
             .or_insert([Rate::default(); FLAGS]);
-        for (rate, hit) in rates.iter_mut().zip(l.flags) {
-            rate.add_weighted(hit, w);
+        for ((rate, hit), x) in rates.iter_mut().zip(l.flags).zip(exposure) {
+            rate.add_exposed(hit, w, x);
         }
         if let (Some(r), Some(d)) = (l.relation, l.target_dept) {
             if matches!(
@@ -1097,6 +1120,7 @@ impl Monitor {
 
 struct Learned {
     uid: u32,
+    staff: Option<u32>,
     group: usize,
     dept: Option<u16>,
     patient: Option<u32>,

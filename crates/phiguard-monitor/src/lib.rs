@@ -21,6 +21,7 @@
 pub mod config;
 pub mod engine;
 pub mod explain;
+pub mod exposure;
 pub mod model;
 pub mod normalize;
 pub mod reason;

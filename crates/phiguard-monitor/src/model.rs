@@ -128,12 +128,20 @@ impl Rate {
 
     /// Records an observation that counts `w` (0..=1).
     pub fn add_weighted(&mut self, hit: bool, w: f64) {
+        self.add_exposed(hit, w, 1.0);
+    }
+
+    /// Records an observation that counts `w` (0..=1) made with relative exposure `x` (how many
+    /// average opportunities for a hit it was, see `exposure.rs`): the rate becomes a rate per
+    /// unit of exposure, and `p(..) * x` the rate for an exposure `x`.
+    pub fn add_exposed(&mut self, hit: bool, w: f64, x: f64) {
         let w = if w.is_finite() {
             w.clamp(0.0, 1.0)
         } else {
             0.0
         };
-        self.n += w;
+        let x = if x.is_finite() { x.max(0.0) } else { 1.0 };
+        self.n += w * x;
         if hit {
             self.hits += w;
         }
