@@ -54,6 +54,21 @@ pub enum Weighting {
     /// Squared (non-negative) Spearman correlation of the member's calibration scores with the
     /// sum of the other members' standardised scores, normalised to sum to one.
     Agreement,
+    /// Agreement selection: members whose (non-negative) Spearman correlation with the others'
+    /// consensus is below the members' mean correlation get weight zero, the rest equal weights
+    /// (a one-step version of the vertical selection of Rayana & Akoglu, 2016).
+    Select,
+}
+
+/// How the members' normalised scores are aggregated into one score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Aggregate {
+    /// Weighted mean.
+    #[default]
+    Mean,
+    /// Maximum over the members with a positive weight (Aggarwal & Sathe's MAX: a point that
+    /// any member finds very unusual scores high).
+    Max,
 }
 
 /// Configuration of an ensemble.
@@ -66,6 +81,10 @@ pub struct EnsembleConfig {
     /// Member weights (configurations saved before this field existed read as `Equal`).
     #[serde(default)]
     pub weighting: Weighting,
+    /// Mean or maximum of the normalised member scores (configurations saved before this field
+    /// existed read as `Mean`).
+    #[serde(default)]
+    pub aggregate: Aggregate,
 }
 
 /// Trees of the ensemble's Isolation Forest member.
@@ -85,6 +104,7 @@ impl Default for EnsembleConfig {
             ],
             combine: Combine::ZScore,
             weighting: Weighting::Agreement,
+            aggregate: Aggregate::Mean,
         }
     }
 }
@@ -113,6 +133,9 @@ pub struct Member {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ensemble {
     combine: Combine,
+    /// Mean or maximum (models saved before this field existed read as `Mean`).
+    #[serde(default)]
+    aggregate: Aggregate,
     n_features: usize,
     members: Vec<Member>,
 }
@@ -169,14 +192,19 @@ impl EnsembleConfig {
             .collect::<Result<Vec<(Member, Vec<f64>)>, _>>()?
             .into_iter()
             .unzip();
-        if self.weighting == Weighting::Agreement {
-            let w = agreement_weights(&members, &calib_scores);
+        let weights = match self.weighting {
+            Weighting::Equal => None,
+            Weighting::Agreement => Some(agreement_weights(&members, &calib_scores)),
+            Weighting::Select => Some(selection_weights(&members, &calib_scores)),
+        };
+        if let Some(w) = weights {
             for (m, w) in members.iter_mut().zip(w) {
                 m.weight = w;
             }
         }
         Ok(Ensemble {
             combine: self.combine,
+            aggregate: self.aggregate,
             n_features: x.cols(),
             members,
         })
@@ -263,14 +291,11 @@ pub(crate) fn spearman(a: &[f64], b: &[f64]) -> f64 {
     }
 }
 
-/// Agreement weights: each member's squared non-negative Spearman correlation with the sum of
-/// the other members' z-scored calibration scores, normalised to sum to one (equal weights
-/// when there is a single member or no member agrees with the rest).
-pub(crate) fn agreement_weights(members: &[Member], calib: &[Vec<f64>]) -> Vec<f64> {
-    let k = members.len();
-    let equal = vec![1.0 / k.max(1) as f64; k];
-    if k < 2 {
-        return equal;
+/// Each member's non-negative Spearman correlation between its z-scored calibration scores and
+/// the sum of the other members' (`None` with fewer than two members).
+fn agreement_correlations(members: &[Member], calib: &[Vec<f64>]) -> Option<Vec<f64>> {
+    if members.len() < 2 {
+        return None;
     }
     let z: Vec<Vec<f64>> = members
         .iter()
@@ -281,19 +306,51 @@ pub(crate) fn agreement_weights(members: &[Member], calib: &[Vec<f64>]) -> Vec<f
     let total: Vec<f64> = (0..rows)
         .map(|r| z.iter().filter_map(|zi| zi.get(r)).sum())
         .collect();
-    let raw: Vec<f64> = z
-        .iter()
-        .map(|zi| {
-            let others: Vec<f64> = total.iter().zip(zi).map(|(t, own)| t - own).collect();
-            let rho = spearman(zi.get(..rows).unwrap_or(&[]), &others).max(0.0);
-            rho * rho
-        })
-        .collect();
+    Some(
+        z.iter()
+            .map(|zi| {
+                let others: Vec<f64> = total.iter().zip(zi).map(|(t, own)| t - own).collect();
+                spearman(zi.get(..rows).unwrap_or(&[]), &others).max(0.0)
+            })
+            .collect(),
+    )
+}
+
+/// Normalises `raw` to sum to one, or equal weights when it sums to (about) zero.
+fn normalise_or_equal(raw: &[f64]) -> Vec<f64> {
+    let k = raw.len();
     let sum: f64 = raw.iter().sum();
     if sum > 1e-12 && sum.is_finite() {
         raw.iter().map(|w| w / sum).collect()
     } else {
-        equal
+        vec![1.0 / k.max(1) as f64; k]
+    }
+}
+
+/// Agreement weights: each member's squared non-negative Spearman correlation with the sum of
+/// the other members' z-scored calibration scores, normalised to sum to one (equal weights
+/// when there is a single member or no member agrees with the rest).
+pub(crate) fn agreement_weights(members: &[Member], calib: &[Vec<f64>]) -> Vec<f64> {
+    match agreement_correlations(members, calib) {
+        Some(rho) => normalise_or_equal(&rho.iter().map(|r| r * r).collect::<Vec<_>>()),
+        None => normalise_or_equal(&vec![1.0; members.len()]),
+    }
+}
+
+/// Selection weights: equal weights for the members whose agreement correlation is at least
+/// the members' mean correlation, zero for the others (equal weights for all when there is a
+/// single member or no member agrees with the rest).
+pub(crate) fn selection_weights(members: &[Member], calib: &[Vec<f64>]) -> Vec<f64> {
+    match agreement_correlations(members, calib) {
+        Some(rho) => {
+            let mean = rho.iter().sum::<f64>() / rho.len().max(1) as f64;
+            let keep: Vec<f64> = rho
+                .iter()
+                .map(|&r| if r > 0.0 && r >= mean { 1.0 } else { 0.0 })
+                .collect();
+            normalise_or_equal(&keep)
+        }
+        None => normalise_or_equal(&vec![1.0; members.len()]),
     }
 }
 
@@ -329,6 +386,20 @@ impl Ensemble {
         &self.members
     }
 
+    /// The members that take part in a maximum: those with a positive weight (all of them when
+    /// no weight is positive).
+    fn voting_members(&self) -> impl Iterator<Item = &Member> {
+        let any_positive = self.members.iter().any(|m| m.weight > 0.0);
+        self.members
+            .iter()
+            .filter(move |m| m.weight > 0.0 || !any_positive)
+    }
+
+    /// How member scores are aggregated.
+    pub fn aggregate(&self) -> Aggregate {
+        self.aggregate
+    }
+
     /// Sum of the member weights (the divisor of the combined score; never zero).
     fn weight_sum(&self) -> f64 {
         let s: f64 = self.members.iter().map(|m| m.weight).sum();
@@ -349,11 +420,22 @@ impl Detector for Ensemble {
     }
     fn score_row(&self, row: &[f64]) -> Result<f64, AnomalyError> {
         check_row(row, self.n_features)?;
-        let mut total = 0.0;
-        for m in &self.members {
-            total += m.weight * self.normalised(m, m.model.score_row(row)?);
+        match self.aggregate {
+            Aggregate::Mean => {
+                let mut total = 0.0;
+                for m in &self.members {
+                    total += m.weight * self.normalised(m, m.model.score_row(row)?);
+                }
+                Ok(total / self.weight_sum())
+            }
+            Aggregate::Max => {
+                let mut best = f64::NEG_INFINITY;
+                for m in self.voting_members() {
+                    best = best.max(self.normalised(m, m.model.score_row(row)?));
+                }
+                Ok(best)
+            }
         }
-        Ok(total / self.weight_sum())
     }
     fn score(&self, x: &Matrix) -> Result<Vec<f64>, AnomalyError> {
         if x.cols() != self.n_features {
@@ -382,21 +464,61 @@ impl Detector for Ensemble {
                 })
                 .collect()
         });
-        let mut total = vec![0.0; x.rows()];
+        let any_positive = self.members.iter().any(|m| m.weight > 0.0);
+        let init = match self.aggregate {
+            Aggregate::Mean => 0.0,
+            Aggregate::Max => f64::NEG_INFINITY,
+        };
+        let mut total = vec![init; x.rows()];
         for (m, scores) in self.members.iter().zip(scored) {
-            for (t, s) in total.iter_mut().zip(scores?) {
-                *t += m.weight * self.normalised(m, s);
+            let scores = scores?;
+            match self.aggregate {
+                Aggregate::Mean => {
+                    for (t, s) in total.iter_mut().zip(scores) {
+                        *t += m.weight * self.normalised(m, s);
+                    }
+                }
+                Aggregate::Max if m.weight > 0.0 || !any_positive => {
+                    for (t, s) in total.iter_mut().zip(scores) {
+                        *t = t.max(self.normalised(m, s));
+                    }
+                }
+                Aggregate::Max => {}
             }
         }
-        let k = self.weight_sum();
-        total.iter_mut().for_each(|t| *t /= k);
+        if self.aggregate == Aggregate::Mean {
+            let k = self.weight_sum();
+            total.iter_mut().for_each(|t| *t /= k);
+        }
         Ok(total)
     }
     fn contributions(&self, row: &[f64]) -> Result<Vec<f64>, AnomalyError> {
         check_row(row, self.n_features)?;
         let mut out = vec![0.0; self.n_features];
-        for m in &self.members {
-            let w = m.weight * self.normalised(m, m.model.score_row(row)?).max(0.0);
+        // Under the maximum only the member that attains it explains the score.
+        let top = match self.aggregate {
+            Aggregate::Mean => None,
+            Aggregate::Max => {
+                let any_positive = self.members.iter().any(|m| m.weight > 0.0);
+                let mut top: Option<(usize, f64)> = None;
+                for (i, m) in self.members.iter().enumerate() {
+                    if m.weight <= 0.0 && any_positive {
+                        continue;
+                    }
+                    let v = self.normalised(m, m.model.score_row(row)?);
+                    if top.is_none_or(|(_, b)| v > b) {
+                        top = Some((i, v));
+                    }
+                }
+                top.map(|(i, _)| i)
+            }
+        };
+        for (i, m) in self.members.iter().enumerate() {
+            let w = match top {
+                None => m.weight * self.normalised(m, m.model.score_row(row)?).max(0.0),
+                Some(t) if t == i => 1.0,
+                Some(_) => continue,
+            };
             let c = m.model.contributions(row)?;
             let total: f64 = c.iter().map(|v| v.abs()).sum();
             if total > 0.0 {
