@@ -115,7 +115,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         if a == "--seeds" {
-            seeds = args.next().and_then(|s| s.parse().ok()).ok_or("--seeds N")?;
+            seeds = args
+                .next()
+                .and_then(|s| s.parse().ok())
+                .ok_or("--seeds N")?;
         } else if a == "--only" {
             only = args
                 .next()

@@ -640,6 +640,92 @@ mod weight_tests {
     }
 
     #[test]
+    fn selection_keeps_the_members_at_or_above_the_mean_agreement() {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let signal: Vec<f64> = (0..300).map(|_| rng.gen_range(0.0..1.0)).collect();
+        let mut noisy = |amount: f64| -> Vec<f64> {
+            signal
+                .iter()
+                .map(|s| s + amount * rng.gen_range(0.0..1.0))
+                .collect()
+        };
+        let (a, b, c) = (noisy(0.1), noisy(0.1), noisy(0.1));
+        let unrelated = noisy(100.0);
+        let members: Vec<Member> = (0..4).map(|_| member(0.5, 0.3)).collect();
+        let w = selection_weights(&members, &[a, b, c, unrelated]);
+        assert_eq!(w, vec![1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0, 0.0]);
+        // no agreement at all: equal weights
+        let two: Vec<Member> = (0..2).map(|_| member(0.0, 1.0)).collect();
+        let w = selection_weights(&two, &[vec![1.0, 2.0, 3.0], vec![3.0, 2.0, 1.0]]);
+        assert_eq!(w, vec![0.5, 0.5]);
+    }
+
+    fn two_feature_data() -> Matrix {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let rows: Vec<Vec<f64>> = (0..400)
+            .map(|_| vec![rng.gen_range(-1.0..1.0), rng.gen_range(-1.0..1.0)])
+            .collect();
+        Matrix::from_rows(&rows).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn max_aggregate_is_the_largest_normalised_member_score() {
+        let x = two_feature_data();
+        for combine in [Combine::ZScore, Combine::Rank] {
+            let e = EnsembleConfig {
+                combine,
+                weighting: Weighting::Equal,
+                aggregate: Aggregate::Max,
+                ..Default::default()
+            }
+            .fit(&x)
+            .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(e.aggregate(), Aggregate::Max);
+            let batch = e.score(&x).unwrap_or_else(|e| panic!("{e}"));
+            for (i, row) in [[0.0, 0.0], [0.9, -0.9], [4.0, 0.0]].iter().enumerate() {
+                let parts = e.member_scores(row).unwrap_or_else(|e| panic!("{e}"));
+                let expect = parts.iter().map(|p| p.1).fold(f64::MIN, f64::max);
+                let got = e.score_row(row).unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(got, expect, "row {i}");
+                // only the member that attains the maximum explains it
+                let c = e.contributions(row).unwrap_or_else(|e| panic!("{e}"));
+                assert!((c.iter().sum::<f64>() - 1.0).abs() < 1e-9 || c.iter().all(|v| *v == 0.0));
+            }
+            for i in [0, 100, 399] {
+                let r = e.score_row(x.row(i)).unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(batch[i], r, "row {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn max_aggregate_ignores_members_with_zero_weight() {
+        let x = two_feature_data();
+        let mut e = EnsembleConfig {
+            aggregate: Aggregate::Max,
+            ..Default::default()
+        }
+        .fit(&x)
+        .unwrap_or_else(|e| panic!("{e}"));
+        let row = [3.0, 3.0];
+        let parts = e.member_scores(&row).unwrap_or_else(|e| panic!("{e}"));
+        // zero every weight but the smallest member's: the maximum is that member's score
+        let low = parts
+            .iter()
+            .enumerate()
+            .min_by(|a, b| a.1 .1.total_cmp(&b.1 .1))
+            .map(|(i, _)| i)
+            .unwrap_or(0);
+        for (i, m) in e.members.iter_mut().enumerate() {
+            m.weight = if i == low { 1.0 } else { 0.0 };
+        }
+        let got = e.score_row(&row).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(got, parts[low].1);
+        let single = Matrix::from_rows(&[row.to_vec()]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(e.score(&single).unwrap_or_else(|e| panic!("{e}"))[0], got);
+    }
+
+    #[test]
     fn models_saved_without_weights_load_with_equal_weights() {
         let x = Matrix::from_rows(&(0..50).map(|i| vec![f64::from(i), 1.0]).collect::<Vec<_>>())
             .unwrap_or_else(|e| panic!("{e}"));
@@ -656,11 +742,16 @@ mod weight_tests {
                 }
             }
         }
+        if let Some(o) = v.as_object_mut() {
+            o.remove("aggregate");
+        }
         let old: Ensemble = serde_json::from_value(v).unwrap_or_else(|e| panic!("{e}"));
         assert!(old.members().iter().all(|m| m.weight == 1.0));
+        assert_eq!(old.aggregate(), Aggregate::Mean);
         let cfg: EnsembleConfig =
             serde_json::from_str(r#"{"members":[{"type":"ecod"}],"combine":"ZScore"}"#)
                 .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(cfg.weighting, Weighting::Equal);
+        assert_eq!(cfg.aggregate, Aggregate::Mean);
     }
 }
