@@ -37,6 +37,7 @@ def peers():
     from pyod.models.hbos import HBOS
     from pyod.models.iforest import IForest
     from pyod.models.knn import KNN
+    from pyod.models.loda import LODA
     from pyod.models.pca import PCA
 
     def sk_iforest(seed):
@@ -49,6 +50,11 @@ def peers():
             return m, m.decision_function
         return make
 
+    def pyod_loda(seed):
+        np.random.seed(seed)  # PyOD's LODA draws its projections from the global generator
+        m = LODA()
+        return m, m.decision_function
+
     return {
         "sklearn_iforest": sk_iforest,
         "pyod_iforest": lambda s: wrap(IForest, random_state=s)(s),
@@ -57,6 +63,7 @@ def peers():
         "pyod_copod": wrap(COPOD),
         "pyod_pca": wrap(PCA),
         "pyod_knn": wrap(KNN),
+        "pyod_loda": pyod_loda,
     }
 
 

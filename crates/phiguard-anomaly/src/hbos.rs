@@ -42,6 +42,33 @@ pub struct FeatureHistogram {
 }
 
 impl FeatureHistogram {
+    /// Equal-width histogram of `col` over its range with `cfg.n_bins` bins (one bin when the
+    /// values are all equal). `col` must not be empty.
+    pub(crate) fn from_values(col: &[f64], cfg: &HbosConfig) -> Self {
+        let lo = col.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = col.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let (nb, width) = if hi > lo {
+            (cfg.n_bins.max(1), (hi - lo) / cfg.n_bins.max(1) as f64)
+        } else {
+            (1, 0.0)
+        };
+        let mut h = FeatureHistogram {
+            lo,
+            width,
+            counts: vec![0.0; nb],
+            total: 0.0,
+        };
+        for &v in col {
+            if let Some(b) = h.bin(v, cfg.tol) {
+                if let Some(c) = h.counts.get_mut(b) {
+                    *c += 1.0;
+                    h.total += 1.0;
+                }
+            }
+        }
+        h
+    }
+
     fn bin(&self, v: f64, tol: f64) -> Option<usize> {
         let nb = self.counts.len();
         if self.width <= 0.0 {
@@ -54,7 +81,7 @@ impl FeatureHistogram {
         Some((pos.floor().max(0.0) as usize).min(nb.saturating_sub(1)))
     }
 
-    fn term(&self, v: f64, cfg: &HbosConfig) -> f64 {
+    pub(crate) fn term(&self, v: f64, cfg: &HbosConfig) -> f64 {
         let nb = self.counts.len() as f64;
         let count = self
             .bin(v, cfg.tol)
@@ -90,32 +117,9 @@ impl HbosConfig {
             });
         }
         x.require_non_empty()?;
-        let mut hists = Vec::with_capacity(x.cols());
-        for j in 0..x.cols() {
-            let col = x.column(j);
-            let lo = col.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = col.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let (nb, width) = if hi > lo {
-                (self.n_bins, (hi - lo) / self.n_bins as f64)
-            } else {
-                (1, 0.0)
-            };
-            let mut h = FeatureHistogram {
-                lo,
-                width,
-                counts: vec![0.0; nb],
-                total: 0.0,
-            };
-            for v in col {
-                if let Some(b) = h.bin(v, self.tol) {
-                    if let Some(c) = h.counts.get_mut(b) {
-                        *c += 1.0;
-                        h.total += 1.0;
-                    }
-                }
-            }
-            hists.push(h);
-        }
+        let hists = (0..x.cols())
+            .map(|j| FeatureHistogram::from_values(&x.column(j), self))
+            .collect();
         Ok(Hbos {
             config: self.clone(),
             hists,

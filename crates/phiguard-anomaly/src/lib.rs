@@ -8,7 +8,8 @@
 //!   more anomalous) and per-feature contributions for explanations. Labels are never an input.
 //! - Detectors: [`IsolationForest`] (and the streaming [`SlidingForest`]), [`Hbos`] (with
 //!   incremental histograms), ECOD and COPOD ([`EcdfDetector`]), [`Pca`] (Mahalanobis in the
-//!   principal basis), [`Knn`] (k-th neighbour distance) and the default [`Ensemble`].
+//!   principal basis), [`Knn`] (k-th neighbour distance), [`Loda`] (histograms of sparse random
+//!   projections) and the default [`Ensemble`].
 //! - [`DetectorKind`] names a detector and its configuration; [`AnyDetector`] holds any fitted
 //!   model; [`SavedModel`] persists it as versioned JSON.
 //! - Edge cases: constant columns are handled by every detector (never split on, unit scale,
@@ -21,6 +22,7 @@ mod error;
 mod hbos;
 mod iforest;
 mod knn;
+mod loda;
 mod matrix;
 pub mod metrics;
 mod pca;
@@ -30,17 +32,21 @@ use serde::{Deserialize, Serialize};
 
 pub use dataset::{load_labelled_csv, read_labelled_csv, LabelledData};
 pub use ecdf::{EcdfDetector, EcdfVariant};
-pub use ensemble::{Combine, Ensemble, EnsembleConfig, Member, Weighting, CALIBRATION_ROWS};
+pub use ensemble::{
+    Aggregate, Combine, Ensemble, EnsembleConfig, Member, Weighting, CALIBRATION_ROWS,
+    ENSEMBLE_FOREST_TREES,
+};
 pub use error::{AnomalyError, CsvError};
 pub use hbos::{Hbos, HbosConfig};
 pub use iforest::{IsolationForest, IsolationForestConfig, SlidingForest, SlidingForestConfig};
 pub use knn::{Knn, KnnConfig};
+pub use loda::{Loda, LodaConfig};
 pub use matrix::{Matrix, Scaler};
 pub use pca::{Pca, PcaConfig, PcaScore};
 
 /// A fitted unsupervised detector.
 pub trait Detector {
-    /// Short stable name (`iforest`, `hbos`, `ecod`, `copod`, `pca`, `knn`, `default`).
+    /// Short stable name (`iforest`, `hbos`, `ecod`, `copod`, `pca`, `knn`, `loda`, `default`).
     fn name(&self) -> &'static str;
     /// Number of features the model was fitted on.
     fn n_features(&self) -> usize;
@@ -76,6 +82,8 @@ pub enum DetectorKind {
     Pca(PcaConfig),
     /// k-th nearest neighbour distance.
     Knn(KnnConfig),
+    /// LODA (histograms of sparse random projections).
+    Loda(LodaConfig),
     /// The default ensemble.
     Default(EnsembleConfig),
 }
@@ -90,6 +98,7 @@ impl DetectorKind {
             DetectorKind::Copod,
             DetectorKind::Pca(PcaConfig::default()),
             DetectorKind::Knn(KnnConfig::default()),
+            DetectorKind::Loda(LodaConfig::default()),
             DetectorKind::Default(EnsembleConfig::default()),
         ]
     }
@@ -103,6 +112,7 @@ impl DetectorKind {
             DetectorKind::Copod => "copod",
             DetectorKind::Pca(_) => "pca",
             DetectorKind::Knn(_) => "knn",
+            DetectorKind::Loda(_) => "loda",
             DetectorKind::Default(_) => "default",
         }
     }
@@ -117,6 +127,7 @@ impl DetectorKind {
         match &mut self {
             DetectorKind::IForest(c) => c.seed = seed,
             DetectorKind::Knn(c) => c.seed = seed,
+            DetectorKind::Loda(c) => c.seed = seed,
             DetectorKind::Default(e) => {
                 e.members = std::mem::take(&mut e.members)
                     .into_iter()
@@ -137,6 +148,7 @@ impl DetectorKind {
             DetectorKind::Copod => AnyDetector::Ecdf(EcdfDetector::fit(EcdfVariant::Copod, x)?),
             DetectorKind::Pca(c) => AnyDetector::Pca(c.fit(x)?),
             DetectorKind::Knn(c) => AnyDetector::Knn(c.fit(x)?),
+            DetectorKind::Loda(c) => AnyDetector::Loda(c.fit(x)?),
             DetectorKind::Default(c) => AnyDetector::Ensemble(c.fit(x)?),
         })
     }
@@ -156,6 +168,8 @@ pub enum AnyDetector {
     Pca(Pca),
     /// kNN.
     Knn(Knn),
+    /// LODA.
+    Loda(Loda),
     /// Ensemble.
     Ensemble(Ensemble),
 }
@@ -168,6 +182,7 @@ impl AnyDetector {
             AnyDetector::Ecdf(d) => d,
             AnyDetector::Pca(d) => d,
             AnyDetector::Knn(d) => d,
+            AnyDetector::Loda(d) => d,
             AnyDetector::Ensemble(d) => d,
         }
     }

@@ -55,7 +55,9 @@ fn eval_prints_one_json_object_with_all_detectors() {
     assert_eq!(v["features"], 4);
     let default_auc = v["default"]["auc_roc"].as_f64().unwrap();
     assert!(default_auc > 0.95, "{default_auc}");
-    for name in ["iforest", "hbos", "ecod", "copod", "pca", "knn", "default"] {
+    for name in [
+        "iforest", "hbos", "ecod", "copod", "pca", "knn", "loda", "default",
+    ] {
         let d = &v["detectors"][name];
         for k in ["auc_roc", "auc_pr", "fit_ms", "score_ms"] {
             assert!(d[k].as_f64().is_some(), "{name}.{k} missing");

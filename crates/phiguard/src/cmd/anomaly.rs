@@ -79,7 +79,7 @@ fn kinds(names: &[String]) -> anyhow::Result<Vec<DetectorKind>> {
         .map(|n| {
             DetectorKind::by_name(n).with_context(|| {
                 format!(
-                    "unknown detector `{n}` (known: iforest, hbos, ecod, copod, pca, knn, default)"
+                    "unknown detector `{n}` (known: iforest, hbos, ecod, copod, pca, knn, loda, default)"
                 )
             })
         })
