@@ -181,12 +181,22 @@ impl World {
     pub fn new(ctx: &Context) -> World {
         let mut w = World::default();
         let mut dept_index: FxHashMap<String, u16> = FxHashMap::default();
+        let canonical = departments(&ctx.organizations);
         for o in &ctx.organizations {
-            let next = u16::try_from(w.dept_names.len()).unwrap_or(u16::MAX);
-            dept_index.entry(o.id.clone()).or_insert_with(|| {
-                w.dept_names.push(o.name.clone());
-                next
-            });
+            let (cid, cname) = canonical
+                .get(o.id.as_str())
+                .copied()
+                .unwrap_or((o.id.as_str(), o.name.as_str()));
+            let d = match dept_index.get(cid) {
+                Some(&d) => d,
+                None => {
+                    let next = u16::try_from(w.dept_names.len()).unwrap_or(u16::MAX);
+                    w.dept_names.push(cname.to_owned());
+                    dept_index.insert(cid.to_owned(), next);
+                    next
+                }
+            };
+            dept_index.entry(o.id.clone()).or_insert(d);
         }
         let mut dept_of = |id: &str, names: &mut Vec<String>| -> u16 {
             if let Some(&d) = dept_index.get(id) {
@@ -426,10 +436,99 @@ impl World {
     }
 }
 
+/// The department each Organization belongs to, as (id, name) of the department's Organization.
+///
+/// `partOf` trees are read the way hospitals draw them: a top-level Organization with two or
+/// more parts is the hospital (or health system), and each of its direct parts is a department
+/// that owns everything below it (wards, units, clinics), so a cardiologist assigned to
+/// "Cardiology" and a patient admitted to "Cardiology Ward 4B" are in one department. A top-level
+/// Organization with at most one part is itself the department of everything below it. A flat
+/// list (no `partOf`) leaves every Organization its own department. Cycles and references to
+/// unknown Organizations end the walk.
+fn departments(orgs: &[phiguard_fhir::context::Organization]) -> FxHashMap<&str, (&str, &str)> {
+    let by_id: FxHashMap<&str, &phiguard_fhir::context::Organization> =
+        orgs.iter().map(|o| (o.id.as_str(), o)).collect();
+    let parent = |id: &str| -> Option<&str> {
+        by_id
+            .get(id)
+            .and_then(|o| o.part_of.as_deref())
+            .filter(|p| *p != id && by_id.contains_key(p))
+    };
+    let mut parts: FxHashMap<&str, usize> = FxHashMap::default();
+    for o in orgs {
+        if let Some(p) = parent(&o.id) {
+            *parts.entry(p).or_insert(0) += 1;
+        }
+    }
+    let mut out = FxHashMap::default();
+    for o in orgs {
+        // Path from the Organization up to its top (bounded: a cycle stops at a repeat).
+        let mut path: Vec<&str> = vec![o.id.as_str()];
+        while let Some(p) = path.last().and_then(|&id| parent(id)) {
+            if path.contains(&p) || path.len() > 64 {
+                break;
+            }
+            path.push(p);
+        }
+        let top = path.last().copied().unwrap_or(o.id.as_str());
+        let dept = if parts.get(top).copied().unwrap_or(0) >= 2 && path.len() >= 2 {
+            path.get(path.len() - 2).copied().unwrap_or(top)
+        } else {
+            top
+        };
+        let name = by_id.get(dept).map_or(o.name.as_str(), |d| d.name.as_str());
+        out.insert(o.id.as_str(), (dept, name));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use phiguard_fhir::context::{Address, Person};
+    use phiguard_fhir::context::{parse_organization, Address, Context, Person};
+
+    fn org(id: &str, part_of: Option<&str>) -> phiguard_fhir::context::Organization {
+        let p = part_of
+            .map(|p| format!(r#","partOf":{{"reference":"Organization/{p}"}}"#))
+            .unwrap_or_default();
+        parse_organization(&format!(
+            r#"{{"resourceType":"Organization","id":"{id}","name":"N-{id}"{p}}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn departments_follow_the_part_of_tree() {
+        // Hospital > Cardiology > Ward 4B, Hospital > ED; a flat clinic; a cycle.
+        let orgs = vec![
+            org("hosp", None),
+            org("card", Some("hosp")),
+            org("w4b", Some("card")),
+            org("ed", Some("hosp")),
+            org("clinic", None),
+            org("x", Some("y")),
+            org("y", Some("x")),
+            org("orphan", Some("missing")),
+        ];
+        let d = departments(&orgs);
+        assert_eq!(d["w4b"], ("card", "N-card"));
+        assert_eq!(d["card"].0, "card");
+        assert_eq!(d["ed"].0, "ed");
+        assert_eq!(d["hosp"].0, "hosp");
+        assert_eq!(d["clinic"].0, "clinic");
+        assert_eq!(d["orphan"].0, "orphan");
+        assert!(d["x"].0 == "x" || d["x"].0 == "y");
+        // A department with one ward and no hospital above it owns the ward.
+        let small = [org("card", None), org("w4b", Some("card"))];
+        let d = departments(&small);
+        assert_eq!(d["w4b"].0, "card");
+        // In the indexed world, the ward and its department are one department.
+        let mut ctx = Context::default();
+        ctx.organizations = orgs;
+        let w = World::new(&ctx);
+        assert_eq!(w.dept_names.iter().filter(|n| *n == "N-card").count(), 1);
+        assert!(!w.dept_names.iter().any(|n| n == "N-w4b"));
+    }
 
     fn person(given: &str, line: &str) -> Identity {
         Identity::from_person(&Person {
