@@ -523,8 +523,10 @@ mod tests {
         let d = departments(&small);
         assert_eq!(d["w4b"].0, "card");
         // In the indexed world, the ward and its department are one department.
-        let mut ctx = Context::default();
-        ctx.organizations = orgs;
+        let ctx = Context {
+            organizations: orgs,
+            ..Context::default()
+        };
         let w = World::new(&ctx);
         assert_eq!(w.dept_names.iter().filter(|n| *n == "N-card").count(), 1);
         assert!(!w.dept_names.iter().any(|n| n == "N-w4b"));
