@@ -430,14 +430,18 @@ impl Monitor {
         flags[Flag::UnknownPatient as usize] = patient
             .and_then(|p| self.world.patients.get(p as usize))
             .is_some_and(|info| !info.known);
+        let emergency_dept = |d: &u16| {
+            self.world
+                .emergency_depts
+                .get(usize::from(*d))
+                .copied()
+                .unwrap_or(false)
+        };
         let emergency_context = link.emergency
-            || dept.is_some_and(|d| {
-                self.world
-                    .emergency_depts
-                    .get(usize::from(d))
-                    .copied()
-                    .unwrap_or(false)
-            });
+            || dept.as_ref().is_some_and(emergency_dept)
+            || staff
+                .and_then(|s| self.world.staff.get(s as usize))
+                .is_some_and(|m| m.other_depts.iter().any(emergency_dept));
         flags[Flag::BreakGlass as usize] =
             (ev.has_purpose("BTG") || ev.has_purpose("ETREAT")) && !emergency_context;
 

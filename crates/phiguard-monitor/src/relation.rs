@@ -164,6 +164,7 @@ pub fn static_link(
     t: i64,
     w: &Windows,
 ) -> StaticLink {
+    let me = staff.and_then(|s| world.staff.get(s as usize));
     let mut best = Relation::None;
     let mut best_dept = None;
     let mut emergency = false;
@@ -182,7 +183,9 @@ pub fn static_link(
             days_since_last = Some(days_since_last.map_or(d, |x: i64| x.min(d)));
         }
         let on_team = staff.is_some_and(|s| e.staff.contains(&s));
-        let same_dept = dept.is_some() && e.dept == dept;
+        let same_dept = (dept.is_some() && e.dept == dept)
+            || e.dept
+                .is_some_and(|d| me.is_some_and(|m| m.other_depts.contains(&d)));
         let rung = match (ph, on_team, same_dept) {
             (Phase::Starting | Phase::Current, true, _) => Relation::CareCurrent,
             (Phase::Recent, true, _) => Relation::CareRecent,
@@ -212,7 +215,9 @@ pub fn static_link(
 mod tests {
     use super::*;
     use crate::world::World;
-    use phiguard_fhir::context::{parse_encounter, parse_patient, parse_practitioner, Context};
+    use phiguard_fhir::context::{
+        parse_encounter, parse_patient, parse_practitioner, parse_role, Context,
+    };
 
     fn world() -> World {
         let mut ctx = Context::default();
@@ -248,5 +253,37 @@ mod tests {
         assert_eq!(at(100, None), Relation::Past);
         assert_eq!(at(-30, Some(0)), Relation::None);
         assert_eq!(at(-3, Some(0)), Relation::CareRecent);
+    }
+
+    #[test]
+    fn every_role_department_counts() {
+        // A nurse whose first role is in the ICU and second in cardiology: cardiology's patient
+        // is her department's patient; a colleague with only the ICU role is not linked.
+        let mut ctx = Context::default();
+        for (id, roles) in [("n1", vec!["icu", "card"]), ("n2", vec!["icu"])] {
+            let mut p = parse_practitioner(&format!(
+                r#"{{"resourceType":"Practitioner","id":"{id}","identifier":[{{"value":"{id}"}}]}}"#
+            ))
+            .unwrap();
+            for org in roles {
+                let (_, r) = parse_role(&format!(
+                    r#"{{"resourceType":"PractitionerRole","practitioner":{{"reference":"Practitioner/{id}"}},"organization":{{"reference":"Organization/{org}"}}}}"#
+                ))
+                .unwrap();
+                p.roles.push(r);
+            }
+            ctx.practitioners.push(p);
+        }
+        ctx.patients
+            .push(parse_patient(r#"{"resourceType":"Patient","id":"p1"}"#).unwrap());
+        ctx.encounters.push(parse_encounter(r#"{"resourceType":"Encounter","id":"e1","class":{"code":"IMP"},"subject":{"reference":"Patient/p1"},"period":{"start":"2026-03-01T00:00:00Z","end":"2026-03-05T00:00:00Z"},"serviceProvider":{"reference":"Organization/card"}}"#).unwrap());
+        let w = World::new(&ctx);
+        let t = 1_772_323_200 + DAY;
+        let link = |s: u32| {
+            let dept = w.staff.get(s as usize).and_then(|st| st.dept);
+            static_link(&w, Some(s), dept, 0, t, &Windows::default()).relation
+        };
+        assert_eq!(link(0), Relation::DeptCurrent);
+        assert_eq!(link(1), Relation::OtherCurrent);
     }
 }

@@ -98,8 +98,11 @@ pub struct User {
 pub struct Staff {
     /// Identity hashes.
     pub identity: Identity,
-    /// Department.
+    /// Department of the first PractitionerRole (the peer group's department).
     pub dept: Option<u16>,
+    /// Departments of further PractitionerRoles (a physician with privileges in two
+    /// departments, a nurse who floats): their patients are the user's department's patients too.
+    pub other_depts: Vec<u16>,
 }
 
 /// Patient labels relevant to monitoring.
@@ -229,7 +232,20 @@ impl World {
             if let Some(k) = identity.person_key() {
                 person_index.entry(k).or_insert(idx);
             }
-            w.staff.push(Staff { identity, dept });
+            let mut other_depts: Vec<u16> = Vec::new();
+            for r in p.roles.iter().skip(1) {
+                if let Some(o) = r.organization.as_deref() {
+                    let d = dept_of(o, &mut w.dept_names);
+                    if Some(d) != dept && !other_depts.contains(&d) {
+                        other_depts.push(d);
+                    }
+                }
+            }
+            w.staff.push(Staff {
+                identity,
+                dept,
+                other_depts,
+            });
             staff_index.insert(p.id.as_str(), idx);
             for r in &p.roles {
                 if let Some(rid) = r.id.as_deref() {
