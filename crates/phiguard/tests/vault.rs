@@ -25,6 +25,24 @@ fn run(args: &[&str]) -> Output {
     cmd(args).output().unwrap()
 }
 
+/// `phiguard vault get` of one record, with extra flags (e.g. `--version`).
+fn vault_get(dir: &str, patient: &str, ty: &str, id: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "vault",
+        "get",
+        "--data-dir",
+        dir,
+        "--patient",
+        patient,
+        "--type",
+        ty,
+        "--id",
+        id,
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
 fn run_in(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = cmd(args)
         .stdin(Stdio::piped())
@@ -110,33 +128,15 @@ fn round_trip_versions_list_find_status() {
         )),
         "Observation/obs-1/2\n"
     );
-    let got = ok(&run(&[
-        "vault",
-        "get",
-        "--data-dir",
-        d,
-        "--patient",
-        "pt-1",
-        "--type",
-        "Observation",
-        "--id",
-        "obs-1",
-    ]));
+    let got = ok(&vault_get(d, "pt-1", "Observation", "obs-1", &[]));
     assert_eq!(got.trim_end(), v2);
-    let got = ok(&run(&[
-        "vault",
-        "get",
-        "--data-dir",
+    let got = ok(&vault_get(
         d,
-        "--patient",
         "pt-1",
-        "--type",
         "Observation",
-        "--id",
         "obs-1",
-        "--version",
-        "1",
-    ]));
+        &["--version", "1"],
+    ));
     assert_eq!(got.trim_end(), NOTE);
     let list = ok(&run(&[
         "vault",
@@ -174,18 +174,7 @@ fn round_trip_versions_list_find_status() {
     assert!(st.contains("invocations        max 3 per key"), "{st}");
     // Protection levels through the CLI: lockdown gates the PSY-labelled note.
     ok(&run(&["vault", "level", "--data-dir", d, "lockdown"]));
-    let err = fails(&run(&[
-        "vault",
-        "get",
-        "--data-dir",
-        d,
-        "--patient",
-        "pt-1",
-        "--type",
-        "Observation",
-        "--id",
-        "obs-1",
-    ]));
+    let err = fails(&vault_get(d, "pt-1", "Observation", "obs-1", &[]));
     assert!(err.contains("two-person approval"), "{err}");
     assert!(
         !err.contains("tremulous") && !err.contains("resolved"),
@@ -259,20 +248,7 @@ fn tampered_ciphertext_wrapped_key_and_moved_record() {
         &["vault", "put", "--data-dir", d, "--patient", "bob"],
         NOTE.replace("tremulous", "bob").as_bytes(),
     ));
-    let get = |p: &str| {
-        run(&[
-            "vault",
-            "get",
-            "--data-dir",
-            d,
-            "--patient",
-            p,
-            "--type",
-            "Observation",
-            "--id",
-            "obs-1",
-        ])
-    };
+    let get = |p: &str| vault_get(d, p, "Observation", "obs-1", &[]);
     // Swap the two patients' ciphertexts (a record moved between patients).
     let c = db(&dir);
     let rows: Vec<(Vec<u8>, Vec<u8>)> = c
@@ -330,18 +306,7 @@ fn tampered_ciphertext_wrapped_key_and_moved_record() {
     w[30] ^= 4;
     c.execute("UPDATE data_keys SET wrapped = ?1", [w]).unwrap();
     drop(c);
-    let err = fails(&run(&[
-        "vault",
-        "get",
-        "--data-dir",
-        d2,
-        "--patient",
-        "p",
-        "--type",
-        "Observation",
-        "--id",
-        "obs-1",
-    ]));
+    let err = fails(&vault_get(d2, "p", "Observation", "obs-1", &[]));
     assert!(
         err.contains("failed to unwrap") && err.contains("Observation/obs-1/_history/1"),
         "{err}"
@@ -397,18 +362,7 @@ fn erase_backup_restore_and_ledger() {
         out.contains("1 key version(s) destroyed, 1 record(s)"),
         "{out}"
     );
-    let err = fails(&run(&[
-        "vault",
-        "get",
-        "--data-dir",
-        d,
-        "--patient",
-        "gone",
-        "--type",
-        "Patient",
-        "--id",
-        "8f1c2d",
-    ]));
+    let err = fails(&vault_get(d, "gone", "Patient", "8f1c2d", &[]));
     assert!(err.contains("was erased"), "{err}");
     assert!(ok(&run(&[
         "vault",
@@ -441,30 +395,8 @@ fn erase_backup_restore_and_ledger() {
         "--force",
     ]));
     assert!(out.contains("re-applied 1 later erasure"), "{out}");
-    fails(&run(&[
-        "vault",
-        "get",
-        "--data-dir",
-        d,
-        "--patient",
-        "gone",
-        "--type",
-        "Patient",
-        "--id",
-        "8f1c2d",
-    ]));
-    ok(&run(&[
-        "vault",
-        "get",
-        "--data-dir",
-        d,
-        "--patient",
-        "keep",
-        "--type",
-        "Observation",
-        "--id",
-        "obs-1",
-    ]));
+    fails(&vault_get(d, "gone", "Patient", "8f1c2d", &[]));
+    ok(&vault_get(d, "keep", "Observation", "obs-1", &[]));
     // Retiring the KEK makes the pre-erasure backup useless even to someone holding the key file.
     ok(&run(&[
         "vault",
@@ -622,18 +554,7 @@ fn kill_9_during_writes_keeps_acknowledged_records() {
         assert!(stored.contains(a.as_str()), "acknowledged {a} lost");
     }
     let last = acked.last().unwrap().split('/').nth(1).unwrap().to_string();
-    let got = ok(&run(&[
-        "vault",
-        "get",
-        "--data-dir",
-        &d,
-        "--patient",
-        "p",
-        "--type",
-        "Observation",
-        "--id",
-        &last,
-    ]));
+    let got = ok(&vault_get(&d, "p", "Observation", &last, &[]));
     assert!(got.contains(&format!("w-{}-", &last[1..])), "{got}");
     // The vault still accepts writes.
     ok(&run_in(
