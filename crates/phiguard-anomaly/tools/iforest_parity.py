@@ -5,7 +5,13 @@ Prints `sklearn<TAB>set<TAB>split<TAB>forest<TAB>auc` for every dumped split of 
 every random_state in K..K+F (the default IsolationForest: 100 trees, max_samples="auto").
 Then, when given the Rust example's output (--ours FILE), a per-set comparison: mean AUC-ROC of
 both, the mean paired difference over splits (each split's AUC averaged over the forest seeds)
-and its standard error.
+and its standard error (which understates the forest-seed noise: a random_state, like our seed,
+draws similar forests on different splits of one set, so that noise is shared across splits).
+
+With --scores TREES and --ours (the Rust example's `--scores TREES` output), compares instead,
+for every dumped split, the expected path length E[h(x)] of every test row under a forest of
+TREES trees (recovered from the score as -log2(s) c(psi)): with enough trees both estimate the
+same expectation if the algorithms agree.
 """
 import argparse
 import csv
@@ -28,6 +34,36 @@ def load_csv(path):
     return np.delete(data, li, axis=1), data[:, li].astype(int)
 
 
+def c_factor(n):
+    if n <= 1:
+        return 0.0
+    if n == 2:
+        return 1.0
+    return 2.0 * (np.log(n - 1.0) + np.euler_gamma) - 2.0 * (n - 1.0) / n
+
+
+def compare_scores(a):
+    ours = defaultdict(dict)
+    for line in open(a.ours):
+        _, name, s, i, v = line.split("\t")
+        ours[(name, int(s))][int(i)] = float(v)
+    print("set\tsplit\tpsi\tours AUC\tsk AUC\tmean diff E[h]\tsd\tmax |diff|")
+    for path in a.files:
+        name = os.path.splitext(os.path.basename(path))[0]
+        x, y = load_csv(path)
+        for (n, s), sc in sorted(ours.items()):
+            if n != name:
+                continue
+            sp = json.load(open(os.path.join(a.dump, f"{name}__{s}.json")))
+            tr, te = np.array(sp["train"]), np.array(sp["test"])
+            m = IsolationForest(n_estimators=a.scores, random_state=0).fit(x[tr])
+            sk = -m.score_samples(x[te])
+            ou = np.array([sc[i] for i in te])
+            c = c_factor(min(256, len(tr)))
+            d = -np.log2(ou) * c + np.log2(sk) * c
+            print(f"{name}\t{s}\t{min(256, len(tr))}\t{100*roc_auc_score(y[te], ou):.2f}\t{100*roc_auc_score(y[te], sk):.2f}\t{d.mean():+.4f}\t{d.std():.4f}\t{np.abs(d).max():.4f}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dump", required=True)
@@ -35,8 +71,12 @@ def main():
     ap.add_argument("--first-forest", type=int, default=0)
     ap.add_argument("--ours")
     ap.add_argument("--sk")
+    ap.add_argument("--scores", type=int)
     ap.add_argument("files", nargs="*")
     a = ap.parse_args()
+    if a.scores:
+        compare_scores(a)
+        return
     res = defaultdict(dict)  # (set, split) -> {(who, forest): auc}
     if a.sk:
         for line in open(a.sk):
