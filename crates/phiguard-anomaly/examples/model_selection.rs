@@ -12,8 +12,8 @@
 //!   best candidate on the set.
 //!
 //! Usage: `cargo run --release -p phiguard-anomaly --example model_selection -- FILE.csv...`
-//! (`--only NAME,NAME` restricts the candidates, `--seeds N` averages over seeds 0..N instead of
-//! 0..3; the label column must be `y`).
+//! (`--only NAME,NAME` restricts the candidates, `--singles NAME,NAME` the single detectors,
+//! `--seeds N` averages over seeds 0..N instead of 0..3; the label column must be `y`).
 
 use std::path::PathBuf;
 
@@ -40,6 +40,20 @@ fn four() -> Vec<DetectorKind> {
     ]
 }
 
+/// A 100-tree forest first, then (optionally LODA and) ECOD, COPOD and PCA.
+fn forest_first(loda: bool) -> Vec<DetectorKind> {
+    let mut m = vec![forest(100)];
+    if loda {
+        m.push(DetectorKind::Loda(LodaConfig::default()));
+    }
+    m.extend([
+        DetectorKind::Ecod,
+        DetectorKind::Copod,
+        DetectorKind::Pca(PcaConfig::default()),
+    ]);
+    m
+}
+
 fn ens(members: Vec<DetectorKind>, combine: Combine, w: Weighting, a: Aggregate) -> DetectorKind {
     DetectorKind::Default(EnsembleConfig {
         members,
@@ -53,7 +67,7 @@ fn ens(members: Vec<DetectorKind>, combine: Combine, w: Weighting, a: Aggregate)
 fn candidates() -> Vec<(&'static str, DetectorKind)> {
     use Aggregate::{Max, Mean};
     use Combine::{Rank, ZScore};
-    use Weighting::{Agreement, Equal, Select};
+    use Weighting::{Agreement, Equal, FirstHalf, Select};
     let mut plus_hbos = four();
     plus_hbos.push(DetectorKind::Hbos(HbosConfig::default()));
     let mut plus_loda = four();
@@ -93,6 +107,26 @@ fn candidates() -> Vec<(&'static str, DetectorKind)> {
         ("K_balanced", ens(balanced.clone(), ZScore, Equal, Mean)),
         ("L_balanced_agree", ens(balanced, ZScore, Agreement, Mean)),
         ("M_max_plus_loda", ens(five, ZScore, Equal, Max)),
+        // third round, fixed after the forest was checked against scikit-learn's and before
+        // any of these was scored (see BENCHMARKS.md, "Round 3")
+        ("N_iforest", ens(vec![forest(100)], ZScore, Equal, Mean)),
+        (
+            "O_if_loda",
+            ens(
+                vec![forest(100), DetectorKind::Loda(LodaConfig::default())],
+                ZScore,
+                Equal,
+                Mean,
+            ),
+        ),
+        (
+            "P_if_half",
+            ens(forest_first(false), ZScore, FirstHalf, Mean),
+        ),
+        (
+            "Q_if_half_loda",
+            ens(forest_first(true), ZScore, FirstHalf, Mean),
+        ),
     ]
 }
 
@@ -111,6 +145,7 @@ fn singles() -> Vec<(&'static str, DetectorKind)> {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut files = Vec::new();
     let mut only: Option<Vec<String>> = None;
+    let mut only_singles: Option<Vec<String>> = None;
     let mut seeds = 3u64;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -119,6 +154,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .next()
                 .and_then(|s| s.parse().ok())
                 .ok_or("--seeds N")?;
+        } else if a == "--singles" {
+            only_singles = args
+                .next()
+                .map(|s| s.split(',').map(str::to_string).collect());
         } else if a == "--only" {
             only = args
                 .next()
@@ -131,7 +170,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .into_iter()
         .filter(|(n, _)| only.as_ref().is_none_or(|o| o.iter().any(|x| x == n)))
         .collect();
-    let singles = singles();
+    let singles: Vec<_> = singles()
+        .into_iter()
+        .filter(|(n, _)| {
+            only_singles
+                .as_ref()
+                .is_none_or(|o| o.iter().any(|x| x == n))
+        })
+        .collect();
     let names: Vec<&str> = cands.iter().chain(&singles).map(|c| c.0).collect();
     println!("dataset\t{}", names.join("\t"));
     let mut table: Vec<(String, Vec<f64>)> = Vec::new();

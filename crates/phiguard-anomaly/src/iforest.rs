@@ -454,3 +454,117 @@ impl Detector for SlidingForest {
         Ok(forest_contributions(&self.trees, self.n_features, row))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
+
+    #[test]
+    fn c_factor_matches_the_papers_formula() {
+        // c(n) = 2 H(n-1) - 2 (n-1) / n with H(i) ~ ln(i) + Euler's constant (Liu et al. 2008,
+        // and scikit-learn's `_average_path_length`); c(1) = 0 and c(2) = 1 by definition.
+        assert_eq!(c_factor(0), 0.0);
+        assert_eq!(c_factor(1), 0.0);
+        assert_eq!(c_factor(2), 1.0);
+        let c3 = 2.0 * (2f64.ln() + EULER_GAMMA) - 4.0 / 3.0;
+        assert!((c_factor(3) - c3).abs() < 1e-12);
+        // scikit-learn: _average_path_length([256]) = 10.244770920116851
+        assert!((c_factor(256) - 10.244_770_920_116_851).abs() < 1e-9);
+        // close to the exact harmonic number for large n
+        let h: f64 = (1..255).map(|i| 1.0 / f64::from(i)).sum();
+        let exact = 2.0 * h - 2.0 * 255.0 / 256.0;
+        assert!((c_factor(256) - exact).abs() < 0.01);
+    }
+
+    #[test]
+    fn tiny_forest_scores_are_hand_computable() {
+        // Rows 0, 0, 1 (a duplicate) and a constant second column. psi = 3, height limit
+        // ceil(log2 3) = 2. Whatever the seed, every tree cuts feature 0 at the root (the
+        // constant column is never chosen) between 0 and 1: the two zeros form a leaf of size 2
+        // at depth 1 (path 1 + c(2) = 2), the one a leaf of size 1 (path 1).
+        let x = Matrix::new(3, 2, vec![0.0, 5.0, 0.0, 5.0, 1.0, 5.0]).unwrap();
+        let c3 = c_factor(3);
+        for seed in 0..20 {
+            let f = IsolationForestConfig {
+                n_trees: 7,
+                max_samples: 256,
+                seed,
+            }
+            .fit(&x)
+            .unwrap();
+            assert_eq!(f.psi, 3);
+            for t in &f.trees {
+                assert_eq!(t.nodes.len(), 3);
+                assert_eq!(t.nodes[0].feature, 0);
+                assert_eq!(t.sizes, vec![3, 2, 1]);
+                assert_eq!(t.levels, 1);
+            }
+            let s0 = f.score_row(&[0.0, 5.0]).unwrap();
+            let s1 = f.score_row(&[1.0, 5.0]).unwrap();
+            assert!((s0 - 2f64.powf(-2.0 / c3)).abs() < 1e-12, "{s0}");
+            assert!((s1 - 2f64.powf(-1.0 / c3)).abs() < 1e-12, "{s1}");
+            // far outside the training range on either side: the leaf of the extreme row
+            assert_eq!(f.score_row(&[-100.0, 5.0]).unwrap(), s0);
+            assert_eq!(f.score_row(&[100.0, -7.0]).unwrap(), s1);
+        }
+    }
+
+    #[test]
+    fn subsample_and_height_limit_follow_the_defaults() {
+        // 1,000 distinct rows: psi = min(256, n) = 256, so trees are at most ceil(log2 256) = 8
+        // deep and hold 256 rows at the root; with 100 rows, psi = 100 and the limit is 7.
+        let rows = |n: usize| {
+            let v: Vec<f64> = (0..n)
+                .flat_map(|i| [i as f64, ((i * 7919) % 1009) as f64])
+                .collect();
+            Matrix::new(n, 2, v).unwrap()
+        };
+        for (n, psi, limit) in [(1000, 256, 8), (100, 100, 7)] {
+            let f = IsolationForestConfig::default().fit(&rows(n)).unwrap();
+            assert_eq!(f.psi, psi);
+            assert_eq!(f.trees.len(), 100);
+            for t in &f.trees {
+                assert_eq!(t.sizes[0] as usize, psi);
+                assert!(t.levels as usize <= limit);
+                // children partition their parent's rows; every leaf's path length is its
+                // depth plus c(its size)
+                let mut stack = vec![(0usize, 0usize)];
+                let mut leaves = 0;
+                while let Some((k, depth)) = stack.pop() {
+                    let right = t.nodes[k].right as usize;
+                    if right == k {
+                        let want = depth as f64 + c_factor(t.sizes[k] as usize);
+                        assert!((t.leaf_len[k] - want).abs() < 1e-12);
+                        leaves += t.sizes[k] as usize;
+                        continue;
+                    }
+                    assert_eq!(t.sizes[k], t.sizes[k + 1] + t.sizes[right]);
+                    stack.push((k + 1, depth + 1));
+                    stack.push((right, depth + 1));
+                }
+                assert_eq!(leaves, psi);
+            }
+        }
+    }
+
+    #[test]
+    fn cuts_are_uniform_between_the_nodes_min_and_max() {
+        // Two rows 0 and 10: the root threshold is uniform on (0, 10); over many trees its mean
+        // is near 5 and its extremes near both ends.
+        let x = Matrix::new(2, 1, vec![0.0, 10.0]).unwrap();
+        let f = IsolationForestConfig {
+            n_trees: 2000,
+            ..Default::default()
+        }
+        .fit(&x)
+        .unwrap();
+        let t: Vec<f64> = f.trees.iter().map(|t| t.nodes[0].value).collect();
+        assert!(t.iter().all(|&v| v > 0.0 && v < 10.0));
+        let mean = t.iter().sum::<f64>() / t.len() as f64;
+        assert!((mean - 5.0).abs() < 0.3, "{mean}");
+        let below_one = t.iter().filter(|&&v| v < 1.0).count();
+        assert!((120..=280).contains(&below_one), "{below_one}");
+    }
+}
