@@ -46,14 +46,24 @@ pub struct MonitorConfig {
     /// Random (user, patient, time) samples used to learn what a relationship-blind access
     /// looks like in this hospital.
     pub null_samples: u32,
-    /// What the monitor learns as "legitimate work" from an access is weighted by the
-    /// probability that it was legitimate, `1 / (1 + 2^(score - this))`: an access at this many
-    /// bits counts half, one 4 bits above it a seventeenth. A stolen login harvesting hundreds
-    /// of unlinked records, or a day of snooping, then does not teach the monitor that such
-    /// accesses are routine, while a hospital whose ordinary work often lacks a recorded link
-    /// still teaches it (those accesses score low once they are common). Prior odds of misuse
-    /// of 2^-this per access; the default matches the alert threshold.
+    /// What the monitor learns as "legitimate work" from an access (rates, hours, places) is
+    /// weighted by the probability that it was legitimate, `1 / (1 + 2^(score - this))`: prior
+    /// odds of misuse of 2^-this per access (1 in 16,000 by default, the order of confirmed
+    /// privacy violations per access in published audits). An access at this many bits counts
+    /// half, one 4 bits above it a seventeenth: a stolen login harvesting hundreds of unlinked
+    /// records teaches almost nothing, while legitimate work that alerts at first (a physician
+    /// reading from home, work the context does not explain) is learned within days. Separate
+    /// from the alert threshold, which is a decision about review cost, not a prior.
     pub legit_weight_midpoint_bits: f64,
+    /// Share of insider snooping triggered by the patient being in hospital (a neighbour, a
+    /// colleague, a celebrity or a stranger in the news who was just admitted): under insider
+    /// misuse the patient's rung is "under care now or recently" for this share, and
+    /// relationship-blind for the rest. A patient being treated elsewhere is then weaker
+    /// evidence of routine work, and one with no current care weaker evidence of snooping.
+    pub triggered_share: f64,
+    /// Share of insider snooping done outside the user's usual hours (the quiet night shift,
+    /// a late evening): under insider misuse the hour is the user's own habit for the rest.
+    pub insider_off_hours: f64,
 }
 
 impl Default for MonitorConfig {
@@ -76,7 +86,9 @@ impl Default for MonitorConfig {
             compromised_share: 0.5,
             deceased_grace_secs: 14 * 86_400,
             null_samples: 20_000,
-            legit_weight_midpoint_bits: 10.0,
+            legit_weight_midpoint_bits: 14.0,
+            triggered_share: 0.5,
+            insider_off_hours: 0.2,
         }
     }
 }

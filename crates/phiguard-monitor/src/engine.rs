@@ -79,7 +79,7 @@ impl Flag {
         match self {
             Flag::SelfAccess => 0.05,
             Flag::Household => 0.10,
-            Flag::Neighbor => 0.05,
+            Flag::Neighbor => 0.10,
             Flag::Coworker => 0.10,
             Flag::DeptColleague => 0.10,
             Flag::Vip => 0.10,
@@ -239,6 +239,8 @@ struct UserState {
     day_legit_total: u32,
     day_has_legit: bool,
     distinct_patients: u32,
+    /// What alerting accesses of the current day have already taught (see `Monitor::learn`).
+    day_alert_learned: FxHashSet<u64>,
 }
 
 /// The access monitor: world (context) + learned state.
@@ -255,13 +257,16 @@ pub struct Monitor {
     /// Each staff member's exposure to identity coincidences (street, home, department).
     exposure: Exposures,
     null_relation: [f64; RELATIONS],
+    /// Share of relationship-blind picks that land on a patient under care now or recently.
+    null_under_care: f64,
     null_dept: Vec<f64>,
     reach: FxHashMap<u64, f64>,
     reach_total: FxHashMap<u32, f64>,
     prior_access: FxHashMap<u64, i64>,
     team_access: FxHashMap<u64, i64>,
     dept_touched: FxHashMap<u16, u32>,
-    seen_addresses: FxHashMap<u64, i64>,
+    /// Address keys: accumulated legitimate weight, and the day it reached one half (known).
+    seen_addresses: FxHashMap<u64, (f32, i64)>,
     clock: i64,
     first_day: Option<i64>,
     known_patients: f64,
@@ -296,6 +301,11 @@ impl Monitor {
             flags_legit: [[Rate::default(); FLAGS]; STRATA],
             flags_group: FxHashMap::default(),
             exposure: Exposures::new(&world),
+            null_under_care: Relation::ALL
+                .iter()
+                .filter(|r| r.is_under_care())
+                .map(|r| null_relation.get(r.index()).copied().unwrap_or(0.0))
+                .sum(),
             null_relation,
             null_dept,
             reach: FxHashMap::default(),
@@ -380,6 +390,8 @@ impl Monitor {
         let mut evidence: Vec<Evidence> = Vec::with_capacity(6);
         let mut flags: [bool; FLAGS] = [false; FLAGS];
         let mut relation = None;
+        // The link's evidence under a relationship-blind pick (what a stolen login does).
+        let mut blind_bits = 0.0;
 
         // --- relationship -------------------------------------------------------------
         let mut link = StaticLink {
@@ -394,16 +406,28 @@ impl Monitor {
             relation = Some(rel);
             let p_null = self.null_probability(uid, dept, rel);
             let p_legit = self.relation_probability(uid, group, rel);
+            // Insider misuse lands on a rung relationship-blind, or (a share of it) on a
+            // patient who is in hospital now or was recently: snooping triggered by an admission.
+            let s = self.config.triggered_share.clamp(0.0, 1.0);
+            let p_trig = if rel.is_under_care() {
+                p_null / self.null_under_care.max(p_null).max(1e-9)
+            } else {
+                0.0
+            };
+            let p_insider = s * p_trig + (1.0 - s) * p_null;
             // A genuine link (care team, department, earlier access, colleagues) can make an
             // access look routine but never suspicious: a snooper is no likelier than this
             // user's own work to land on a patient they are linked to.
             let ceiling = if rel <= Relation::Team { 0.0 } else { 12.0 };
-            let mut bits = log2(p_null / p_legit).clamp(-8.0, ceiling);
+            let mut bits = log2(p_insider / p_legit).clamp(-8.0, ceiling);
+            blind_bits = log2(p_null / p_legit).clamp(-8.0, ceiling);
             if matches!(
                 rel,
                 Relation::OtherStarting | Relation::OtherCurrent | Relation::OtherRecent
             ) {
-                bits += self.reach_bits(group, link.dept);
+                let reach = self.reach_bits(group, link.dept);
+                bits += reach;
+                blind_bits += reach;
             }
             evidence.push(Evidence {
                 reason: Reason::NoRelationship,
@@ -444,6 +468,21 @@ impl Monitor {
                 .is_some_and(|m| m.other_depts.iter().any(emergency_dept));
         flags[Flag::BreakGlass as usize] =
             (ev.has_purpose("BTG") || ev.has_purpose("ETREAT")) && !emergency_context;
+        // Policy violations whatever the user's role: opening one's own record; opening a
+        // household member's, or breaking the glass, without being on the patient's care team.
+        // Work that is routine for the role (billing a discharge, reading an image) does not
+        // excuse them, so a weak link cannot count against misuse here.
+        let direct = relation.is_some_and(|r| r.is_direct());
+        if flags[Flag::SelfAccess as usize]
+            || (!direct && (flags[Flag::Household as usize] || flags[Flag::BreakGlass as usize]))
+        {
+            for e in evidence
+                .iter_mut()
+                .filter(|e| e.reason == Reason::NoRelationship)
+            {
+                e.bits = e.bits.max(0.0);
+            }
+        }
 
         for (i, f) in FLAG_LIST.iter().enumerate() {
             if flags[i]
@@ -468,16 +507,25 @@ impl Monitor {
 
         // --- behaviour ----------------------------------------------------------------
         let time_bits = self.time_bits(uid, group, hour);
-        if let Some(e) = time_bits.map(|(bits, share)| Evidence {
-            reason: Reason::UnusualTime,
-            hypothesis: Hypothesis::Compromised,
-            bits,
-            detail: Detail::Time {
+        if let Some((bits, share)) = time_bits {
+            let detail = Detail::Time {
                 clock: ev.recorded.local_clock(),
                 share,
-            },
-        }) {
-            evidence.push(e);
+            };
+            // A stolen login keeps any hours; an insider mostly their own, sometimes not.
+            let e = self.config.insider_off_hours.clamp(0.0, 1.0);
+            evidence.push(Evidence {
+                reason: Reason::UnusualTime,
+                hypothesis: Hypothesis::Insider,
+                bits: log2((1.0 - e) + e * bits.exp2()),
+                detail: detail.clone(),
+            });
+            evidence.push(Evidence {
+                reason: Reason::UnusualTime,
+                hypothesis: Hypothesis::Compromised,
+                bits,
+                detail,
+            });
         }
         let location = ev
             .address
@@ -512,14 +560,10 @@ impl Monitor {
         // A stolen login browses either random records or the account's usual lists (the ward
         // census), so under that hypothesis the patient's link counts half: P(rung | stolen) =
         // (P_null + P_legit) / 2, i.e. LR = (2^rel + 1) / 2.
-        let rel_bits = evidence
-            .iter()
-            .find(|e| e.reason == Reason::NoRelationship)
-            .map_or(0.0, |e| e.bits);
         let (both, insider, compromised) = (
             sum(Hypothesis::Both),
             sum(Hypothesis::Insider),
-            sum(Hypothesis::Compromised) + log2(0.5 * rel_bits.exp2() + 0.5),
+            sum(Hypothesis::Compromised) + log2(0.5 * blind_bits.exp2() + 0.5),
         );
         let c = self.config.compromised_share.clamp(0.0, 1.0);
         let top = insider.max(compromised);
@@ -891,7 +935,7 @@ impl Monitor {
         } else {
             None
         };
-        let known = |k: u64| self.seen_addresses.get(&k).is_some_and(|&d| d < day);
+        let known = |k: u64| self.seen_addresses.get(&k).is_some_and(|&(_, d)| d < day);
         let level = if known(k_user) {
             0
         } else if known(k_group) {
@@ -1036,6 +1080,7 @@ impl Monitor {
         u.day_legit_peak_hour = 0;
         u.day_legit_total = 0;
         u.day_has_legit = false;
+        u.day_alert_learned.clear();
     }
 
     /// Slides the user's window; returns distinct patients in the window and today.
@@ -1072,39 +1117,73 @@ impl Monitor {
     /// some legitimate work has no recorded link must be able to learn that). Behaviour
     /// baselines and the links that legitimise later accesses learn only from accesses that did
     /// not alert, so an ongoing attack neither becomes "usual" nor creates its own alibi.
+    /// Learns from an assessed access. Rates, hours and places learn from every access weighted
+    /// by its probability of being legitimate (so a habit that first looked odd, a physician
+    /// reading from home every evening, becomes usual after a few days, while an attack
+    /// scoring far above the threshold teaches almost nothing); daily volumes and the links
+    /// that legitimise later accesses (earlier access, team) learn only from accesses that did
+    /// not alert, so an attack can never create its own alibi.
     fn learn(&mut self, alert: bool, l: Learned) {
-        self.learn_rates(&l);
-        if alert {
-            return;
-        }
+        // An alerting access teaches each thing (its rung and flags, its hour, its place) at
+        // most once per user and day: a burst (a harvest, a snooping session) is one piece of
+        // evidence about what is routine, however many records it opens.
+        let fresh = |u: &mut UserState, what: u64| !alert || u.day_alert_learned.insert(what);
         let Some(u) = self.users.get_mut(l.uid as usize) else {
             return;
         };
+        let flag_bits = l
+            .flags
+            .iter()
+            .enumerate()
+            .fold(0u64, |m, (i, &f)| m | (u64::from(f) << i));
+        let rung = l.relation.map_or(u64::MAX, |r| r.index() as u64);
+        let learn_rates = fresh(u, key(&(0u8, rung, flag_bits)));
+        let learn_hour = fresh(u, key(&(1u8, l.hour)));
+        let learn_place = l
+            .location
+            .is_some_and(|(level, keys)| fresh(u, key(&(2u8, level, keys[0]))));
+        if learn_rates {
+            self.learn_rates(&l);
+        }
+        let w = l.legit_weight;
+        let wf = w as f32;
+        let Some(u) = self.users.get_mut(l.uid as usize) else {
+            return;
+        };
+        if learn_hour {
+            u.profile.hours.add_weighted(l.hour, wf);
+            if let Some(g) = self.groups.get_mut(l.group) {
+                g.hours.add_weighted(l.hour, wf);
+            }
+            self.hospital.hours.add_weighted(l.hour, wf);
+        }
+        if let Some((level, keys)) = l.location.filter(|_| learn_place) {
+            // On the stream's first day every address is new to everyone: record the
+            // addresses, but do not learn that "new" is normal.
+            if !l.first_day {
+                u.profile.locations.add_weighted(level, wf);
+                if let Some(g) = self.groups.get_mut(l.group) {
+                    g.locations.add_weighted(level, wf);
+                }
+                self.hospital.locations.add_weighted(level, wf);
+            }
+            // An address is known once accesses from it add up to half a legitimate one.
+            for k in keys.into_iter().filter(|&k| k != 0) {
+                let e = self.seen_addresses.entry(k).or_insert((0.0, i64::MAX));
+                e.0 += wf;
+                if e.0 >= 0.5 && e.1 == i64::MAX {
+                    e.1 = l.day;
+                }
+            }
+        }
+        if alert {
+            return;
+        }
         u.day_has_legit = true;
         u.day_legit_peak_hour = u
             .day_legit_peak_hour
             .max(u32::try_from(u.in_window.len()).unwrap_or(u32::MAX));
         u.day_legit_total = u32::try_from(u.day_patients.len()).unwrap_or(u32::MAX);
-        u.profile.hours.add(l.hour);
-        let group = self.groups.get_mut(l.group);
-        if let Some(g) = group {
-            g.hours.add(l.hour);
-            if let Some((level, _)) = l.location.filter(|_| !l.first_day) {
-                g.locations.add(level);
-            }
-        }
-        self.hospital.hours.add(l.hour);
-        if let Some((level, keys)) = l.location {
-            // On the stream's first day every address is new to everyone: record the
-            // addresses, but do not learn that "new" is normal.
-            if !l.first_day {
-                u.profile.locations.add(level);
-                self.hospital.locations.add(level);
-            }
-            for k in keys.into_iter().filter(|&k| k != 0) {
-                self.seen_addresses.entry(k).or_insert(l.day);
-            }
-        }
         if let Some(p) = l.patient {
             if self.prior_access.insert(pair(l.uid, p), l.t).is_none() {
                 u.distinct_patients = u.distinct_patients.saturating_add(1);

@@ -87,6 +87,21 @@ impl Relation {
     pub fn is_direct(self) -> bool {
         self <= Relation::CarePast
     }
+
+    /// A static rung that means the patient is under care now, recently or soon (whoever
+    /// treats them): what an admission-triggered snooper lands on.
+    pub fn is_under_care(self) -> bool {
+        matches!(
+            self,
+            Relation::CareCurrent
+                | Relation::CareRecent
+                | Relation::DeptCurrent
+                | Relation::DeptRecent
+                | Relation::OtherStarting
+                | Relation::OtherCurrent
+                | Relation::OtherRecent
+        )
+    }
 }
 
 /// Time windows that define "current", "recent" and "soon" (see `MonitorConfig`).

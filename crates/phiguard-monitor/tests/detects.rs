@@ -59,6 +59,16 @@ fn context() -> Context {
             "card",
             "nurse",
         ),
+        (
+            "n5",
+            "nurse5",
+            "Quinn",
+            "Lou",
+            "1988-04-04",
+            "9 Aspen Court",
+            "card",
+            "nurse",
+        ),
     ];
     for (id, login, family, given, birth, line, org, role) in staff {
         let mut p = parse_practitioner(&format!(
@@ -110,6 +120,14 @@ fn context() -> Context {
             "",
         ),
         (
+            "p-nurse5",
+            "Quinn",
+            "Lou",
+            "1988-04-04",
+            "9 Aspen Court",
+            "",
+        ),
+        (
             "p-stranger",
             "Jones",
             "Pat",
@@ -148,6 +166,8 @@ fn context() -> Context {
             r#"{{"resourceType":"Encounter","id":"e{i}","class":{{"code":"IMP"}},"subject":{{"reference":"Patient/p{i}"}},"participant":[{{"individual":{{"reference":"Practitioner/n1"}}}},{{"individual":{{"reference":"Practitioner/d2"}}}}],"period":{{"start":"2026-03-01T00:00:00Z","end":"2026-03-30T00:00:00Z"}},"serviceProvider":{{"reference":"Organization/card"}}}}"#
         )).unwrap());
     }
+    // nurse5 is herself a cardiology patient (her own department) these days.
+    ctx.encounters.push(parse_encounter(r#"{"resourceType":"Encounter","id":"es","class":{"code":"AMB"},"subject":{"reference":"Patient/p-nurse5"},"period":{"start":"2026-03-11T00:00:00Z","end":"2026-03-13T00:00:00Z"},"serviceProvider":{"reference":"Organization/card"}}"#).unwrap());
     // The VIP is admitted to cardiology with doc2 on the care team.
     ctx.encounters.push(parse_encounter(r#"{"resourceType":"Encounter","id":"ev","class":{"code":"IMP"},"subject":{"reference":"Patient/p-vip"},"participant":[{"individual":{"reference":"Practitioner/d2"}}],"period":{"start":"2026-03-01T00:00:00Z","end":"2026-03-30T00:00:00Z"},"serviceProvider":{"reference":"Organization/card"}}"#).unwrap());
     // The employee is an ED patient today.
@@ -452,4 +472,64 @@ fn a_harvest_does_not_teach_that_unlinked_access_is_routine() {
     };
     let taught = unlinked_after_harvest(unweighted, true);
     assert!(taught < after - 2.0, "{taught} vs {after}");
+}
+
+#[test]
+fn a_physician_reading_from_home_every_evening_becomes_usual() {
+    // doc2 reads four of their own patients from the same home address at 21:00 every evening.
+    // The first evening is new (hour and place); within a few evenings it is routine, because
+    // what alerting accesses teach is weighted by how likely they were legitimate.
+    let (mut m, mut c) = warmed_up();
+    let mut first = None;
+    let mut last = None;
+    for day in 11..=18 {
+        for k in 0..4 {
+            let t = format!("2026-03-{day:02}T21:{:02}:00Z", 10 * k);
+            let a = assess(
+                &mut m,
+                &mut c,
+                &t,
+                "doc2",
+                &format!("p{}", (day + k) % 30),
+                "198.51.100.23",
+                "TREAT",
+            );
+            first.get_or_insert(a.score);
+            last = Some(a);
+        }
+    }
+    let (first, last) = (first.unwrap(), last.unwrap());
+    assert!(first >= 10.0, "the first evening should stand out: {first}");
+    assert!(!last.alert, "still alerting after a week: {last:?}");
+    assert!(last.score < first - 4.0, "{first} -> {}", last.score);
+}
+
+#[test]
+fn opening_ones_own_record_alerts_even_when_treated_by_a_department_the_user_serves() {
+    // nurse5 (a cardiology nurse on no encounter: her routine is "my department's patients")
+    // is herself a patient of her own department today: the department link makes the access
+    // look routine, but self-access is a policy violation whatever the link.
+    let (mut m, mut c) = warmed_up();
+    for k in 0..40 {
+        let t = format!("2026-03-11T{:02}:{:02}:00Z", 8 + k / 6, (k * 9) % 60);
+        let p = format!("p{}", k % 30);
+        assess(&mut m, &mut c, &t, "nurse5", &p, "WS-CARD-5", "TREAT");
+    }
+    let a = assess(
+        &mut m,
+        &mut c,
+        "2026-03-12T10:30:00Z",
+        "nurse5",
+        "p-nurse5",
+        "WS-CARD-5",
+        "TREAT",
+    );
+    assert!(a.alert && a.reasons.contains(&Reason::SelfAccess), "{a:?}");
+    let nr = a
+        .evidence
+        .iter()
+        .find(|e| e.reason == Reason::NoRelationship)
+        .map(|e| e.bits)
+        .unwrap();
+    assert!(nr >= 0.0, "{nr}");
 }
