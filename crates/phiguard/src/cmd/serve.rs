@@ -305,6 +305,10 @@ enum GatewayCommand {
         /// Skip ledger fsync (shows the pipeline cost without the disk).
         #[arg(long)]
         dangerous_no_fsync: bool,
+        /// Run only one part: `latency` (vault read vs gateway read, ledger alone, decision
+        /// path) or `proxy` (throughput through the proxy vs direct).
+        #[arg(long, value_parser = ["latency", "proxy"])]
+        only: Option<String>,
     },
 }
 
@@ -316,6 +320,7 @@ pub fn run_gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
             secs,
             concurrency,
             dangerous_no_fsync,
+            only,
         } => {
             let dir = tempfile::tempdir()?;
             let store =
@@ -332,6 +337,8 @@ pub fn run_gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
                 secs,
                 concurrency,
                 ledger_sync: !dangerous_no_fsync,
+                latency: only.as_deref() != Some("proxy"),
+                proxy: only.as_deref() != Some("latency"),
             };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
