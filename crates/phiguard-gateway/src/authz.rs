@@ -233,11 +233,15 @@ impl Authorizer {
         let resp = self
             .cedar
             .is_authorized(&req, &self.policies, entities.as_ref());
-        let ids = resp
-            .diagnostics()
-            .reason()
-            .map(|id| id.to_string())
-            .collect();
+        // The policy ids are only reported for a refusal; an allowed request skips them.
+        let ids = match resp.decision() {
+            CedarDecision::Allow => vec![],
+            CedarDecision::Deny => resp
+                .diagnostics()
+                .reason()
+                .map(|id| id.to_string())
+                .collect(),
+        };
         Some((resp.decision(), ids))
     }
 
