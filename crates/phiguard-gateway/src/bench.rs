@@ -3,7 +3,8 @@
 //! without authorization and audit, at a fixed open-loop request rate on loopback; and proxy
 //! throughput against hitting the upstream directly, for two upstreams: a trivial static one
 //! (the raw limit: the gateway's own per-request work against almost none) and phiguard's
-//! vault-backed FHIR read without authorization or audit (an upstream doing real work).
+//! vault-backed FHIR read without authorization or audit (an upstream doing real work); and,
+//! in addition, an EHR model (a fixed service time per read, [`EHR_SERVICE_MS`]).
 //! Everything runs in one process, side by side, in one run: the servers on one tokio runtime,
 //! the load generator ([`crate::load`]) on its own thread with its own single-threaded
 //! runtime and a pacer thread (so it never runs on the servers' worker threads; it still
@@ -231,8 +232,10 @@ async fn ledger_only(dir: &Path, rate: u32, secs: u64, sync: bool) -> Result<Row
     let (_gc, app) = phiguard_ledger::committer::GroupCommitter::start(
         l,
         phiguard_ledger::committer::CommitPolicy {
+            // The gateway's own policy (GatewayConfig::commit_max_wait_ms, default 0): a
+            // lingering window would add its length to every append measured here.
             max_entries: 10_000,
-            max_wait: Duration::from_millis(1),
+            max_wait: Duration::from_millis(GatewayConfig::default().commit_max_wait_ms),
             ..Default::default()
         },
     );
@@ -313,6 +316,15 @@ async fn static_upstream() -> axum::response::Response {
         OBS,
     )
         .into_response()
+}
+
+/// Service time of the EHR-like upstream model (a fixed wait per read, then the static
+/// answer): real EHR FHIR reads take milliseconds to hundreds of milliseconds.
+pub const EHR_SERVICE_MS: u64 = 10;
+
+async fn ehr_upstream() -> axum::response::Response {
+    tokio::time::sleep(Duration::from_millis(EHR_SERVICE_MS)).await;
+    static_upstream().await
 }
 
 /// Runs every measurement; `vault` opens a fresh vault in the given directory.
@@ -468,6 +480,49 @@ pub async fn run(
     r.key = "vault-proxy";
     r.name = format!("through gateway proxy to it, {} clients", opts.concurrency);
     rows.push(r);
+    // An additional model, not a replacement of the rows above: an upstream that takes a
+    // fixed service time per read, as a real EHR does; here the gateway's cost shows as added
+    // latency rather than as lost throughput.
+    progress("proxy throughput, EHR-like upstream ...");
+    let (ehr, _s6) =
+        start(Router::new().route("/fhir/Observation/{id}", get(ehr_upstream))).await?;
+    let edir = data_dir.join("proxy-ehr");
+    write_demo_context(&edir.join("context"))?;
+    let ecfg = GatewayConfig {
+        dangerous_ledger_no_sync: !opts.ledger_sync,
+        // One user at 2,000 requests/s: the per-user and per-address limits would throttle it.
+        rate_limit_ip_per_sec: 0.0,
+        rate_limit_user_per_sec: 0.0,
+        ..GatewayConfig::default()
+    };
+    let eup = crate::proxy::Upstream::new(&format!("http://{ehr}/fhir"))?;
+    let estate = GatewayState::open(&edir, ecfg, Backend::Upstream(Arc::new(eup)), "default")?;
+    let eiss = DevIssuer::open_or_create(&edir)?;
+    let etoken = eiss.sign(&bench_claims(&eiss.issuer))?;
+    let (eproxy, _s7) = start(crate::app(estate)).await?;
+    let mut r = closed_loop(
+        &format!("http://{ehr}/fhir/Observation/o1"),
+        None,
+        opts.concurrency,
+        opts.secs,
+    )
+    .await?;
+    r.key = "ehr-direct";
+    r.name = format!(
+        "EHR model ({EHR_SERVICE_MS} ms/read) direct, {} clients",
+        opts.concurrency
+    );
+    rows.push(r);
+    let mut r = closed_loop(
+        &format!("http://{eproxy}/fhir/Observation/o1"),
+        Some(&etoken),
+        opts.concurrency,
+        opts.secs,
+    )
+    .await?;
+    r.key = "ehr-proxy";
+    r.name = format!("through gateway proxy to it, {} clients", opts.concurrency);
+    rows.push(r);
     Ok(rows)
 }
 
@@ -546,6 +601,17 @@ pub fn table(rows: &[Row]) -> String {
                 s,
                 "proxy throughput, vault-backed FHIR upstream (realistic): {:.0}% of direct (target >= 90%)",
                 100.0 * p.rps / d.rps
+            );
+        }
+    }
+    if let (Some(d), Some(p)) = (get("ehr-direct"), get("ehr-proxy")) {
+        if d.rps > 0.0 {
+            let _ = writeln!(
+                s,
+                "proxy throughput, EHR model ({EHR_SERVICE_MS} ms per read): {:.0}% of direct; added p50 {:+.0} us, p99 {:+.0} us",
+                100.0 * p.rps / d.rps,
+                p.p50_us - d.p50_us,
+                p.p99_us - d.p99_us
             );
         }
     }
