@@ -86,7 +86,8 @@ async fn start(app: Router) -> Result<(SocketAddr, tokio::sync::oneshot::Sender<
     Ok((addr, tx))
 }
 
-fn row(s: crate::load::Sample) -> Row {
+/// Summarizes a load generator sample as a table row (name and key left empty).
+pub fn row(s: crate::load::Sample) -> Row {
     let mut lat = s.latencies_us;
     Row {
         key: "",
