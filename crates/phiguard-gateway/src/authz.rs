@@ -4,9 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::str::FromStr as _;
 
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
 use cedar_policy::{
-    Authorizer as CedarAuthorizer, Context, Decision as CedarDecision, Entities, EntityId,
-    EntityTypeName, EntityUid, PolicySet, Request, Schema, ValidationMode, Validator,
+    Authorizer as CedarAuthorizer, Context, Decision as CedarDecision, Entities, Entity, EntityId,
+    EntityTypeName, EntityUid, PolicySet, Request, RestrictedExpression, Schema, ValidationMode,
+    Validator,
 };
 use serde::Serialize;
 
@@ -51,6 +55,42 @@ pub struct DecisionContext {
     pub resource_type: String,
 }
 
+impl DecisionContext {
+    /// The context as Cedar attribute pairs (every field of the schema's `RequestContext`).
+    fn pairs(&self) -> Vec<(String, RestrictedExpression)> {
+        let st = |v: &str| RestrictedExpression::new_string(v.to_string());
+        vec![
+            ("purpose".into(), st(&self.purpose)),
+            ("relation".into(), st(&self.relation)),
+            (
+                "direct_relation".into(),
+                RestrictedExpression::new_bool(self.direct_relation),
+            ),
+            (
+                "labels".into(),
+                RestrictedExpression::new_set(self.labels.iter().map(|l| st(l))),
+            ),
+            (
+                "sensitive".into(),
+                RestrictedExpression::new_bool(self.sensitive),
+            ),
+            ("hour".into(), RestrictedExpression::new_long(self.hour)),
+            ("network".into(), st(&self.network)),
+            ("risk".into(), RestrictedExpression::new_long(self.risk)),
+            ("protection_level".into(), st(&self.protection_level)),
+            (
+                "step_up".into(),
+                RestrictedExpression::new_bool(self.step_up),
+            ),
+            (
+                "break_glass".into(),
+                RestrictedExpression::new_bool(self.break_glass),
+            ),
+            ("resource_type".into(), st(&self.resource_type)),
+        ]
+    }
+}
+
 /// The gateway's decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
@@ -70,7 +110,16 @@ pub struct Authorizer {
     policies: PolicySet,
     schema: Schema,
     cedar: CedarAuthorizer,
+    /// The principal's entity set (user and roles, checked against the schema), by user and
+    /// roles: a user sends many requests with the same token.
+    entities: Mutex<HashMap<Principal, Arc<Entities>>>,
 }
+
+/// A principal as the entity cache knows it: login and roles.
+type Principal = (String, Vec<String>);
+
+/// Most principals whose entity set is kept (the map is emptied when full).
+const ENTITY_CACHE: usize = 4096;
 
 fn policy_err(what: &'static str) -> impl Fn(String) -> SetupError {
     move |reason| SetupError::Policy { what, reason }
@@ -96,6 +145,7 @@ impl Authorizer {
             policies,
             schema,
             cedar: CedarAuthorizer::new(),
+            entities: Mutex::new(HashMap::new()),
         })
     }
 
@@ -130,6 +180,40 @@ impl Authorizer {
         ))
     }
 
+    /// The entity set of a principal: the user with its roles (schema-checked), cached.
+    fn entities_of(
+        &self,
+        principal: &EntityUid,
+        user: &str,
+        roles: &[String],
+    ) -> Option<Arc<Entities>> {
+        let key = (user.to_string(), roles.to_vec());
+        if let Some(e) = self.entities.lock().ok()?.get(&key) {
+            return Some(e.clone());
+        }
+        let user_entity = Entity::new(
+            principal.clone(),
+            HashMap::from([(
+                "roles".to_string(),
+                RestrictedExpression::new_set(
+                    roles
+                        .iter()
+                        .map(|r| RestrictedExpression::new_string(r.clone())),
+                ),
+            )]),
+            HashSet::new(),
+        )
+        .ok()?;
+        let e = Arc::new(Entities::from_entities([user_entity], Some(&self.schema)).ok()?);
+        if let Ok(mut m) = self.entities.lock() {
+            if m.len() >= ENTITY_CACHE {
+                m.clear();
+            }
+            m.insert(key, e.clone());
+        }
+        Some(e)
+    }
+
     fn evaluate(
         &self,
         user: &str,
@@ -141,21 +225,23 @@ impl Authorizer {
         let principal = Self::uid("User", user)?;
         let action = Self::uid("Action", action)?;
         let resource = Self::uid(resource.0, resource.1)?;
-        let ctx_json = serde_json::to_value(ctx).ok()?;
-        let context = Context::from_json_value(ctx_json, Some((&self.schema, &action))).ok()?;
-        let entities_json = serde_json::json!([{
-            "uid": {"type": "User", "id": user},
-            "attrs": {"roles": roles},
-            "parents": []
-        }]);
-        let entities = Entities::from_json_value(entities_json, Some(&self.schema)).ok()?;
+        // Built directly (no JSON round trip); `Request::new` and `Entities::from_entities`
+        // still check both against the schema.
+        let context = Context::from_pairs(ctx.pairs()).ok()?;
+        let entities = self.entities_of(&principal, user, roles)?;
         let req = Request::new(principal, action, resource, context, Some(&self.schema)).ok()?;
-        let resp = self.cedar.is_authorized(&req, &self.policies, &entities);
-        let ids = resp
-            .diagnostics()
-            .reason()
-            .map(|id| id.to_string())
-            .collect();
+        let resp = self
+            .cedar
+            .is_authorized(&req, &self.policies, entities.as_ref());
+        // The policy ids are only reported for a refusal; an allowed request skips them.
+        let ids = match resp.decision() {
+            CedarDecision::Allow => vec![],
+            CedarDecision::Deny => resp
+                .diagnostics()
+                .reason()
+                .map(|id| id.to_string())
+                .collect(),
+        };
         Some((resp.decision(), ids))
     }
 
@@ -237,6 +323,16 @@ mod tests {
             break_glass: false,
             resource_type: "Observation".into(),
         }
+    }
+
+    #[test]
+    fn context_pairs_name_every_field_once() {
+        let v = serde_json::to_value(ctx()).unwrap();
+        let mut fields: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        let mut pairs: Vec<String> = ctx().pairs().into_iter().map(|(k, _)| k).collect();
+        fields.sort();
+        pairs.sort();
+        assert_eq!(fields, pairs);
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod files;
 pub mod idempotency;
 pub mod ingest;
 pub mod jwks;
+pub mod load;
 pub mod metrics;
 pub mod proxy;
 pub mod ratelimit;

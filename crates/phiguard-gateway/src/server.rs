@@ -168,6 +168,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let Some(tls) = tls else {
+        // TCP_NODELAY: a response written in more than one piece (headers, then a body) must
+        // not wait for the client's delayed ACK (Nagle); axum leaves it off.
+        let listener =
+            axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+                let _ = tcp.set_nodelay(true);
+            });
         return axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -183,6 +189,7 @@ pub async fn serve(
             () = &mut shutdown => break,
             conn = listener.accept() => {
                 let Ok((tcp, addr)) = conn else { continue };
+                let _ = tcp.set_nodelay(true);
                 let acceptor = acceptor.clone();
                 let router = router.clone();
                 let watcher = graceful.watcher();

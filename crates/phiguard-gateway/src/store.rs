@@ -223,13 +223,12 @@ impl VaultStore {
     pub fn patient_of(&self, rtype: &str, id: &str) -> Result<Option<String>, ApiError> {
         let owner: Option<String> = {
             let c = self.index.lock().map_err(|_| ApiError::internal())?;
-            c.query_row(
-                "SELECT owner FROM resource_owner WHERE rtype = ?1 AND id = ?2",
-                params![rtype, id],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()
-            .map_err(|_| ApiError::internal())?
+            c.prepare_cached("SELECT owner FROM resource_owner WHERE rtype = ?1 AND id = ?2")
+                .and_then(|mut st| {
+                    st.query_row(params![rtype, id], |r| r.get::<_, String>(0))
+                        .optional()
+                })
+                .map_err(|_| ApiError::internal())?
         };
         let Some(tok) = owner.as_deref().and_then(token_of_hex) else {
             return Ok(None);
@@ -283,22 +282,11 @@ impl VaultStore {
             step_up,
             two_person: false,
         }));
-        let bytes = v
-            .get(patient, rtype, id, version)
+        // The version comes with the record (no listing of the patient's records), and the
+        // JSON the vault parsed for its own label check is reused.
+        let (version, json) = v
+            .get_versioned(patient, rtype, id, version)
             .map_err(|e| vault_err(&e))?;
-        let version = match version {
-            Some(n) => n,
-            None => v
-                .list(patient)
-                .map_err(|e| vault_err(&e))?
-                .iter()
-                .filter(|(k, _)| k.resource_type == rtype && k.id == id)
-                .map(|(k, _)| k.version)
-                .max()
-                .unwrap_or(1),
-        };
-        let json: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|_| ApiError::internal())?;
         if is_tombstone(&json) {
             return Err(gone());
         }

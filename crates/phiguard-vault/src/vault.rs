@@ -486,6 +486,32 @@ impl Vault {
         id: &str,
         version: Option<u64>,
     ) -> Result<Vec<u8>, VaultError> {
+        self.open_checked(p, resource_type, id, version)
+            .map(|(_, plain, _)| plain)
+    }
+
+    /// Like [`Vault::get`], but returns the version read and the parsed JSON (the vault parses
+    /// it anyway for the security labels, so callers need not parse it again).
+    pub fn get_versioned(
+        &mut self,
+        patient_id: &str,
+        resource_type: &str,
+        id: &str,
+        version: Option<u64>,
+    ) -> Result<(u64, serde_json::Value), VaultError> {
+        let p = self.tokenizer.patient(patient_id);
+        self.open_checked(&p, resource_type, id, version)
+            .map(|(r, _, value)| (r.version.unwrap_or(1), value))
+    }
+
+    /// Opens a record and asks the hook: (record with its version, plaintext, parsed JSON).
+    fn open_checked(
+        &mut self,
+        p: &PatientToken,
+        resource_type: &str,
+        id: &str,
+        version: Option<u64>,
+    ) -> Result<(RecordRef, Vec<u8>, serde_json::Value), VaultError> {
         let (r, plain) = self.open_record(p, resource_type, id, version)?;
         let value: serde_json::Value = serde_json::from_slice(&plain).map_err(|_| {
             VaultError::InvalidState(format!("record {r} decrypted to invalid json"))
@@ -499,7 +525,7 @@ impl Vault {
             sensitive: level::is_sensitive(&labels),
         };
         match self.hook.check(&req) {
-            Approval::Allow => Ok(plain),
+            Approval::Allow => Ok((r, plain, value)),
             Approval::RequireStepUp => Err(VaultError::ApprovalRequired {
                 record: Box::new(r.clone()),
                 requirement: "step-up authentication".into(),

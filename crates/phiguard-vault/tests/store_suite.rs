@@ -157,6 +157,20 @@ fn roundtrip_versions_list(b: &mut Backend) {
     );
     let list = v.list("pat-1").unwrap();
     assert_eq!(list.len(), 3, "{}", b.name);
+    // The version read comes with the parsed record, latest or as asked.
+    let (ver, json) = v.get_versioned("pat-1", "Observation", "o1", None).unwrap();
+    assert_eq!(ver, 2);
+    let parsed = |b: Vec<u8>| serde_json::from_slice::<serde_json::Value>(&b).unwrap();
+    assert_eq!(json, parsed(obs("o1", "second")));
+    let (ver, json) = v
+        .get_versioned("pat-1", "Observation", "o1", Some(1))
+        .unwrap();
+    assert_eq!(ver, 1);
+    assert_eq!(json, parsed(obs("o1", "first")));
+    assert!(matches!(
+        v.get_versioned("pat-1", "Observation", "o1", Some(3)),
+        Err(VaultError::NotFound { .. })
+    ));
     assert!(matches!(
         v.get("pat-1", "Observation", "o9", None),
         Err(VaultError::NotFound { .. })

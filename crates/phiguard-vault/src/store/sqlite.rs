@@ -177,12 +177,10 @@ impl Storage for SqliteStore {
 
     fn patient(&mut self, patient: &PatientToken) -> R<Option<PatientRow>> {
         self.conn
-            .query_row(
+            .prepare_cached(
                 "SELECT ptok, current_dk, min_dk, created_at, erased_at FROM patients WHERE ptok = ?1",
-                [&patient.0[..]],
-                patient_row,
             )
-            .optional()
+            .and_then(|mut s| s.query_row([&patient.0[..]], patient_row).optional())
             .map_err(e)
     }
 
@@ -351,7 +349,7 @@ impl Storage for SqliteStore {
     fn list_records(&mut self, patient: &PatientToken) -> R<Vec<(RecordKey, u32)>> {
         let mut st = self
             .conn
-            .prepare("SELECT ptok, rtype, rid, version, dk_version FROM records WHERE ptok = ?1 ORDER BY rtype, rid, version")
+            .prepare_cached("SELECT ptok, rtype, rid, version, dk_version FROM records WHERE ptok = ?1 ORDER BY rtype, rid, version")
             .map_err(e)?;
         let rows = st
             .query_map([&patient.0[..]], |r| {

@@ -305,6 +305,29 @@ enum GatewayCommand {
         /// Skip ledger fsync (shows the pipeline cost without the disk).
         #[arg(long)]
         dangerous_no_fsync: bool,
+        /// Run only one part: `latency` (vault read vs gateway read, ledger alone, decision
+        /// path) or `proxy` (throughput through the proxy vs direct).
+        #[arg(long, value_parser = ["latency", "proxy"])]
+        only: Option<String>,
+    },
+    /// Load generator against a running server (e.g. `phiguard serve`) from a separate
+    /// process: open loop at `--rate`, or `--concurrency` closed-loop connections.
+    Load {
+        /// URL to GET (plain http, IP:port), e.g. http://127.0.0.1:8443/fhir/Observation/o1.
+        #[arg(long)]
+        url: String,
+        /// Bearer token.
+        #[arg(long)]
+        token: Option<String>,
+        /// Open-loop request rate (per second).
+        #[arg(long, default_value_t = 2000)]
+        rate: u32,
+        /// Closed loop with this many connections instead of the open loop.
+        #[arg(long)]
+        concurrency: Option<usize>,
+        /// Seconds.
+        #[arg(long, default_value_t = 5)]
+        secs: u64,
     },
 }
 
@@ -316,6 +339,7 @@ pub fn run_gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
             secs,
             concurrency,
             dangerous_no_fsync,
+            only,
         } => {
             let dir = tempfile::tempdir()?;
             let store =
@@ -332,6 +356,8 @@ pub fn run_gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
                 secs,
                 concurrency,
                 ledger_sync: !dangerous_no_fsync,
+                latency: only.as_deref() != Some("proxy"),
+                proxy: only.as_deref() != Some("latency"),
             };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -343,6 +369,29 @@ pub fn run_gateway(args: GatewayArgs) -> anyhow::Result<ExitCode> {
                 &mut |m: &str| eprintln!("{m}"),
             ))?;
             print!("{}", phiguard_gateway::bench::table(&rows));
+        }
+        GatewayCommand::Load {
+            url,
+            token,
+            rate,
+            concurrency,
+            secs,
+        } => {
+            let target = phiguard_gateway::load::Target::parse(&url, token)
+                .map_err(|e| anyhow::anyhow!("--url: {e}"))?;
+            let (sample, what) = match concurrency {
+                Some(c) => (
+                    phiguard_gateway::load::closed_loop(&target, c, secs),
+                    format!("closed loop, {c} connections"),
+                ),
+                None => (
+                    phiguard_gateway::load::open_loop(&target, rate, secs),
+                    format!("open loop at {rate} req/s"),
+                ),
+            };
+            let mut row = phiguard_gateway::bench::row(sample);
+            row.name = what;
+            print!("{}", phiguard_gateway::bench::table(&[row]));
         }
     }
     Ok(ExitCode::SUCCESS)
