@@ -468,12 +468,17 @@ impl Monitor {
                 .is_some_and(|m| m.other_depts.iter().any(emergency_dept));
         flags[Flag::BreakGlass as usize] =
             (ev.has_purpose("BTG") || ev.has_purpose("ETREAT")) && !emergency_context;
-        // Policy violations whatever the user's role: opening one's own record; opening a
-        // household member's, or breaking the glass, without being on the patient's care team.
-        // Work that is routine for the role (billing a discharge, reading an image) does not
-        // excuse them, so a weak link cannot count against misuse here.
+        // Policy violations whatever the user's role: opening one's own record without being
+        // listed on one's own care team; opening a household member's, or breaking the glass,
+        // without a direct link. Work that is routine for the role (billing a discharge,
+        // reading an image, the department's census) does not excuse them, so such a link
+        // cannot count against misuse here.
         let direct = relation.is_some_and(|r| r.is_direct());
-        if flags[Flag::SelfAccess as usize]
+        let on_team = matches!(
+            relation,
+            Some(Relation::CareCurrent | Relation::CareRecent | Relation::CarePast)
+        );
+        if (flags[Flag::SelfAccess as usize] && !on_team)
             || (!direct && (flags[Flag::Household as usize] || flags[Flag::BreakGlass as usize]))
         {
             for e in evidence
