@@ -14,7 +14,7 @@ ipk=${1:-2}
 share=${2:-0}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-printf '%-6s %-5s %-6s %-9s %-8s %-7s %-9s %-7s %-8s %s\n' seed days scale patients events recall precision named auc worst-kind
+printf '%-6s %-6s %-6s %-6s %-8s %-7s %-9s %-7s %-8s %s\n' seed days scale patients events recall precision named auc worst-kind
 for cfg in "1 21 1.0 6000" "2 21 1.0 6000" "3 14 0.6 3000" "4 28 1.5 9000" "5 21 1.0 6000" "6 10 0.5 2000" \
   "7 21 1.0 6000" "8 14 0.8 4000" "9 28 1.2 8000" "10 21 1.0 6000" "11 10 0.6 2500" "12 21 1.3 7000"; do
   set -- $cfg
@@ -22,25 +22,6 @@ for cfg in "1 21 1.0 6000" "2 21 1.0 6000" "3 14 0.6 3000" "4 28 1.5 9000" "5 21
   "$bin" simulate hospital --out "$d" --seed "$1" --days "$2" --scale "$3" --patients "$4" --incidents-per-kind "$ipk" --unexplained-share "$share" >/dev/null
   "$bin" scan --context "$d/context" --events "$d/AuditEvent.ndjson" --out "$d/scores.ndjson" -q
   "$bin" eval --labels "$d/labels.ndjson" --scores "$d/scores.ndjson" --json >"$work/eval-$1.json"
-  python3 -c '
-import json, sys
-r = json.load(sys.stdin)
-k, w = min(r["kinds"].items(), key=lambda kv: kv[1]["recall"])
-print("%-6s %-5s %-6s %-9s %-8d %-7.3f %-9.3f %-7.3f %-8.4f %s %.2f" % (sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], r["events"], r["recall"], r["precision"], r["reasons_named"], r["auc_roc"], k, w["recall"]))
-' "$1" "$2" "$3" "$4" <"$work/eval-$1.json"
+  python3 scripts/eval-table.py row "$work/eval-$1.json" "$1" "$2" "$3" "$4"
 done
-python3 - "$work" <<'PY'
-import glob, json, sys
-kinds, reviewed, hits = {}, 0, 0
-for f in sorted(glob.glob(sys.argv[1] + "/eval-*.json")):
-    r = json.load(open(f))
-    reviewed += r["reviewed_cases"]
-    hits += r["reviewed_incident_cases"]
-    for k, v in r["kinds"].items():
-        a = kinds.setdefault(k, [0, 0, 0])
-        a[0] += v["incidents"]; a[1] += v["caught"]; a[2] += v["reasons_named"]
-n = sum(a[0] for a in kinds.values())
-print("pooled: %d incidents, recall %.3f, precision %.3f, reasons named %.3f" % (
-    n, sum(a[1] for a in kinds.values()) / n, hits / max(reviewed, 1), sum(a[2] for a in kinds.values()) / n))
-print("per kind: " + ", ".join("%s %d/%d" % (k, a[1], a[0]) for k, a in sorted(kinds.items())))
-PY
+python3 scripts/eval-table.py pool "$work"
