@@ -115,6 +115,10 @@ pub struct GroupCommitter {
 /// Gathers one batch: the first request, then whatever is queued or arrives within the
 /// linger gap, up to `max_entries` or `max_wait`. A flush ends the batch (it is answered
 /// after the batch, in order).
+/// Acknowledged entries handed to the publisher at once at most (bounds the journal thread's
+/// buffer between publish intervals).
+const OUTBOX_MAX: usize = 8192;
+
 fn gather(
     rx: &mpsc::Receiver<Request>,
     first: Request,
@@ -307,8 +311,36 @@ fn run_journaled(
     };
     let (ptx, prx) = mpsc::channel::<Publish>();
     let pub_state = published.clone();
+    let interval = policy.publish_interval;
     let publisher = thread::spawn(move || run_publisher(ledger, policy, prx, pub_state));
-    while let Ok(first) = rx.recv() {
+    // Acknowledged entries are handed to the publisher once per publish interval (or at a
+    // flush, or when many are waiting), not after every group commit: the publisher only
+    // publishes once per interval anyway, and waking it for every batch costs a context
+    // switch per batch on the request path's cores.
+    let mut outbox: Vec<Vec<u8>> = Vec::new();
+    let mut last_handoff = Instant::now();
+    let hand_off = |outbox: &mut Vec<Vec<u8>>, broken: &mut Option<String>| {
+        if !outbox.is_empty() && ptx.send(Publish::Entries(std::mem::take(outbox))).is_err() {
+            *broken = Some("the ledger publisher stopped".into());
+        }
+    };
+    loop {
+        let first = if outbox.is_empty() {
+            match rx.recv() {
+                Ok(r) => r,
+                Err(_) => break,
+            }
+        } else {
+            match rx.recv_timeout(interval.saturating_sub(last_handoff.elapsed())) {
+                Ok(r) => r,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    hand_off(&mut outbox, &mut broken);
+                    last_handoff = Instant::now();
+                    continue;
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        };
         let (mut reqs, flush) = gather(&rx, first, &policy);
         // An oversized entry fails its own request only.
         reqs.retain_mut(|(e, r)| {
@@ -366,9 +398,7 @@ fn run_journaled(
                         entries.extend(e);
                     }
                     crate::log::crash_point("journal-acked");
-                    if ptx.send(Publish::Entries(entries)).is_err() {
-                        broken = Some("the ledger publisher stopped".into());
-                    }
+                    outbox.extend(entries);
                 }
                 Err(msg) => {
                     for (_, r) in reqs {
@@ -377,12 +407,17 @@ fn run_journaled(
                 }
             }
         }
+        if flush.is_some() || outbox.len() >= OUTBOX_MAX || last_handoff.elapsed() >= interval {
+            hand_off(&mut outbox, &mut broken);
+            last_handoff = Instant::now();
+        }
         if let Some(f) = flush {
             if let Err(mpsc::SendError(Publish::Flush(f))) = ptx.send(Publish::Flush(f)) {
                 f.send(Err(Error::WriterStopped));
             }
         }
     }
+    hand_off(&mut outbox, &mut broken);
     drop(ptx);
     let ledger = publisher.join().ok()?;
     if journal.is_some_and(|j| j.next() == ledger.size()) {
