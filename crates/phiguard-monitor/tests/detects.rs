@@ -533,3 +533,83 @@ fn opening_ones_own_record_alerts_even_when_treated_by_a_department_the_user_ser
         .unwrap();
     assert!(nr >= 0.0, "{nr}");
 }
+
+fn link_bits(a: &Assessment) -> f64 {
+    a.evidence
+        .iter()
+        .find(|e| e.reason == Reason::NoRelationship)
+        .map(|e| e.bits)
+        .unwrap()
+}
+
+#[test]
+fn snooping_is_often_triggered_by_an_admission() {
+    // The employee is an ED patient today, with no link to the cardiology nurse. Under the
+    // misuse model part of snooping lands on people who were just admitted, so "being treated
+    // elsewhere" speaks less for routine work than under a relationship-blind misuse model,
+    // and a patient with no current care (the stranger) a little less for snooping.
+    let run = |share: f64, patient: &str| {
+        let config = MonitorConfig {
+            triggered_share: share,
+            ..MonitorConfig::default()
+        };
+        let mut m = Monitor::new(&context(), config);
+        let mut c = Clock(0);
+        for day in 1..=10 {
+            for k in 0..24 {
+                let t = format!("2026-03-{day:02}T{:02}:{:02}:00Z", 8 + k % 8, (k * 7) % 60);
+                let p = format!("p{}", (k * 5 + day) % 30);
+                assess(&mut m, &mut c, &t, "nurse1", &p, "WS-CARD-1", "TREAT");
+            }
+        }
+        let a = assess(
+            &mut m,
+            &mut c,
+            "2026-03-12T10:30:00Z",
+            "nurse1",
+            patient,
+            "WS-CARD-1",
+            "TREAT",
+        );
+        link_bits(&a)
+    };
+    let (emp_trig, emp_blind) = (run(0.5, "p-emp"), run(0.0, "p-emp"));
+    let (str_trig, str_blind) = (run(0.5, "p-stranger"), run(0.0, "p-stranger"));
+    // In this small hospital three quarters of the patients are under care, so the shift for
+    // the admitted employee is small (log2(0.5 / 0.75 + 0.5) = 0.22 bits); for the stranger
+    // with no care it is log2(0.5) = -1 bit.
+    assert!(emp_trig > emp_blind + 0.1, "{emp_trig} vs {emp_blind}");
+    assert!(
+        (str_trig - (str_blind - 1.0)).abs() < 0.05,
+        "{str_trig} vs {str_blind}"
+    );
+}
+
+#[test]
+fn an_insider_at_an_unusual_hour_is_more_suspicious() {
+    let at = |t: &str| {
+        let (mut m, mut c) = warmed_up();
+        assess(
+            &mut m,
+            &mut c,
+            t,
+            "nurse1",
+            "p-neighbor",
+            "WS-CARD-1",
+            "TREAT",
+        )
+    };
+    let (day, night) = (at("2026-03-12T10:30:00Z"), at("2026-03-12T03:10:00Z"));
+    assert!(
+        night.score > day.score + 2.0,
+        "{} vs {}",
+        night.score,
+        day.score
+    );
+    assert!(night
+        .evidence
+        .iter()
+        .any(|e| e.reason == Reason::UnusualTime
+            && e.bits >= 2.0
+            && matches!(e.hypothesis, phiguard_monitor::engine::Hypothesis::Insider)));
+}
