@@ -52,7 +52,7 @@ async fn login_then_use_list_and_revoke_sessions() {
     // A second session; list shows both, the current one marked.
     let (_, _, v3) = login(&h, "alice", PW).await;
     let tok2 = v3["access_token"].as_str().unwrap().to_string();
-    let (s, _, list) = h.call("GET", "/auth/sessions", Some(&tok), &[], None).await;
+    let (s, _, list) = h.get("/auth/sessions", &tok).await;
     assert_eq!(s, StatusCode::OK);
     let items = list["sessions"].as_array().unwrap();
     assert_eq!(items.len(), 2);
@@ -70,9 +70,7 @@ async fn login_then_use_list_and_revoke_sessions() {
         )
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, _, v) = h
-        .call("GET", "/fhir/Observation/o1", Some(&tok2), &[], None)
-        .await;
+    let (s, _, v) = h.get("/fhir/Observation/o1", &tok2).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     assert!(is_outcome(&v));
     // Revoking again: 404 OperationOutcome; a malformed id: 400.
@@ -94,7 +92,7 @@ async fn login_then_use_list_and_revoke_sessions() {
     // Logout ends the current session.
     let (s, _, _) = h.call("POST", "/auth/logout", Some(&tok), &[], None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, _, _) = h.call("GET", "/auth/sessions", Some(&tok), &[], None).await;
+    let (s, _, _) = h.get("/auth/sessions", &tok).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
 
@@ -107,18 +105,12 @@ async fn other_users_sessions_only_for_admins_and_disable_is_immediate() {
     let alice = a["access_token"].as_str().unwrap().to_string();
     let (_, _, r) = login(&h, "root", PW).await;
     let root = r["access_token"].as_str().unwrap().to_string();
-    let (s, _, v) = h
-        .call("GET", "/auth/sessions?all=true", Some(&alice), &[], None)
-        .await;
+    let (s, _, v) = h.get("/auth/sessions?all=true", &alice).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert!(is_outcome(&v));
-    let (s, _, v) = h
-        .call("GET", "/auth/sessions?bogus=1", Some(&root), &[], None)
-        .await;
+    let (s, _, v) = h.get("/auth/sessions?bogus=1", &root).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
-    let (s, _, v) = h
-        .call("GET", "/auth/sessions?all=true", Some(&root), &[], None)
-        .await;
+    let (s, _, v) = h.get("/auth/sessions?all=true", &root).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["sessions"].as_array().unwrap().len(), 2);
     // Alice cannot revoke root's session (looks like a missing one); root can revoke hers.
@@ -135,9 +127,7 @@ async fn other_users_sessions_only_for_admins_and_disable_is_immediate() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     // Disabling the account (what `phiguard account disable` does) ends her session now.
     h.state.inner.accounts.set_disabled("alice", true).unwrap();
-    let (s, _, _) = h
-        .call("GET", "/auth/sessions", Some(&alice), &[], None)
-        .await;
+    let (s, _, _) = h.get("/auth/sessions", &alice).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let (s, _, v) = login(&h, "alice", PW).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);

@@ -56,9 +56,7 @@ async fn create_read_vread_search_update_with_relationship() {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(hd["location"], "/fhir/Observation/o1/_history/1");
     assert!(hd.contains_key("x-phiguard-audit-index"));
-    let (s, _, v) = h
-        .call("GET", "/fhir/Observation/o1", Some(&t), &[], None)
-        .await;
+    let (s, _, v) = h.get("/fhir/Observation/o1", &t).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["valueQuantity"]["value"], 72);
     let mut upd: serde_json::Value = serde_json::from_str(&observation("o1", "p1")).unwrap();
@@ -74,33 +72,19 @@ async fn create_read_vread_search_update_with_relationship() {
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(hd["etag"], "W/\"2\"");
-    let (s, _, v) = h
-        .call(
-            "GET",
-            "/fhir/Observation/o1/_history/1",
-            Some(&t),
-            &[],
-            None,
-        )
-        .await;
+    let (s, _, v) = h.get("/fhir/Observation/o1/_history/1", &t).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["valueQuantity"]["value"], 72);
-    let (s, _, v) = h
-        .call("GET", "/fhir/Observation/o1", Some(&t), &[], None)
-        .await;
+    let (s, _, v) = h.get("/fhir/Observation/o1", &t).await;
     assert_eq!(
         (s, v["valueQuantity"]["value"].as_i64()),
         (StatusCode::OK, Some(80))
     );
-    let (s, _, v) = h
-        .call("GET", "/fhir/Observation?patient=p1", Some(&t), &[], None)
-        .await;
+    let (s, _, v) = h.get("/fhir/Observation?patient=p1", &t).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["resourceType"], "Bundle");
     assert_eq!(v["total"], 1);
-    let (s, _, v) = h
-        .call("GET", "/fhir/Observation/nope", Some(&t), &[], None)
-        .await;
+    let (s, _, v) = h.get("/fhir/Observation/nope", &t).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(is_outcome(&v));
     // Every request above is in the ledger: 7 requests, 7 entries.
@@ -124,9 +108,7 @@ async fn denied_without_relationship_then_break_the_glass_raises_alert() {
         StatusCode::CREATED
     );
     let bob = h.token("bob", CLIN);
-    let (s, _, v) = h
-        .call("GET", "/fhir/Observation/o1", Some(&bob), &[], None)
-        .await;
+    let (s, _, v) = h.get("/fhir/Observation/o1", &bob).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert!(is_outcome(&v));
     let msg = v["issue"][0]["diagnostics"].as_str().unwrap();
@@ -161,9 +143,7 @@ async fn denied_without_relationship_then_break_the_glass_raises_alert() {
     let mut c = claims("carol", "user/AuditEvent.rs");
     c.roles = vec!["auditor".into()];
     let aud = h.iss.sign(&c).unwrap();
-    let (s, _, v) = h
-        .call("GET", "/fhir/AuditEvent?alert=true", Some(&aud), &[], None)
-        .await;
+    let (s, _, v) = h.get("/fhir/AuditEvent?alert=true", &aud).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let text = v.to_string();
     assert!(text.contains("urn:phiguard:break-glass"), "{text}");
@@ -192,9 +172,7 @@ async fn denied_without_relationship_then_break_the_glass_raises_alert() {
     );
     // Clinicians may not read the audit trail.
     assert_eq!(
-        h.call("GET", "/fhir/AuditEvent", Some(&alice), &[], None)
-            .await
-            .0,
+        h.get("/fhir/AuditEvent", &alice).await.0,
         StatusCode::FORBIDDEN
     );
     // After breaking the glass, bob's risk is high: his next access needs step-up.
@@ -243,17 +221,10 @@ async fn sensitive_records_need_step_up() {
         StatusCode::CREATED
     );
     assert_eq!(
-        h.call("GET", "/fhir/Condition/c1", Some(&t), &[], None)
-            .await
-            .0,
+        h.get("/fhir/Condition/c1", &t).await.0,
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(
-        h.call("GET", "/fhir/Condition/c1", Some(&strong), &[], None)
-            .await
-            .0,
-        StatusCode::OK
-    );
+    assert_eq!(h.get("/fhir/Condition/c1", &strong).await.0, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -323,7 +294,7 @@ async fn overload_gives_503_never_unaudited() {
         let uri = format!("/fhir/Observation/x{i}");
         let h = &h;
         let t = &t;
-        async move { h.call("GET", &uri, Some(t), &[], None).await.0 }
+        async move { h.get(&uri, t).await.0 }
     });
     let codes = futures_util::future::join_all(calls).await;
     assert!(

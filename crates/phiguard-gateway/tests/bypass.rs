@@ -114,9 +114,7 @@ async fn bypass_attempts_all_fail_and_are_audited() {
         failures.join("\n")
     );
     // The record is untouched by the attempts.
-    let (s, _, v) = h
-        .call("GET", "/fhir/Observation/o1", Some(&alice), &[], None)
-        .await;
+    let (s, _, v) = h.get("/fhir/Observation/o1", &alice).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["subject"]["reference"], "Patient/p1");
 }
@@ -170,15 +168,7 @@ async fn flood_of_bad_tokens_is_throttled_not_a_ledger_dos() {
     let before = h.ledger_size();
     let (mut unauth, mut throttled) = (0, 0);
     for _ in 0..40 {
-        let (s, _, v) = h
-            .call(
-                "GET",
-                "/fhir/Observation/o1",
-                Some("bad.token.here"),
-                &[],
-                None,
-            )
-            .await;
+        let (s, _, v) = h.get("/fhir/Observation/o1", "bad.token.here").await;
         assert!(is_outcome(&v));
         match s {
             StatusCode::UNAUTHORIZED => unauth += 1,

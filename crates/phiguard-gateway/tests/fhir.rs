@@ -50,25 +50,13 @@ async fn history_vread_and_meta_agree() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["meta"]["versionId"], "2");
     assert_eq!(hd["location"], "/fhir/Observation/o1/_history/2");
-    let (_, hd, v) = h
-        .call("GET", "/fhir/Observation/o1", Some(&t), &[], None)
-        .await;
+    let (_, hd, v) = h.get("/fhir/Observation/o1", &t).await;
     assert_eq!(v["meta"]["versionId"], "2");
     assert_eq!(hd["etag"], "W/\"2\"");
-    let (_, _, v1) = h
-        .call(
-            "GET",
-            "/fhir/Observation/o1/_history/1",
-            Some(&t),
-            &[],
-            None,
-        )
-        .await;
+    let (_, _, v1) = h.get("/fhir/Observation/o1/_history/1", &t).await;
     assert_eq!(v1["meta"]["versionId"], "1");
     let before = h.ledger_size();
-    let (s, _, b) = h
-        .call("GET", "/fhir/Observation/o1/_history", Some(&t), &[], None)
-        .await;
+    let (s, _, b) = h.get("/fhir/Observation/o1/_history", &t).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(h.ledger_size(), before + 1, "history is audited");
     assert_eq!(b["type"], "history");
@@ -79,25 +67,11 @@ async fn history_vread_and_meta_agree() {
     assert_eq!(b["entry"][1]["fullUrl"], "/fhir/Observation/o1/_history/1");
     // Bob, no relationship: history refused like a read.
     let (s, _, v) = h
-        .call(
-            "GET",
-            "/fhir/Observation/o1/_history",
-            Some(&h.token("bob", CLIN)),
-            &[],
-            None,
-        )
+        .get("/fhir/Observation/o1/_history", &h.token("bob", CLIN))
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     assert!(is_outcome(&v));
-    let (s, _, _) = h
-        .call(
-            "GET",
-            "/fhir/Observation/nope/_history",
-            Some(&t),
-            &[],
-            None,
-        )
-        .await;
+    let (s, _, _) = h.get("/fhir/Observation/nope/_history", &t).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
 
@@ -122,12 +96,7 @@ async fn delete_needs_step_up_keeps_history_and_is_idempotent() {
         .to_str()
         .unwrap()
         .contains("insufficient_user_authentication"));
-    assert_eq!(
-        h.call("GET", "/fhir/Observation/o1", Some(&t), &[], None)
-            .await
-            .0,
-        StatusCode::OK
-    );
+    assert_eq!(h.get("/fhir/Observation/o1", &t).await.0, StatusCode::OK);
     // Bob cannot delete even with MFA; nor by breaking the glass.
     let bob = token_with(&h, "bob", &["clinician"], true);
     let (s, _, _) = h
@@ -148,44 +117,22 @@ async fn delete_needs_step_up_keeps_history_and_is_idempotent() {
     assert_eq!(s, StatusCode::NO_CONTENT);
     assert_eq!(hd["etag"], "W/\"2\"");
     assert_eq!(h.ledger_size(), before + 1);
-    let (s, _, v) = h
-        .call("GET", "/fhir/Observation/o1", Some(&t), &[], None)
-        .await;
+    let (s, _, v) = h.get("/fhir/Observation/o1", &t).await;
     assert_eq!(s, StatusCode::GONE);
     assert!(is_outcome(&v));
     // The deletion version itself reads 410; earlier versions stay readable.
     assert_eq!(
-        h.call(
-            "GET",
-            "/fhir/Observation/o1/_history/2",
-            Some(&t),
-            &[],
-            None
-        )
-        .await
-        .0,
+        h.get("/fhir/Observation/o1/_history/2", &t).await.0,
         StatusCode::GONE
     );
     assert_eq!(
-        h.call(
-            "GET",
-            "/fhir/Observation/o1/_history/1",
-            Some(&t),
-            &[],
-            None
-        )
-        .await
-        .0,
+        h.get("/fhir/Observation/o1/_history/1", &t).await.0,
         StatusCode::OK
     );
-    let (_, _, b) = h
-        .call("GET", "/fhir/Observation/o1/_history", Some(&t), &[], None)
-        .await;
+    let (_, _, b) = h.get("/fhir/Observation/o1/_history", &t).await;
     assert_eq!(b["entry"][0]["request"]["method"], "DELETE");
     assert!(b["entry"][0].get("resource").is_none());
-    let (_, _, b) = h
-        .call("GET", "/fhir/Observation?patient=p1", Some(&t), &[], None)
-        .await;
+    let (_, _, b) = h.get("/fhir/Observation?patient=p1", &t).await;
     assert_eq!(b["total"], 0);
     // Deleting again has no effect; deleting what never existed is 404.
     assert_eq!(
@@ -234,12 +181,7 @@ async fn deleting_a_patient_crypto_shreds_every_record() {
     )
     .await;
     // Read once before the erasure, so the gateway has already resolved its owner.
-    assert_eq!(
-        h.call("GET", "/fhir/Observation/o1", Some(&t), &[], None)
-            .await
-            .0,
-        StatusCode::OK
-    );
+    assert_eq!(h.get("/fhir/Observation/o1", &t).await.0, StatusCode::OK);
     // A clinician may not erase a patient, even with MFA.
     let strong = token_with(&h, "alice", &["clinician"], true);
     assert_eq!(
@@ -253,17 +195,10 @@ async fn deleting_a_patient_crypto_shreds_every_record() {
         .call("DELETE", "/fhir/Patient/p1", Some(&po), &[], None)
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
-    let (s, _, v) = h
-        .call("GET", "/fhir/Observation/o1", Some(&t), &[], None)
-        .await;
+    let (s, _, v) = h.get("/fhir/Observation/o1", &t).await;
     assert_eq!(s, StatusCode::GONE);
     assert!(is_outcome(&v));
-    assert_eq!(
-        h.call("GET", "/fhir/Patient/p1", Some(&t), &[], None)
-            .await
-            .0,
-        StatusCode::GONE
-    );
+    assert_eq!(h.get("/fhir/Patient/p1", &t).await.0, StatusCode::GONE);
     let ledger = std::fs::read_to_string(h.data().join("erasures.jsonl")).unwrap();
     assert_eq!(ledger.lines().count(), 1);
     assert!(
@@ -300,7 +235,7 @@ async fn search_by_date_code_last_updated_sort_and_paging() {
         assert_eq!(s, StatusCode::CREATED, "{v}");
     }
     let (s, _, b) = h
-        .call("GET", "/fhir/Observation?patient=p1&code=http://loinc.org|8867-4&date=ge2024-01&_sort=-date&_count=1", Some(&t), &[], None)
+        .get("/fhir/Observation?patient=p1&code=http://loinc.org|8867-4&date=ge2024-01&_sort=-date&_count=1", &t)
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["total"], 2);
@@ -315,7 +250,7 @@ async fn search_by_date_code_last_updated_sort_and_paging() {
         .as_str()
         .unwrap()
         .to_string();
-    let (s, _, b2) = h.call("GET", &next, Some(&t), &[], None).await;
+    let (s, _, b2) = h.get(&next, &t).await;
     assert_eq!(s, StatusCode::OK, "{b2}");
     assert_eq!(b2["entry"][0]["resource"]["id"], "a");
     assert!(b2["link"]
@@ -325,34 +260,14 @@ async fn search_by_date_code_last_updated_sort_and_paging() {
         .all(|l| l["relation"] != "next"));
     // _lastUpdated: everything was written just now.
     let (_, _, b) = h
-        .call(
-            "GET",
-            "/fhir/Observation?patient=p1&_lastUpdated=gt2020-01-01",
-            Some(&t),
-            &[],
-            None,
-        )
+        .get("/fhir/Observation?patient=p1&_lastUpdated=gt2020-01-01", &t)
         .await;
     assert_eq!(b["total"], 4);
     let (_, _, b) = h
-        .call(
-            "GET",
-            "/fhir/Observation?patient=p1&_lastUpdated=lt2020-01-01",
-            Some(&t),
-            &[],
-            None,
-        )
+        .get("/fhir/Observation?patient=p1&_lastUpdated=lt2020-01-01", &t)
         .await;
     assert_eq!(b["total"], 0);
-    let (_, _, b) = h
-        .call(
-            "GET",
-            "/fhir/Observation?patient=p1&_sort=date",
-            Some(&t),
-            &[],
-            None,
-        )
-        .await;
+    let (_, _, b) = h.get("/fhir/Observation?patient=p1&_sort=date", &t).await;
     let ids: Vec<&str> = b["entry"]
         .as_array()
         .unwrap()
@@ -362,13 +277,7 @@ async fn search_by_date_code_last_updated_sort_and_paging() {
     assert_eq!(ids, ["d", "a", "b", "c"]);
     // Unsupported parameter: 400 naming it (never the value), unless lenient.
     let (s, _, v) = h
-        .call(
-            "GET",
-            "/fhir/Observation?patient=p1&value-quantity=72",
-            Some(&t),
-            &[],
-            None,
-        )
+        .get("/fhir/Observation?patient=p1&value-quantity=72", &t)
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(v["issue"][0]["code"], "not-supported");
@@ -392,19 +301,11 @@ async fn search_by_date_code_last_updated_sort_and_paging() {
         .unwrap()
         .contains("value-quantity"));
     let (s, _, v) = h
-        .call(
-            "GET",
-            "/fhir/Observation?patient=p1&date=last-tuesday",
-            Some(&t),
-            &[],
-            None,
-        )
+        .get("/fhir/Observation?patient=p1&date=last-tuesday", &t)
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(is_outcome(&v));
     // Paging does not let a search escape the patient: still decided per patient.
-    let (s, _, _) = h
-        .call("GET", &next, Some(&h.token("bob", CLIN)), &[], None)
-        .await;
+    let (s, _, _) = h.get(&next, &h.token("bob", CLIN)).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }

@@ -124,44 +124,18 @@ async fn proxy_mode_same_pipeline() {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let id = v["id"].as_str().unwrap().to_string();
-    let (s, _, v) = h
-        .call(
-            "GET",
-            &format!("/fhir/Observation/{id}"),
-            Some(&alice),
-            &[],
-            None,
-        )
-        .await;
+    let (s, _, v) = h.get(&format!("/fhir/Observation/{id}"), &alice).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["subject"]["reference"], "Patient/p1");
-    let (s, _, v) = h
-        .call(
-            "GET",
-            "/fhir/Observation?patient=p1",
-            Some(&alice),
-            &[],
-            None,
-        )
-        .await;
+    let (s, _, v) = h.get("/fhir/Observation?patient=p1", &alice).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let (s, _, v) = h
-        .call(
-            "GET",
-            &format!("/fhir/Observation/{id}"),
-            Some(&bob),
-            &[],
-            None,
-        )
-        .await;
+    let (s, _, v) = h.get(&format!("/fhir/Observation/{id}"), &bob).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
     assert!(
         !v.to_string().contains("heart rate"),
         "denied data must not leak"
     );
-    let (s, _, _) = h
-        .call("GET", "/fhir/Observation/missing", Some(&alice), &[], None)
-        .await;
+    let (s, _, _) = h.get("/fhir/Observation/missing", &alice).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_eq!(h.ledger_size(), before + 5);
     let _ = stop_up.send(());
@@ -278,15 +252,9 @@ async fn external_issuer_jwks_from_url() {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     // The development issuer is off: its tokens are refused.
     assert_eq!(
-        h.call(
-            "GET",
-            "/fhir/Observation/o1",
-            Some(&h.token("alice", "user/*.cruds")),
-            &[],
-            None
-        )
-        .await
-        .0,
+        h.get("/fhir/Observation/o1", &h.token("alice", "user/*.cruds"))
+            .await
+            .0,
         StatusCode::UNAUTHORIZED
     );
     let _ = stop.send(());

@@ -148,9 +148,7 @@ async fn discovery_es256_rs256_and_refresh_on_unknown_kid() {
         Some(sig)
     })
     .unwrap();
-    let (s, _, v) = h
-        .call("GET", "/fhir/Observation/o1", Some(&rt), &[], None)
-        .await;
+    let (s, _, v) = h.get("/fhir/Observation/o1", &rt).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     // HS256 over the RSA JWK as secret: refused.
     let secret = serde_json::to_vec(&rsa_jwk).unwrap();
@@ -159,9 +157,7 @@ async fn discovery_es256_rs256_and_refresh_on_unknown_kid() {
         Some(aws_lc_rs::hmac::sign(&k, m).as_ref().to_vec())
     })
     .unwrap();
-    let (s, _, v) = h
-        .call("GET", "/fhir/Observation/o1", Some(&hs), &[], None)
-        .await;
+    let (s, _, v) = h.get("/fhir/Observation/o1", &hs).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     assert!(is_outcome(&v));
     assert_eq!(
@@ -174,22 +170,16 @@ async fn discovery_es256_rs256_and_refresh_on_unknown_kid() {
     let (k2, j2) = ec_key("k2");
     *idp.jwks.lock().unwrap() = Jwks { keys: vec![j2] };
     let t2 = es_token(&k2, "k2", &c);
-    let (s, _, v) = h
-        .call("GET", "/fhir/Observation/o1", Some(&t2), &[], None)
-        .await;
+    let (s, _, v) = h.get("/fhir/Observation/o1", &t2).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(idp.fetches.load(Ordering::SeqCst), 2);
     // Rotated-out k1 no longer verifies (and cannot refresh again within the minimum interval).
-    let (s, _, _) = h
-        .call("GET", "/fhir/Observation/o1", Some(&t), &[], None)
-        .await;
+    let (s, _, _) = h.get("/fhir/Observation/o1", &t).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     // Made-up kids: at most one refresh per jwks_min_refresh_secs.
     for i in 0..5 {
         let t = es_token(&k2, &format!("bogus{i}"), &c);
-        let (s, _, _) = h
-            .call("GET", "/fhir/Observation/o1", Some(&t), &[], None)
-            .await;
+        let (s, _, _) = h.get("/fhir/Observation/o1", &t).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
     }
     assert_eq!(

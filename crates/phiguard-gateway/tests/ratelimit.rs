@@ -16,84 +16,36 @@ async fn per_user_budget_with_retry_after_and_summary_audit() {
     let h = harness_with(cfg, None);
     let alice = h.token("alice", CLIN);
     for _ in 0..3 {
-        let (s, _, _) = h
-            .call(
-                "GET",
-                "/fhir/Observation?patient=p1",
-                Some(&alice),
-                &[],
-                None,
-            )
-            .await;
+        let (s, _, _) = h.get("/fhir/Observation?patient=p1", &alice).await;
         assert_eq!(s, StatusCode::OK);
     }
     let before = h.ledger_size();
-    let (s, hd, v) = h
-        .call(
-            "GET",
-            "/fhir/Observation?patient=p1",
-            Some(&alice),
-            &[],
-            None,
-        )
-        .await;
+    let (s, hd, v) = h.get("/fhir/Observation?patient=p1", &alice).await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
     assert!(is_outcome(&v));
     assert_eq!(v["issue"][0]["code"], "throttled");
     assert_eq!(hd["retry-after"], "2");
     assert_eq!(h.ledger_size(), before + 1, "the first refusal is audited");
     // Within the same second: refused, not audited again.
-    let (s, _, _) = h
-        .call(
-            "GET",
-            "/fhir/Observation?patient=p1",
-            Some(&alice),
-            &[],
-            None,
-        )
-        .await;
+    let (s, _, _) = h.get("/fhir/Observation?patient=p1", &alice).await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(h.ledger_size(), before + 1);
     // A fresh token of the same user shares the budget; another user does not.
     let alice2 = h.token("alice", CLIN);
     assert_eq!(
-        h.call(
-            "GET",
-            "/fhir/Observation?patient=p1",
-            Some(&alice2),
-            &[],
-            None
-        )
-        .await
-        .0,
+        h.get("/fhir/Observation?patient=p1", &alice2).await.0,
         StatusCode::TOO_MANY_REQUESTS
     );
     let bob = h.token("bob", CLIN);
-    assert_eq!(
-        h.call("GET", "/fhir/metadata", Some(&bob), &[], None)
-            .await
-            .0,
-        StatusCode::OK
-    );
+    assert_eq!(h.get("/fhir/metadata", &bob).await.0, StatusCode::OK);
     // A forged token naming alice (other key) is not charged to her: it gets 401, not 429.
     let other = tempfile::tempdir().unwrap();
     let forger = phiguard_gateway::token::DevIssuer::open_or_create(other.path()).unwrap();
     let forged = forger.sign(&claims("alice", CLIN)).unwrap();
-    let (s, _, _) = h
-        .call(
-            "GET",
-            "/fhir/Observation?patient=p1",
-            Some(&forged),
-            &[],
-            None,
-        )
-        .await;
+    let (s, _, _) = h.get("/fhir/Observation?patient=p1", &forged).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     // Health probes are never limited.
-    assert_eq!(
-        h.call("GET", "/healthz", Some(&alice), &[], None).await.0,
-        StatusCode::OK
-    );
+    assert_eq!(h.get("/healthz", &alice).await.0, StatusCode::OK);
 }
 
 #[tokio::test]

@@ -132,6 +132,11 @@ impl H {
             .size
     }
 
+    /// An authenticated GET without extra headers or body.
+    pub async fn get(&self, uri: &str, token: &str) -> (StatusCode, HeaderMap, serde_json::Value) {
+        self.call("GET", uri, Some(token), &[], None).await
+    }
+
     pub async fn call(
         &self,
         method: &str,
