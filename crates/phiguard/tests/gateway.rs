@@ -52,22 +52,8 @@ fn token_issue_and_serve_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     // A weak-KDF vault keeps the debug-build test fast; serve would create the default one.
-    let o = Command::new(BIN)
-        .args(["vault", "init", "--dangerous-weak-kdf", "--data-dir"])
-        .arg(&data)
-        .env("PHIGUARD_PASSPHRASE", "test-pass")
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let ctx = data.join("context");
-    std::fs::create_dir_all(&ctx).unwrap();
-    std::fs::write(ctx.join("Practitioner.ndjson"), "{\"resourceType\":\"Practitioner\",\"id\":\"pa\",\"identifier\":[{\"value\":\"alice\"}]}\n{\"resourceType\":\"Practitioner\",\"id\":\"pb\",\"identifier\":[{\"value\":\"bob\"}]}\n").unwrap();
-    std::fs::write(
-        ctx.join("Patient.ndjson"),
-        "{\"resourceType\":\"Patient\",\"id\":\"p1\"}\n",
-    )
-    .unwrap();
-    std::fs::write(ctx.join("CareTeam.ndjson"), "{\"resourceType\":\"CareTeam\",\"subject\":{\"reference\":\"Patient/p1\"},\"participant\":[{\"member\":{\"reference\":\"Practitioner/pa\"}}],\"period\":{\"start\":\"2020-01-01T00:00:00Z\"}}\n").unwrap();
+    init_vault(&data);
+    write_context(&data, &["alice", "bob"], "p1");
     let alice = token(&data, "alice", "user/*.cruds");
     assert_eq!(alice.split('.').count(), 3);
     let bob = token(&data, "bob", "user/*.cruds");
@@ -188,6 +174,24 @@ fn init_vault(data: &std::path::Path) {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Writes a context with one practitioner per login and one patient, on whose care team the
+/// first login is.
+fn write_context(data: &std::path::Path, logins: &[&str], patient: &str) {
+    let ctx = data.join("context");
+    std::fs::create_dir_all(&ctx).unwrap();
+    let practitioners: String = logins
+        .iter()
+        .map(|l| format!("{{\"resourceType\":\"Practitioner\",\"id\":\"pr-{l}\",\"identifier\":[{{\"value\":\"{l}\"}}]}}\n"))
+        .collect();
+    std::fs::write(ctx.join("Practitioner.ndjson"), practitioners).unwrap();
+    std::fs::write(
+        ctx.join("Patient.ndjson"),
+        format!("{{\"resourceType\":\"Patient\",\"id\":\"{patient}\"}}\n"),
+    )
+    .unwrap();
+    std::fs::write(ctx.join("CareTeam.ndjson"), format!("{{\"resourceType\":\"CareTeam\",\"subject\":{{\"reference\":\"Patient/{patient}\"}},\"participant\":[{{\"member\":{{\"reference\":\"Practitioner/pr-{}\"}}}}],\"period\":{{\"start\":\"2020-01-01T00:00:00Z\"}}}}\n", logins[0])).unwrap();
 }
 
 /// Starts `phiguard serve` on a free loopback port; returns the child and its address.
@@ -378,15 +382,7 @@ fn serve_migrates_a_clear_text_index_to_pseudonyms() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     init_vault(&data);
-    let ctx = data.join("context");
-    std::fs::create_dir_all(&ctx).unwrap();
-    std::fs::write(ctx.join("Practitioner.ndjson"), "{\"resourceType\":\"Practitioner\",\"id\":\"pa\",\"identifier\":[{\"value\":\"alice\"}]}\n").unwrap();
-    std::fs::write(
-        ctx.join("Patient.ndjson"),
-        "{\"resourceType\":\"Patient\",\"id\":\"patient-zz9\"}\n",
-    )
-    .unwrap();
-    std::fs::write(ctx.join("CareTeam.ndjson"), "{\"resourceType\":\"CareTeam\",\"subject\":{\"reference\":\"Patient/patient-zz9\"},\"participant\":[{\"member\":{\"reference\":\"Practitioner/pa\"}}],\"period\":{\"start\":\"2020-01-01T00:00:00Z\"}}\n").unwrap();
+    write_context(&data, &["alice"], "patient-zz9");
     let alice = token(&data, "alice", "user/*.cruds");
     let (mut child, addr, _) = start_server_log(&data);
     let obs = "{\"resourceType\":\"Observation\",\"id\":\"o1\",\"status\":\"final\",\"subject\":{\"reference\":\"Patient/patient-zz9\"}}";
