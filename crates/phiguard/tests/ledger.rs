@@ -267,6 +267,26 @@ fn verify_finds_every_single_flipped_byte() {
     );
 }
 
+/// A fresh ledger with entries 0..300, then `ledger append` (with `extra` flags) of 300..1000
+/// made to crash at `point`; returns the temp dir (keep it alive), the ledger dir and the
+/// crashed run's output.
+fn crash_second_batch(point: &str, extra: &[&str]) -> (tempfile::TempDir, PathBuf, Output) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("l");
+    let d = dir.to_str().unwrap();
+    init(&dir);
+    ok(&["ledger", "append", "--dir", d], &ndjson(0..300));
+    let mut args = vec!["ledger", "append", "--dir", d];
+    args.extend_from_slice(extra);
+    let out = run(
+        &args,
+        &ndjson(300..1000),
+        &[("PHIGUARD_LEDGER_DANGEROUS_CRASH_AT", point)],
+    );
+    assert!(!out.status.success(), "{point}: the writer did not crash");
+    (tmp, dir, out)
+}
+
 #[test]
 fn crash_at_every_commit_stage_recovers_to_a_consistent_state() {
     for point in [
@@ -277,17 +297,8 @@ fn crash_at_every_commit_stage_recovers_to_a_consistent_state() {
         "before-checkpoint",
         "after-checkpoint",
     ] {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("l");
+        let (_tmp, dir, out) = crash_second_batch(point, &[]);
         let d = dir.to_str().unwrap();
-        init(&dir);
-        ok(&["ledger", "append", "--dir", d], &ndjson(0..300));
-        let out = run(
-            &["ledger", "append", "--dir", d],
-            &ndjson(300..1000),
-            &[("PHIGUARD_LEDGER_DANGEROUS_CRASH_AT", point)],
-        );
-        assert!(!out.status.success(), "{point}: the writer did not crash");
         assert!(
             out.stdout.is_empty(),
             "{point}: indexes acknowledged before durability"
@@ -324,25 +335,8 @@ fn crash_between_journal_sync_and_publication_loses_no_acknowledged_entry() {
         "before-checkpoint",
         "after-checkpoint",
     ] {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("l");
+        let (_tmp, dir, out) = crash_second_batch(point, &["--journal", "100", "--no-cosign"]);
         let d = dir.to_str().unwrap();
-        init(&dir);
-        ok(&["ledger", "append", "--dir", d], &ndjson(0..300));
-        let out = run(
-            &[
-                "ledger",
-                "append",
-                "--dir",
-                d,
-                "--journal",
-                "100",
-                "--no-cosign",
-            ],
-            &ndjson(300..1000),
-            &[("PHIGUARD_LEDGER_DANGEROUS_CRASH_AT", point)],
-        );
-        assert!(!out.status.success(), "{point}: the writer did not crash");
         let acked: Vec<u64> = String::from_utf8_lossy(&out.stdout)
             .lines()
             .map(|l| l.parse().unwrap())
