@@ -9,7 +9,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::matrix::{check_row, Scaler};
+use crate::matrix::Scaler;
 use crate::{AnomalyError, Detector, Matrix};
 
 /// Hyperparameters of the kNN detector.
@@ -126,15 +126,11 @@ impl Detector for Knn {
         self.scaler.mean.len()
     }
     fn score_row(&self, row: &[f64]) -> Result<f64, AnomalyError> {
-        check_row(row, self.n_features())?;
-        let mut z = Vec::with_capacity(row.len());
-        self.scaler.transform_into(row, &mut z);
+        let z = self.scaler.checked_row(row)?;
         Ok(self.kth(&z, None).map_or(0.0, |(_, d)| d.sqrt()))
     }
     fn contributions(&self, row: &[f64]) -> Result<Vec<f64>, AnomalyError> {
-        check_row(row, self.n_features())?;
-        let mut z = Vec::with_capacity(row.len());
-        self.scaler.transform_into(row, &mut z);
+        let z = self.scaler.checked_row(row)?;
         Ok(match self.kth(&z, None) {
             Some((i, _)) => self
                 .reference

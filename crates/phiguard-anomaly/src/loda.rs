@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::hbos::FeatureHistogram;
-use crate::matrix::{check_row, Scaler};
+use crate::matrix::Scaler;
 use crate::{AnomalyError, Detector, HbosConfig, Matrix};
 
 /// Hyperparameters of LODA (PyOD's defaults: 100 projections, 10 bins).
@@ -133,16 +133,12 @@ impl Detector for Loda {
         self.scaler.mean.len()
     }
     fn score_row(&self, row: &[f64]) -> Result<f64, AnomalyError> {
-        check_row(row, self.n_features())?;
-        let mut z = Vec::with_capacity(row.len());
-        self.scaler.transform_into(row, &mut z);
+        let z = self.scaler.checked_row(row)?;
         let total: f64 = self.terms(&z).map(|(_, t)| t).sum();
         Ok(total / self.projections.len().max(1) as f64)
     }
     fn contributions(&self, row: &[f64]) -> Result<Vec<f64>, AnomalyError> {
-        check_row(row, self.n_features())?;
-        let mut z = Vec::with_capacity(row.len());
-        self.scaler.transform_into(row, &mut z);
+        let z = self.scaler.checked_row(row)?;
         let mut out = vec![0.0; row.len()];
         for (p, t) in self.terms(&z) {
             let parts: Vec<f64> = p
@@ -210,8 +206,7 @@ mod tests {
         }
         // a training row scores exactly the mean of its bins' -ln p
         let row = x.row(7);
-        let mut z = Vec::new();
-        m.scaler.transform_into(row, &mut z);
+        let z = m.scaler.transform_row(row);
         let expect: f64 = m
             .projections
             .iter()

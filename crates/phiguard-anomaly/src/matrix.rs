@@ -201,6 +201,20 @@ impl Scaler {
         );
     }
 
+    /// Standardises one row into a new vector.
+    pub fn transform_row(&self, row: &[f64]) -> Vec<f64> {
+        let mut z = Vec::with_capacity(row.len());
+        self.transform_into(row, &mut z);
+        z
+    }
+
+    /// Checks a row against the fitted width and for non-finite values (see `check_row`),
+    /// then standardises it.
+    pub(crate) fn checked_row(&self, row: &[f64]) -> Result<Vec<f64>, AnomalyError> {
+        check_row(row, self.mean.len())?;
+        Ok(self.transform_row(row))
+    }
+
     /// Standardises a whole matrix.
     pub fn transform(&self, x: &Matrix) -> Matrix {
         let mut data = Vec::with_capacity(x.rows() * x.cols());

@@ -193,8 +193,7 @@ impl PcaConfig {
 
 impl Pca {
     fn whitened(&self, row: &[f64]) -> (Vec<f64>, Vec<f64>) {
-        let mut z = Vec::with_capacity(row.len());
-        self.scaler.transform_into(row, &mut z);
+        let z = self.scaler.transform_row(row);
         let proj: Vec<f64> = self
             .components
             .iter()
@@ -217,8 +216,7 @@ impl Detector for Pca {
         match self.score {
             PcaScore::Mahalanobis => Ok(self.whitened(row).1.iter().map(|p| p * p).sum()),
             PcaScore::WeightedDistance => {
-                let mut z = Vec::with_capacity(row.len());
-                self.scaler.transform_into(row, &mut z);
+                let z = self.scaler.transform_row(row);
                 let norm2: f64 = z.iter().map(|v| v * v).sum();
                 let total: f64 = self.eigenvalues.iter().sum::<f64>().max(1e-300);
                 Ok(self
@@ -237,8 +235,7 @@ impl Detector for Pca {
     fn contributions(&self, row: &[f64]) -> Result<Vec<f64>, AnomalyError> {
         check_row(row, self.n_features())?;
         if self.score == PcaScore::WeightedDistance {
-            let mut z = Vec::with_capacity(row.len());
-            self.scaler.transform_into(row, &mut z);
+            let z = self.scaler.transform_row(row);
             return Ok(z.iter().map(|v| v * v).collect());
         }
         let (z, proj) = self.whitened(row);
