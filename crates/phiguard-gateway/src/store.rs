@@ -137,6 +137,23 @@ pub struct Found {
     pub labels: Vec<String>,
 }
 
+impl Found {
+    /// A stored version with its security labels.
+    fn new(json: serde_json::Value, version: u64) -> Found {
+        let labels = phiguard_vault::level::labels(&json);
+        Found {
+            json,
+            version,
+            labels,
+        }
+    }
+}
+
+/// Parses a record the vault returned (it was validated JSON when stored: failure is a 500).
+fn parse_record(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
+    serde_json::from_slice(bytes).map_err(|_| ApiError::internal())
+}
+
 fn vault_err(e: &VaultError) -> ApiError {
     match e {
         VaultError::NotFound { .. } | VaultError::UnknownPatient { .. } => ApiError::not_found(),
@@ -251,8 +268,7 @@ impl VaultStore {
             Err(VaultError::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(vault_err(&e)),
         };
-        let json: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|_| ApiError::internal())?;
+        let json = parse_record(&bytes)?;
         let patient = crate::app::patient_of_resource(&json);
         // The record must belong to the token it is indexed under.
         let patient = patient.filter(|p| v.patient_token(p) == tok);
@@ -290,12 +306,7 @@ impl VaultStore {
         if is_tombstone(&json) {
             return Err(gone());
         }
-        let labels = phiguard_vault::level::labels(&json);
-        Ok(Found {
-            json,
-            version,
-            labels,
-        })
+        Ok(Found::new(json, version))
     }
 
     /// Every version of a resource, newest first, deletion markers included (FHIR history).
@@ -330,14 +341,7 @@ impl VaultStore {
             let bytes = v
                 .get(patient, rtype, id, Some(ver))
                 .map_err(|e| vault_err(&e))?;
-            let json: serde_json::Value =
-                serde_json::from_slice(&bytes).map_err(|_| ApiError::internal())?;
-            let labels = phiguard_vault::level::labels(&json);
-            out.push(Found {
-                json,
-                version: ver,
-                labels,
-            });
+            out.push(Found::new(parse_record(&bytes)?, ver));
         }
         Ok(out)
     }
@@ -457,17 +461,11 @@ impl VaultStore {
                 Err(VaultError::PatientErased { .. }) => return Ok(Vec::new()),
                 Err(e) => return Err(vault_err(&e)),
             };
-            let json: serde_json::Value =
-                serde_json::from_slice(&bytes).map_err(|_| ApiError::internal())?;
+            let json = parse_record(&bytes)?;
             if is_tombstone(&json) {
                 continue;
             }
-            let labels = phiguard_vault::level::labels(&json);
-            out.push(Found {
-                json,
-                version: ver,
-                labels,
-            });
+            out.push(Found::new(json, ver));
         }
         Ok(out)
     }
