@@ -64,6 +64,13 @@ pub struct MonitorConfig {
     /// Share of insider snooping done outside the user's usual hours (the quiet night shift,
     /// a late evening): under insider misuse the hour is the user's own habit for the rest.
     pub insider_off_hours: f64,
+    /// How deep a snooper reads: having opened an item of a patient's record they have no
+    /// reason to see, the probability that they open one more (a geometric depth; 0.5 means
+    /// half stop after one item, a quarter read three or more). Compared with how deep this
+    /// hospital's own unexplained looks go, learned from the stream.
+    pub snoop_continue: f64,
+    /// Accesses by one user to one patient at most this far apart form one look (one sitting).
+    pub look_gap_secs: i64,
 }
 
 impl Default for MonitorConfig {
@@ -89,6 +96,8 @@ impl Default for MonitorConfig {
             legit_weight_midpoint_bits: 14.0,
             triggered_share: 0.5,
             insider_off_hours: 0.2,
+            snoop_continue: 0.5,
+            look_gap_secs: 2 * 3600,
         }
     }
 }

@@ -184,6 +184,11 @@ pub enum Detail {
         /// Workstation or network address.
         ip: bool,
     },
+    /// A later item of a look at a patient nothing links the user to.
+    Depth {
+        /// Items of the record opened in this sitting so far.
+        items: u32,
+    },
     /// Bulk volume.
     Volume {
         /// Distinct patients in the window.
@@ -279,6 +284,33 @@ pub struct Monitor {
     group_pooling: [f64; RELATIONS],
     /// Events assessed so far.
     events_seen: u64,
+    /// Open looks at patients that nothing explained, by (user, patient).
+    looks: FxHashMap<u64, Look>,
+    /// The local day on which stale looks were last dropped.
+    looks_pruned_day: Option<i64>,
+    /// Per rung of the look's first item: legitimate-weighted number of unexplained looks
+    /// that reached each depth (index 0: every look; index k: looks that went on to k + 1
+    /// items or more, up to [`LOOK_DEPTHS`]).
+    look_depths: [[f64; LOOK_DEPTHS]; RELATIONS],
+}
+
+/// Depths of a look told apart; deeper looks count as this deep.
+const LOOK_DEPTHS: usize = 6;
+/// Pseudo-looks of the neutral prior on how deep unexplained looks go.
+const LOOK_PRIOR: f64 = 20.0;
+
+/// One user's look at one patient nothing links them to: the accesses of one sitting.
+#[derive(Debug, Clone, Copy)]
+struct Look {
+    /// When the latest item was opened.
+    last: i64,
+    /// Items opened so far.
+    depth: u32,
+    /// The rung of the first item.
+    relation: Relation,
+    /// The first item's link evidence (insider, relationship-blind).
+    bits: f64,
+    blind_bits: f64,
 }
 
 impl Monitor {
@@ -321,6 +353,9 @@ impl Monitor {
             pooling_day: None,
             group_pooling: [0.0; RELATIONS],
             events_seen: 0,
+            looks: FxHashMap::default(),
+            looks_pruned_day: None,
+            look_depths: [[0.0; LOOK_DEPTHS]; RELATIONS],
             windows,
             world,
             config,
@@ -386,12 +421,19 @@ impl Monitor {
 
         self.roll_day(uid, group, day);
         let (hour_count, day_count) = self.track_volume(uid, patient, t);
+        if learn && self.looks_pruned_day.is_none_or(|d| day > d) {
+            let gap = self.config.look_gap_secs;
+            self.looks.retain(|_, l| t - l.last <= gap);
+            self.looks_pruned_day = Some(day);
+        }
 
         let mut evidence: Vec<Evidence> = Vec::with_capacity(6);
         let mut flags: [bool; FLAGS] = [false; FLAGS];
         let mut relation = None;
         // The link's evidence under a relationship-blind pick (what a stolen login does).
         let mut blind_bits = 0.0;
+        // This access's place in an unexplained look (1 for the first item), for learning.
+        let mut look_items: Option<u32> = None;
 
         // --- relationship -------------------------------------------------------------
         let mut link = StaticLink {
@@ -402,33 +444,23 @@ impl Monitor {
         };
         if let Some(p) = patient {
             link = static_link(&self.world, staff, dept, p, t, &self.windows);
-            let rel = self.stream_relation(uid, dept, p, t, link.relation);
-            relation = Some(rel);
-            let p_null = self.null_probability(uid, dept, rel);
-            let p_legit = self.relation_probability(uid, group, rel);
-            // Insider misuse lands on a rung relationship-blind, or (a share of it) on a
-            // patient who is in hospital now or was recently: snooping triggered by an admission.
-            let s = self.config.triggered_share.clamp(0.0, 1.0);
-            let p_trig = if rel.is_under_care() {
-                p_null / self.null_under_care.max(p_null).max(1e-9)
-            } else {
-                0.0
+            // Opening more of a record the user had no reason to open is not explained by
+            // having opened it a minute ago: within an unexplained look the earlier items are
+            // no alibi (the look is one draw of a rung: its later items carry the first item's
+            // link evidence as assessed then); how deep the look goes is evidence of its own.
+            let continued = self
+                .looks
+                .get(&pair(uid, p))
+                .filter(|l| t - l.last <= self.config.look_gap_secs && !link.relation.is_direct())
+                .copied();
+            let (rel, bits) = match continued {
+                Some(look) => {
+                    blind_bits = look.blind_bits;
+                    (look.relation, look.bits)
+                }
+                None => self.link_bits(uid, dept, group, p, t, &link, &mut blind_bits),
             };
-            let p_insider = s * p_trig + (1.0 - s) * p_null;
-            // A genuine link (care team, department, earlier access, colleagues) can make an
-            // access look routine but never suspicious: a snooper is no likelier than this
-            // user's own work to land on a patient they are linked to.
-            let ceiling = if rel <= Relation::Team { 0.0 } else { 12.0 };
-            let mut bits = log2(p_insider / p_legit).clamp(-8.0, ceiling);
-            blind_bits = log2(p_null / p_legit).clamp(-8.0, ceiling);
-            if matches!(
-                rel,
-                Relation::OtherStarting | Relation::OtherCurrent | Relation::OtherRecent
-            ) {
-                let reach = self.reach_bits(group, link.dept);
-                bits += reach;
-                blind_bits += reach;
-            }
+            relation = Some(rel);
             evidence.push(Evidence {
                 reason: Reason::NoRelationship,
                 hypothesis: Hypothesis::Insider,
@@ -439,6 +471,18 @@ impl Monitor {
                     days_since_last: link.days_since_last,
                 },
             });
+            if let Some(look) = continued {
+                let items = look.depth.saturating_add(1);
+                evidence.push(Evidence {
+                    reason: Reason::NoRelationship,
+                    hypothesis: Hypothesis::Insider,
+                    bits: self.depth_bits(rel, items),
+                    detail: Detail::Depth { items },
+                });
+            }
+            if learn {
+                look_items = self.track_look(pair(uid, p), t, continued, rel, bits, blind_bits);
+            }
             self.identity_flags(
                 relation,
                 group,
@@ -613,6 +657,7 @@ impl Monitor {
                     day,
                     first_day: day == first_day,
                     target_dept: link.dept,
+                    look_items,
                     legit_weight: 1.0
                         / (1.0 + (score - self.config.legit_weight_midpoint_bits).exp2()),
                 },
@@ -786,6 +831,111 @@ impl Monitor {
             }
         }
         static_rel
+    }
+
+    /// The link evidence of an access that opens a look: the rung, the insider bits, and
+    /// (through `blind_bits`) the relationship-blind bits for the stolen-login hypothesis.
+    #[allow(clippy::too_many_arguments)]
+    fn link_bits(
+        &self,
+        uid: u32,
+        dept: Option<u16>,
+        group: usize,
+        p: u32,
+        t: i64,
+        link: &StaticLink,
+        blind_bits: &mut f64,
+    ) -> (Relation, f64) {
+        let rel = self.stream_relation(uid, dept, p, t, link.relation);
+        let p_null = self.null_probability(uid, dept, rel);
+        let p_legit = self.relation_probability(uid, group, rel);
+        // Insider misuse lands on a rung relationship-blind, or (a share of it) on a
+        // patient who is in hospital now or was recently: snooping triggered by an admission.
+        let s = self.config.triggered_share.clamp(0.0, 1.0);
+        let p_trig = if rel.is_under_care() {
+            p_null / self.null_under_care.max(p_null).max(1e-9)
+        } else {
+            0.0
+        };
+        let p_insider = s * p_trig + (1.0 - s) * p_null;
+        // A genuine link (care team, department, earlier access, colleagues) can make an
+        // access look routine but never suspicious: a snooper is no likelier than this
+        // user's own work to land on a patient they are linked to.
+        let ceiling = if rel <= Relation::Team { 0.0 } else { 12.0 };
+        let mut bits = log2(p_insider / p_legit).clamp(-8.0, ceiling);
+        *blind_bits = log2(p_null / p_legit).clamp(-8.0, ceiling);
+        if matches!(
+            rel,
+            Relation::OtherStarting | Relation::OtherCurrent | Relation::OtherRecent
+        ) {
+            let reach = self.reach_bits(group, link.dept);
+            bits += reach;
+            *blind_bits += reach;
+        }
+        (rel, bits)
+    }
+
+    /// Evidence of a look at an unexplained patient reaching `items` items: how much likelier
+    /// a snooper reads this deep ([`MonitorConfig::snoop_continue`], geometric) than this
+    /// hospital's own unexplained looks that began on the same rung do (learned, with a
+    /// neutral prior of [`LOOK_PRIOR`] looks), `log2(S_misuse(items) / S_legit(items))` with
+    /// `S(k) = P(depth >= k)`.
+    fn depth_bits(&self, rel: Relation, items: u32) -> f64 {
+        let k = (items as usize).clamp(1, LOOK_DEPTHS);
+        let q = self.config.snoop_continue.clamp(0.01, 0.99);
+        let s_mis = q.powi(i32::try_from(k - 1).unwrap_or(0));
+        let Some(depths) = self.look_depths.get(rel.index()) else {
+            return 0.0;
+        };
+        let started = depths.first().copied().unwrap_or(0.0);
+        let reached = depths.get(k - 1).copied().unwrap_or(0.0);
+        let s_legit = (reached + LOOK_PRIOR * s_mis) / (started + LOOK_PRIOR);
+        log2(s_mis / s_legit).clamp(-4.0, 8.0)
+    }
+
+    /// Opens, continues or closes the user's look at a patient; returns the access's place in
+    /// an unexplained look (1 when it opens one).
+    #[allow(clippy::too_many_arguments)]
+    fn track_look(
+        &mut self,
+        key: u64,
+        t: i64,
+        continued: Option<Look>,
+        relation: Relation,
+        bits: f64,
+        blind_bits: f64,
+    ) -> Option<u32> {
+        match continued {
+            Some(look) => {
+                let items = look.depth.saturating_add(1);
+                self.looks.insert(
+                    key,
+                    Look {
+                        last: t,
+                        depth: items,
+                        ..look
+                    },
+                );
+                Some(items)
+            }
+            None if bits > 0.0 => {
+                self.looks.insert(
+                    key,
+                    Look {
+                        last: t,
+                        depth: 1,
+                        relation,
+                        bits,
+                        blind_bits,
+                    },
+                );
+                Some(1)
+            }
+            None => {
+                self.looks.remove(&key);
+                None
+            }
+        }
     }
 
     /// Departments reached: how unusual the department treating the patient is for this peer
@@ -1147,10 +1297,24 @@ impl Monitor {
         let learn_place = l
             .location
             .is_some_and(|(level, keys)| fresh(u, key(&(2u8, level, keys[0]))));
-        if learn_rates {
+        // A look is one draw of a rung: its later items teach how deep looks go, not rates.
+        let continuation = l.look_items.is_some_and(|k| k > 1);
+        if learn_rates && !continuation {
             self.learn_rates(&l);
         }
         let w = l.legit_weight;
+        if let (Some(items), Some(r)) = (
+            l.look_items.filter(|&k| k as usize <= LOOK_DEPTHS),
+            l.relation,
+        ) {
+            if let Some(n) = self
+                .look_depths
+                .get_mut(r.index())
+                .and_then(|d| d.get_mut(items as usize - 1))
+            {
+                *n += w;
+            }
+        }
         let wf = w as f32;
         let Some(u) = self.users.get_mut(l.uid as usize) else {
             return;
@@ -1220,6 +1384,8 @@ struct Learned {
     day: i64,
     first_day: bool,
     target_dept: Option<u16>,
+    /// The access's place in an unexplained look (1: it opened the look), if any.
+    look_items: Option<u32>,
     /// Probability that the access was legitimate: its weight in the learned rates.
     legit_weight: f64,
 }

@@ -13,7 +13,7 @@ pub fn sentence(a: &Assessment) -> String {
         let mut named: Vec<&Evidence> = a
             .evidence
             .iter()
-            .filter(|e| a.reasons.contains(&e.reason))
+            .filter(|e| e.bits > 0.0 && a.reasons.contains(&e.reason))
             .collect();
         named.sort_by(|x, y| y.bits.total_cmp(&x.bits));
         for e in named {
@@ -120,6 +120,9 @@ fn phrase(e: &Evidence) -> String {
                 days_since_last,
             },
         ) => relation_phrase(*relation, dept.as_deref(), *days_since_last),
+        (Reason::NoRelationship, Detail::Depth { items }) => {
+            format!("{items} items of this record opened in one sitting")
+        }
         (Reason::NoRelationship, _) => {
             "no care relationship explains the access for this user".to_owned()
         }

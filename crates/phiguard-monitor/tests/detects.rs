@@ -613,3 +613,96 @@ fn an_insider_at_an_unusual_hour_is_more_suspicious() {
             && e.bits >= 2.0
             && matches!(e.hypothesis, phiguard_monitor::engine::Hypothesis::Insider)));
 }
+
+/// The hand-built hospital plus `n` patients nobody is linked to (`u0`, `u1`, ...).
+fn context_with_unlinked(n: usize) -> Context {
+    let mut ctx = context();
+    for i in 0..n {
+        ctx.patients.push(
+            parse_patient(&format!(
+                r#"{{"resourceType":"Patient","id":"u{i}","name":[{{"family":"Unlinked{i}"}}]}}"#
+            ))
+            .unwrap(),
+        );
+    }
+    ctx
+}
+
+fn depth_evidence(a: &Assessment) -> f64 {
+    a.evidence
+        .iter()
+        .filter(|e| e.reason == Reason::NoRelationship)
+        .nth(1)
+        .map_or(0.0, |e| e.bits)
+}
+
+/// Ten days of care-team work in which doc2 also opens two unlinked records a day, each
+/// `items` items deep; then nurse1 opens an unlinked record twice within minutes. Returns the
+/// two assessments.
+fn second_item_after(items: usize) -> (Assessment, Assessment) {
+    let mut m = Monitor::new(&context_with_unlinked(40), MonitorConfig::default());
+    let mut c = Clock(0);
+    for day in 1..=10 {
+        for k in 0..24 {
+            let t = format!("2026-03-{day:02}T{:02}:{:02}:00Z", 8 + k % 8, (k * 7) % 60);
+            for (user, ws) in [("nurse1", "WS-CARD-1"), ("doc2", "WS-CARD-2")] {
+                let p = format!("p{}", (k * 5 + day) % 30);
+                assess(&mut m, &mut c, &t, user, &p, ws, "TREAT");
+            }
+        }
+        for j in 0..2 {
+            for i in 0..items {
+                let t = format!("2026-03-{day:02}T1{}:{:02}:00Z", 1 + 3 * j, i * 2);
+                let p = format!("u{}", 2 * day + j);
+                assess(&mut m, &mut c, &t, "doc2", &p, "WS-CARD-2", "TREAT");
+            }
+        }
+    }
+    let first = assess(
+        &mut m,
+        &mut c,
+        "2026-03-12T10:30:00Z",
+        "nurse1",
+        "u39",
+        "WS-CARD-1",
+        "TREAT",
+    );
+    let second = assess(
+        &mut m,
+        &mut c,
+        "2026-03-12T10:33:00Z",
+        "nurse1",
+        "u39",
+        "WS-CARD-1",
+        "TREAT",
+    );
+    (first, second)
+}
+
+#[test]
+fn reading_on_in_a_record_nothing_explains_is_no_alibi_and_adds_evidence() {
+    // The first item of a look at an unlinked record does not explain the second (before looks,
+    // the second counted as "opened before" and scored as routine).
+    let (first, second) = second_item_after(1);
+    assert!(link_bits(&first) > 4.0, "{first:?}");
+    assert!(
+        (link_bits(&second) - link_bits(&first)).abs() < 0.5,
+        "{first:?} then {second:?}"
+    );
+    // Where this hospital's unexplained looks stop after one item, a second item is evidence.
+    let shallow = depth_evidence(&second);
+    assert!(shallow > 1.0, "{second:?}");
+    assert!(
+        second.score > first.score + 1.0,
+        "{first:?} then {second:?}"
+    );
+    assert!(
+        second.explanation().contains("2 items"),
+        "{}",
+        second.explanation()
+    );
+    // Where they usually go three items deep, it is none.
+    let (_, deep_second) = second_item_after(3);
+    let deep = depth_evidence(&deep_second);
+    assert!(deep < shallow - 1.5 && deep <= 0.0, "{deep} vs {shallow}");
+}
