@@ -659,7 +659,7 @@ class Gen:
         self.billing_events()
         self.careteam_events()
         n = len(self.events)
-        self.unexplained(int(round(n * 0.002)))
+        self.unexplained(int(round(n * self.a.unexplained_share)))
 
     def enc_events(self, e):
         r = self.rng
@@ -1202,6 +1202,8 @@ def main():
     ap.add_argument("--patients", type=int, default=4000)
     ap.add_argument("--staff", type=int, default=400)
     ap.add_argument("--incidents-per-kind", type=int, default=2)
+    ap.add_argument("--unexplained-share", type=float, default=0.002,
+                    help="share of legitimate accesses repeated as a random on-duty user on a random patient")
     a = ap.parse_args()
     Gen(a).run()
 
