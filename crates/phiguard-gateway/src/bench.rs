@@ -47,8 +47,9 @@ pub struct BenchOptions {
 /// One row of the result table.
 #[derive(Debug, Clone)]
 pub struct Row {
-    /// Short stable key of the row (`bare`, `gateway`, `ledger`, `decision`, `static-direct`,
-    /// `static-proxy`, `vault-direct`, `vault-proxy`).
+    /// Short stable key of the row (`bare`, `gateway`, `ledger`, `fsync-append`,
+    /// `fsync-prealloc`, `decision`, `static-direct`, `static-proxy`, `vault-direct`,
+    /// `vault-proxy`, `ehr-direct`, `ehr-proxy`).
     pub key: &'static str,
     /// What was measured.
     pub name: String,
@@ -242,6 +243,9 @@ async fn ledger_only(dir: &Path, rate: u32, secs: u64, sync: bool) -> Result<Row
         },
     );
     let entry = br#"{"v":1,"t":1700000000,"actor":"ps1:3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","patient":"ps1:Zk3AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","action":"read","resource":"Observation","purpose":"TREAT","outcome":"allowed","detail":"cm1:Qm9AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}"#.to_vec();
+    // Warm up like the HTTP rows: the writer thread has created its journal (a preallocated
+    // segment) before the clock starts.
+    app.append_many_async(vec![entry.clone()]).await?;
     let t0 = Instant::now();
     let mut pacer = crate::load::pace(t0, rate, secs)
         .ok_or_else(|| SetupError::Config("cannot start the pacer thread".into()))?;
@@ -263,6 +267,98 @@ async fn ledger_only(dir: &Path, rate: u32, secs: u64, sync: bool) -> Result<Row
         }
     }
     let el = t0.elapsed().as_secs_f64();
+    Ok(Row {
+        key: "",
+        name: String::new(),
+        rps: lat.len() as f64 / el,
+        p50_us: pct(&mut lat, 0.5),
+        p99_us: pct(&mut lat, 0.99),
+        errors,
+        unavailable: 0,
+    })
+}
+
+/// How the raw-`fdatasync` rows write their records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RawSync {
+    /// Appended to a file that grows (a new size and new blocks at every sync).
+    Append,
+    /// Written in place into a file preallocated with zeros and synced once (what the
+    /// ledger's journal does).
+    Preallocated,
+}
+
+/// Size of one record in the raw-`fdatasync` rows (a typical ledger entry with its framing).
+const RAW_RECORD: usize = 320;
+
+/// The raw limit of any durable audit on this disk: group commit with no other work at all.
+/// Open loop at `rate`: whatever is due when the previous sync returns is written as one
+/// batch of `RAW_RECORD`-byte records and made durable with one `fdatasync`; each request's
+/// latency is measured from its scheduled time.
+fn raw_fdatasync(dir: &Path, rate: u32, secs: u64, mode: RawSync) -> Result<Row, SetupError> {
+    use std::io::Write as _;
+    use std::os::unix::fs::FileExt as _;
+    let io = |source| SetupError::Io {
+        what: "raw fdatasync file",
+        path: dir.to_owned(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let path = dir.join(match mode {
+        RawSync::Append => "raw-append",
+        RawSync::Preallocated => "raw-preallocated",
+    });
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .read(true)
+        .write(true)
+        .truncate(true)
+        .open(&path)
+        .map_err(io)?;
+    let total = RAW_RECORD as u64 * u64::from(rate) * secs.max(1) + (1 << 20);
+    if mode == RawSync::Preallocated {
+        let zeros = vec![0u8; 1 << 20];
+        let mut left = total;
+        while left > 0 {
+            let n = usize::try_from(left)
+                .unwrap_or(zeros.len())
+                .min(zeros.len());
+            file.write_all(&zeros[..n]).map_err(io)?;
+            left -= n as u64;
+        }
+        file.sync_all().map_err(io)?;
+    }
+    if let Ok(d) = std::fs::File::open(dir) {
+        d.sync_all().map_err(io)?;
+    }
+    let t0 = Instant::now();
+    let mut pacer = crate::load::pace(t0, rate, secs)
+        .ok_or_else(|| SetupError::Config("cannot start the pacer thread".into()))?;
+    let record = [0x5au8; RAW_RECORD];
+    let mut batch: Vec<u8> = Vec::new();
+    let mut dues: Vec<Instant> = Vec::new();
+    let mut lat = Vec::with_capacity(usize::try_from(u64::from(rate) * secs).unwrap_or(0));
+    let mut off = 0u64;
+    let mut errors = 0;
+    while let Some(due) = pacer.blocking_recv() {
+        dues.push(due);
+        while let Ok(d) = pacer.try_recv() {
+            dues.push(d);
+        }
+        batch.clear();
+        for _ in &dues {
+            batch.extend_from_slice(&record);
+        }
+        let ok = file.write_all_at(&batch, off).is_ok() && file.sync_data().is_ok();
+        off += batch.len() as u64;
+        for d in dues.drain(..) {
+            lat.push(d.elapsed().as_secs_f64() * 1e6);
+            errors += u64::from(!ok);
+        }
+    }
+    let el = t0.elapsed().as_secs_f64();
+    drop(file);
+    let _ = std::fs::remove_file(&path);
     Ok(Row {
         key: "",
         name: String::new(),
@@ -411,6 +507,30 @@ pub async fn run(
         r.key = "ledger";
         r.name = format!("ledger append alone (group commit, {sync})");
         rows.push(r);
+        if opts.ledger_sync {
+            for (mode, key, name) in [
+                (
+                    RawSync::Append,
+                    "fsync-append",
+                    "raw fdatasync, group commit, appending (disk floor)",
+                ),
+                (
+                    RawSync::Preallocated,
+                    "fsync-prealloc",
+                    "raw fdatasync, group commit, preallocated (disk floor)",
+                ),
+            ] {
+                let dir = data_dir.join("raw-fsync");
+                let (rate, secs) = (opts.rate, opts.secs);
+                let mut r =
+                    tokio::task::spawn_blocking(move || raw_fdatasync(&dir, rate, secs, mode))
+                        .await
+                        .map_err(|e| SetupError::Config(e.to_string()))??;
+                r.key = key;
+                r.name = name.into();
+                rows.push(r);
+            }
+        }
         rows.push(dp);
     }
     if !opts.proxy {
@@ -597,6 +717,18 @@ pub fn table(rows: &[Row]) -> String {
             l.p50_us, l.p99_us
         );
     }
+    for (k, what) in [
+        ("fsync-append", "appending"),
+        ("fsync-prealloc", "preallocated"),
+    ] {
+        if let Some(f) = get(k) {
+            let _ = writeln!(
+                s,
+                "raw limit, the disk alone ({what}, group commit, no other work): p50 {:.0} us, p99 {:.0} us",
+                f.p50_us, f.p99_us
+            );
+        }
+    }
     if let Some(d) = get("decision") {
         let _ = writeln!(
             s,
@@ -634,4 +766,31 @@ pub fn table(rows: &[Row]) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_fdatasync_rows_time_every_scheduled_request_and_clean_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rows = Vec::new();
+        for (mode, key) in [
+            (RawSync::Append, "fsync-append"),
+            (RawSync::Preallocated, "fsync-prealloc"),
+        ] {
+            let mut r = raw_fdatasync(dir.path(), 200, 1, mode).unwrap();
+            assert_eq!(r.errors, 0);
+            // One latency per scheduled request (200 in 1 s), ordered percentiles.
+            assert!((150.0..=260.0).contains(&r.rps), "{key}: {} req/s", r.rps);
+            assert!(r.p50_us > 0.0 && r.p50_us <= r.p99_us, "{key}: {r:?}");
+            r.key = key;
+            rows.push(r);
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        let t = table(&rows);
+        assert!(t.contains("raw limit, the disk alone (appending"), "{t}");
+        assert!(t.contains("raw limit, the disk alone (preallocated"), "{t}");
+    }
 }

@@ -1657,18 +1657,22 @@ mod tests {
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
         /// The committer's life, single-threaded: journal appends (acknowledged), publications
-        /// of everything journaled, crashes (with or without a torn record at the journal's
-        /// end) and reopens. The log always ends up holding exactly the acknowledged entries,
-        /// in order, with the root of a naive in-memory tree.
+        /// of everything journaled, crashes (with or without a torn record written in place
+        /// over the preallocated zeros, or a half-prepared spare segment) and reopens, with
+        /// small segments so that batches roll over into the spare (or are larger than a
+        /// segment). The log always ends up holding exactly the acknowledged entries, in
+        /// order, with the root of a naive in-memory tree.
         #[test]
         fn journal_recovery_matches_a_naive_model(
-            ops in proptest::collection::vec((1usize..300, proptest::bool::ANY, 0u8..4), 1..10)
+            ops in proptest::collection::vec((1usize..300, proptest::bool::ANY, 0u8..4), 1..10),
+            seg in 256u64..8192,
         ) {
-            use crate::journal::{segments, JournalWriter};
+            use crate::journal::{segments, JournalWriter, JOURNAL_DIR, SPARE};
+            use std::os::unix::fs::FileExt as _;
             let dir = tempfile::tempdir().unwrap();
             let mut l = Ledger::init(dir.path(), "example.com/prop").unwrap();
             l.set_sync_mode(SyncMode::DangerousNone);
-            let mut j = JournalWriter::create(dir.path(), 0, false).unwrap();
+            let mut j = JournalWriter::with_segment_bytes(dir.path(), 0, false, seg).unwrap();
             let mut model: Vec<Vec<u8>> = Vec::new();
             let mut published = 0usize;
             for (i, (n, publish, crash)) in ops.into_iter().enumerate() {
@@ -1681,19 +1685,27 @@ mod tests {
                     crate::journal::prune(dir.path(), published as u64, false).unwrap();
                 }
                 if crash > 0 {
+                    let (last, at) = (j.position().0.to_owned(), j.position().1);
                     drop(j);
                     drop(l);
                     if crash == 2 {
-                        // A torn record at the end: never acknowledged.
-                        let (_, last) = segments(dir.path()).unwrap().pop().unwrap();
-                        let mut f = fs::OpenOptions::new().append(true).open(last).unwrap();
-                        f.write_all(b"PGJ1\0\0\0\0\0\0\0\x07partial").unwrap();
+                        // A torn record where the next one would go: never acknowledged.
+                        let f = fs::OpenOptions::new().write(true).open(last).unwrap();
+                        f.write_all_at(b"PGJ1\0\0\0\0\0\0\0\x07partial", at).unwrap();
+                    }
+                    if crash == 3 {
+                        // Died while preparing the spare segment.
+                        fs::write(dir.path().join(JOURNAL_DIR).join(SPARE), b"\0\0PGJ1").unwrap();
                     }
                     l = Ledger::open(dir.path()).unwrap();
                     l.set_sync_mode(SyncMode::DangerousNone);
                     proptest::prop_assert_eq!(l.size(), model.len() as u64);
+                    // Recovery published everything and removed the journal, spare included.
+                    proptest::prop_assert!(segments(dir.path()).unwrap().is_empty());
+                    proptest::prop_assert!(!dir.path().join(JOURNAL_DIR).join(SPARE).exists());
                     published = model.len();
-                    j = JournalWriter::create(dir.path(), l.size(), false).unwrap();
+                    j = JournalWriter::with_segment_bytes(dir.path(), l.size(), false, seg)
+                        .unwrap();
                 }
             }
             drop(j);

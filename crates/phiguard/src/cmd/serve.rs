@@ -305,8 +305,9 @@ enum GatewayCommand {
         /// Skip ledger fsync (shows the pipeline cost without the disk).
         #[arg(long)]
         dangerous_no_fsync: bool,
-        /// Run only one part: `latency` (vault read vs gateway read, ledger alone, decision
-        /// path) or `proxy` (throughput through the proxy vs direct).
+        /// Run only one part: `latency` (vault read vs gateway read, ledger alone, the raw
+        /// `fdatasync` floor of the disk, decision path) or `proxy` (throughput through the
+        /// proxy vs direct).
         #[arg(long, value_parser = ["latency", "proxy"])]
         only: Option<String>,
     },
