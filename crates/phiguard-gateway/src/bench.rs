@@ -239,6 +239,9 @@ async fn ledger_only(dir: &Path, rate: u32, secs: u64, sync: bool) -> Result<Row
             // lingering window would add its length to every append measured here.
             max_entries: 10_000,
             max_wait: Duration::from_millis(GatewayConfig::default().commit_max_wait_ms),
+            publish_interval: Duration::from_millis(
+                GatewayConfig::default().ledger_publish_interval_ms,
+            ),
             ..Default::default()
         },
     );

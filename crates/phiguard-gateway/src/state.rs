@@ -50,6 +50,10 @@ pub struct GatewayConfig {
     /// Group-commit window, milliseconds (default 0: no lingering; requests that arrive while
     /// the ledger journal syncs form the next batch).
     pub commit_max_wait_ms: u64,
+    /// Shortest time between two publications of the ledger's tiles and signed checkpoint,
+    /// milliseconds (default 1000). Requests wait only for the journal; publishing writes and
+    /// syncs tiles, so publishing less often leaves the journal's syncs fewer collisions.
+    pub ledger_publish_interval_ms: u64,
     /// Skip fsync in the ledger (benchmarks only; entries may be lost on power failure).
     pub dangerous_ledger_no_sync: bool,
     /// Upstream FHIR base URL (proxy mode; no local storage).
@@ -125,6 +129,7 @@ impl Default for GatewayConfig {
             audit_queue: 4096,
             audit_timeout_ms: 2000,
             commit_max_wait_ms: 0,
+            ledger_publish_interval_ms: 1000,
             dangerous_ledger_no_sync: false,
             upstream: None,
             syslog_udp: None,
@@ -271,6 +276,7 @@ impl GatewayState {
             CommitPolicy {
                 max_entries: 10_000,
                 max_wait: Duration::from_millis(config.commit_max_wait_ms),
+                publish_interval: Duration::from_millis(config.ledger_publish_interval_ms),
                 ..CommitPolicy::default()
             },
         );
