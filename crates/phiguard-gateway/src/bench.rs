@@ -543,76 +543,60 @@ pub async fn run(
     progress("proxy throughput ...");
     let (up, _s3) =
         start(Router::new().route("/fhir/Observation/{id}", get(static_upstream))).await?;
-    let pdir = data_dir.join("proxy");
-    write_demo_context(&pdir.join("context"))?;
-    let pcfg = GatewayConfig {
-        dangerous_ledger_no_sync: !opts.ledger_sync,
-        // One user at 2,000 requests/s: the per-user and per-address limits would throttle it.
-        rate_limit_ip_per_sec: 0.0,
-        rate_limit_user_per_sec: 0.0,
-        ..GatewayConfig::default()
-    };
-    let upstream = crate::proxy::Upstream::new(&format!("http://{up}/fhir"))?;
-    let pstate = GatewayState::open(
-        &pdir,
-        pcfg,
-        Backend::Upstream(Arc::new(upstream)),
-        "default",
-    )?;
-    let piss = DevIssuer::open_or_create(&pdir)?;
-    let ptoken = piss.sign(&bench_claims(&piss.issuer))?;
-    let (proxy, _s4) = start(crate::app(pstate)).await?;
-    let mut r = closed_loop(
-        &format!("http://{up}/fhir/Observation/o1"),
-        None,
-        opts.concurrency,
-        opts.secs,
-    )
-    .await?;
-    r.key = "static-direct";
-    r.name = format!("upstream direct, {} clients", opts.concurrency);
-    rows.push(r);
-    let mut r = closed_loop(
-        &format!("http://{proxy}/fhir/Observation/o1"),
-        Some(&ptoken),
-        opts.concurrency,
-        opts.secs,
-    )
-    .await?;
-    r.key = "static-proxy";
-    r.name = format!("through gateway proxy, {} clients", opts.concurrency);
-    rows.push(r);
+    let (proxy, ptoken, _s4) = start_proxy(&data_dir.join("proxy"), up, opts.ledger_sync).await?;
+    let c = opts.concurrency;
+    let upstream_url = format!("http://{up}/fhir/Observation/o1");
+    rows.push(
+        throughput(
+            &upstream_url,
+            None,
+            c,
+            opts.secs,
+            "static-direct",
+            format!("upstream direct, {c} clients"),
+        )
+        .await?,
+    );
+    let proxy_url = format!("http://{proxy}/fhir/Observation/o1");
+    rows.push(
+        throughput(
+            &proxy_url,
+            Some(&ptoken),
+            c,
+            opts.secs,
+            "static-proxy",
+            format!("through gateway proxy, {c} clients"),
+        )
+        .await?,
+    );
     // The same with a realistic upstream: phiguard's own vault-backed FHIR read (index
     // lookup, decryption, JSON) without authorization or audit, i.e. the bare server above.
     progress("proxy throughput, vault-backed upstream ...");
-    let vdir = data_dir.join("proxy-vault");
-    write_demo_context(&vdir.join("context"))?;
-    let vcfg = GatewayConfig {
-        dangerous_ledger_no_sync: !opts.ledger_sync,
-        // One user at 2,000 requests/s: the per-user and per-address limits would throttle it.
-        rate_limit_ip_per_sec: 0.0,
-        rate_limit_user_per_sec: 0.0,
-        ..GatewayConfig::default()
-    };
-    let vup = crate::proxy::Upstream::new(&format!("http://{bare}/fhir"))?;
-    let vstate = GatewayState::open(&vdir, vcfg, Backend::Upstream(Arc::new(vup)), "default")?;
-    let viss = DevIssuer::open_or_create(&vdir)?;
-    let vtoken = viss.sign(&bench_claims(&viss.issuer))?;
-    let (vproxy, _s5) = start(crate::app(vstate)).await?;
-    let mut r = closed_loop(&bare_url, None, opts.concurrency, opts.secs).await?;
-    r.key = "vault-direct";
-    r.name = format!("vault FHIR upstream direct, {} clients", opts.concurrency);
-    rows.push(r);
-    let mut r = closed_loop(
-        &format!("http://{vproxy}/fhir/Observation/o1"),
-        Some(&vtoken),
-        opts.concurrency,
-        opts.secs,
-    )
-    .await?;
-    r.key = "vault-proxy";
-    r.name = format!("through gateway proxy to it, {} clients", opts.concurrency);
-    rows.push(r);
+    let (vproxy, vtoken, _s5) =
+        start_proxy(&data_dir.join("proxy-vault"), bare, opts.ledger_sync).await?;
+    rows.push(
+        throughput(
+            &bare_url,
+            None,
+            c,
+            opts.secs,
+            "vault-direct",
+            format!("vault FHIR upstream direct, {c} clients"),
+        )
+        .await?,
+    );
+    let vproxy_url = format!("http://{vproxy}/fhir/Observation/o1");
+    rows.push(
+        throughput(
+            &vproxy_url,
+            Some(&vtoken),
+            c,
+            opts.secs,
+            "vault-proxy",
+            format!("through gateway proxy to it, {c} clients"),
+        )
+        .await?,
+    );
     // An additional model, not a replacement of the rows above: an upstream that takes a
     // fixed service time per read with a bounded worker pool, as a real EHR does, driven by
     // more clients than it has workers (it is the bottleneck, as an EHR behind a gateway is);
@@ -626,45 +610,75 @@ pub async fn run(
             .with_state(workers),
     )
     .await?;
-    let edir = data_dir.join("proxy-ehr");
-    write_demo_context(&edir.join("context"))?;
-    let ecfg = GatewayConfig {
-        dangerous_ledger_no_sync: !opts.ledger_sync,
-        // One user at 2,000 requests/s: the per-user and per-address limits would throttle it.
+    let (eproxy, etoken, _s7) =
+        start_proxy(&data_dir.join("proxy-ehr"), ehr, opts.ledger_sync).await?;
+    // Enough clients to keep every EHR worker busy while others wait in the gateway.
+    let e = opts.concurrency.max(4 * EHR_WORKERS);
+    let ehr_url = format!("http://{ehr}/fhir/Observation/o1");
+    rows.push(
+        throughput(
+            &ehr_url,
+            None,
+            e,
+            opts.secs,
+            "ehr-direct",
+            format!(
+                "EHR model ({EHR_SERVICE_MS} ms/read, {EHR_WORKERS} workers) direct, {e} clients"
+            ),
+        )
+        .await?,
+    );
+    let eproxy_url = format!("http://{eproxy}/fhir/Observation/o1");
+    rows.push(
+        throughput(
+            &eproxy_url,
+            Some(&etoken),
+            e,
+            opts.secs,
+            "ehr-proxy",
+            format!("through gateway proxy to it, {e} clients"),
+        )
+        .await?,
+    );
+    Ok(rows)
+}
+
+/// One closed-loop throughput row.
+async fn throughput(
+    url: &str,
+    token: Option<&str>,
+    clients: usize,
+    secs: u64,
+    key: &'static str,
+    name: String,
+) -> Result<Row, SetupError> {
+    let mut r = closed_loop(url, token, clients, secs).await?;
+    r.key = key;
+    r.name = name;
+    Ok(r)
+}
+
+/// Starts a gateway in proxy mode in front of `upstream`, with its own data directory, the
+/// demo context and rate limits off (one user at thousands of requests/s would be throttled);
+/// returns its address, a token for it and the server's shutdown handle.
+async fn start_proxy(
+    dir: &Path,
+    upstream: SocketAddr,
+    ledger_sync: bool,
+) -> Result<(SocketAddr, String, tokio::sync::oneshot::Sender<()>), SetupError> {
+    write_demo_context(&dir.join("context"))?;
+    let config = GatewayConfig {
+        dangerous_ledger_no_sync: !ledger_sync,
         rate_limit_ip_per_sec: 0.0,
         rate_limit_user_per_sec: 0.0,
         ..GatewayConfig::default()
     };
-    let eup = crate::proxy::Upstream::new(&format!("http://{ehr}/fhir"))?;
-    let estate = GatewayState::open(&edir, ecfg, Backend::Upstream(Arc::new(eup)), "default")?;
-    let eiss = DevIssuer::open_or_create(&edir)?;
-    let etoken = eiss.sign(&bench_claims(&eiss.issuer))?;
-    let (eproxy, _s7) = start(crate::app(estate)).await?;
-    // Enough clients to keep every EHR worker busy while others wait in the gateway.
-    let ehr_clients = opts.concurrency.max(4 * EHR_WORKERS);
-    let mut r = closed_loop(
-        &format!("http://{ehr}/fhir/Observation/o1"),
-        None,
-        ehr_clients,
-        opts.secs,
-    )
-    .await?;
-    r.key = "ehr-direct";
-    r.name = format!(
-        "EHR model ({EHR_SERVICE_MS} ms/read, {EHR_WORKERS} workers) direct, {ehr_clients} clients"
-    );
-    rows.push(r);
-    let mut r = closed_loop(
-        &format!("http://{eproxy}/fhir/Observation/o1"),
-        Some(&etoken),
-        ehr_clients,
-        opts.secs,
-    )
-    .await?;
-    r.key = "ehr-proxy";
-    r.name = format!("through gateway proxy to it, {ehr_clients} clients");
-    rows.push(r);
-    Ok(rows)
+    let up = crate::proxy::Upstream::new(&format!("http://{upstream}/fhir"))?;
+    let state = GatewayState::open(dir, config, Backend::Upstream(Arc::new(up)), "default")?;
+    let issuer = DevIssuer::open_or_create(dir)?;
+    let token = issuer.sign(&bench_claims(&issuer.issuer))?;
+    let (addr, stop) = start(crate::app(state)).await?;
+    Ok((addr, token, stop))
 }
 
 fn bench_claims(issuer: &str) -> Claims {
