@@ -222,6 +222,18 @@ fn warmed_up() -> (Monitor, Clock) {
     (m, clock)
 }
 
+/// One day (1-31 of March) of care-team work: each user opens 24 of their cardiology patients
+/// between 08:00 and 16:00 from their workstation.
+fn care_team_day(m: &mut Monitor, c: &mut Clock, day: u32, users: &[(&str, &str)]) {
+    for k in 0..24 {
+        let t = format!("2026-03-{day:02}T{:02}:{:02}:00Z", 8 + k % 8, (k * 7) % 60);
+        for (user, ws) in users {
+            let p = format!("p{}", (k * 5 + day) % 30);
+            assess(m, c, &t, user, &p, ws, "TREAT");
+        }
+    }
+}
+
 fn assess(
     m: &mut Monitor,
     c: &mut Clock,
@@ -427,13 +439,12 @@ fn unlinked_after_harvest(config: MonitorConfig, harvest: bool) -> f64 {
     let mut m = Monitor::new(&context(), config);
     let mut c = Clock(0);
     for day in 1..=10 {
-        for k in 0..24 {
-            let t = format!("2026-03-{day:02}T{:02}:{:02}:00Z", 8 + k % 8, (k * 7) % 60);
-            for (user, ws) in [("nurse1", "WS-CARD-1"), ("doc2", "WS-CARD-2")] {
-                let p = format!("p{}", (k * 5 + day) % 30);
-                assess(&mut m, &mut c, &t, user, &p, ws, "TREAT");
-            }
-        }
+        care_team_day(
+            &mut m,
+            &mut c,
+            day,
+            &[("nurse1", "WS-CARD-1"), ("doc2", "WS-CARD-2")],
+        );
     }
     if harvest {
         for k in 0..200 {
@@ -556,11 +567,7 @@ fn snooping_is_often_triggered_by_an_admission() {
         let mut m = Monitor::new(&context(), config);
         let mut c = Clock(0);
         for day in 1..=10 {
-            for k in 0..24 {
-                let t = format!("2026-03-{day:02}T{:02}:{:02}:00Z", 8 + k % 8, (k * 7) % 60);
-                let p = format!("p{}", (k * 5 + day) % 30);
-                assess(&mut m, &mut c, &t, "nurse1", &p, "WS-CARD-1", "TREAT");
-            }
+            care_team_day(&mut m, &mut c, day, &[("nurse1", "WS-CARD-1")]);
         }
         let a = assess(
             &mut m,
@@ -643,13 +650,12 @@ fn second_item_after(items: usize) -> (Assessment, Assessment) {
     let mut m = Monitor::new(&context_with_unlinked(40), MonitorConfig::default());
     let mut c = Clock(0);
     for day in 1..=10 {
-        for k in 0..24 {
-            let t = format!("2026-03-{day:02}T{:02}:{:02}:00Z", 8 + k % 8, (k * 7) % 60);
-            for (user, ws) in [("nurse1", "WS-CARD-1"), ("doc2", "WS-CARD-2")] {
-                let p = format!("p{}", (k * 5 + day) % 30);
-                assess(&mut m, &mut c, &t, user, &p, ws, "TREAT");
-            }
-        }
+        care_team_day(
+            &mut m,
+            &mut c,
+            day,
+            &[("nurse1", "WS-CARD-1"), ("doc2", "WS-CARD-2")],
+        );
         for j in 0..2 {
             for i in 0..items {
                 let t = format!("2026-03-{day:02}T1{}:{:02}:00Z", 1 + 3 * j, i * 2);
