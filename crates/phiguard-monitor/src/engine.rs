@@ -299,6 +299,17 @@ const LOOK_DEPTHS: usize = 6;
 /// Pseudo-looks of the neutral prior on how deep unexplained looks go.
 const LOOK_PRIOR: f64 = 20.0;
 
+/// The evidence of an access's link to the patient.
+#[derive(Debug, Clone, Copy)]
+struct LinkEvidence {
+    /// The rung.
+    relation: Relation,
+    /// Bits under insider misuse.
+    bits: f64,
+    /// Bits under a relationship-blind pick (what a stolen login does).
+    blind_bits: f64,
+}
+
 /// One user's look at one patient nothing links them to: the accesses of one sitting.
 #[derive(Debug, Clone, Copy)]
 struct Look {
@@ -306,11 +317,8 @@ struct Look {
     last: i64,
     /// Items opened so far.
     depth: u32,
-    /// The rung of the first item.
-    relation: Relation,
-    /// The first item's link evidence (insider, relationship-blind).
-    bits: f64,
-    blind_bits: f64,
+    /// The first item's link evidence.
+    first: LinkEvidence,
 }
 
 impl Monitor {
@@ -453,13 +461,16 @@ impl Monitor {
                 .get(&pair(uid, p))
                 .filter(|l| t - l.last <= self.config.look_gap_secs && !link.relation.is_direct())
                 .copied();
-            let (rel, bits) = match continued {
-                Some(look) => {
-                    blind_bits = look.blind_bits;
-                    (look.relation, look.bits)
-                }
-                None => self.link_bits(uid, dept, group, p, t, &link, &mut blind_bits),
+            let evidence_of_link = match continued {
+                Some(look) => look.first,
+                None => self.link_evidence(uid, dept, group, p, t, &link),
             };
+            let LinkEvidence {
+                relation: rel,
+                bits,
+                ..
+            } = evidence_of_link;
+            blind_bits = evidence_of_link.blind_bits;
             relation = Some(rel);
             evidence.push(Evidence {
                 reason: Reason::NoRelationship,
@@ -481,7 +492,7 @@ impl Monitor {
                 });
             }
             if learn {
-                look_items = self.track_look(pair(uid, p), t, continued, rel, bits, blind_bits);
+                look_items = self.track_look(pair(uid, p), t, continued, evidence_of_link);
             }
             self.identity_flags(
                 relation,
@@ -833,10 +844,8 @@ impl Monitor {
         static_rel
     }
 
-    /// The link evidence of an access that opens a look: the rung, the insider bits, and
-    /// (through `blind_bits`) the relationship-blind bits for the stolen-login hypothesis.
-    #[allow(clippy::too_many_arguments)]
-    fn link_bits(
+    /// The link evidence of an access that does not continue an unexplained look.
+    fn link_evidence(
         &self,
         uid: u32,
         dept: Option<u16>,
@@ -844,8 +853,7 @@ impl Monitor {
         p: u32,
         t: i64,
         link: &StaticLink,
-        blind_bits: &mut f64,
-    ) -> (Relation, f64) {
+    ) -> LinkEvidence {
         let rel = self.stream_relation(uid, dept, p, t, link.relation);
         let p_null = self.null_probability(uid, dept, rel);
         let p_legit = self.relation_probability(uid, group, rel);
@@ -862,17 +870,19 @@ impl Monitor {
         // access look routine but never suspicious: a snooper is no likelier than this
         // user's own work to land on a patient they are linked to.
         let ceiling = if rel <= Relation::Team { 0.0 } else { 12.0 };
-        let mut bits = log2(p_insider / p_legit).clamp(-8.0, ceiling);
-        *blind_bits = log2(p_null / p_legit).clamp(-8.0, ceiling);
-        if matches!(
+        let reach = if matches!(
             rel,
             Relation::OtherStarting | Relation::OtherCurrent | Relation::OtherRecent
         ) {
-            let reach = self.reach_bits(group, link.dept);
-            bits += reach;
-            *blind_bits += reach;
+            self.reach_bits(group, link.dept)
+        } else {
+            0.0
+        };
+        LinkEvidence {
+            relation: rel,
+            bits: log2(p_insider / p_legit).clamp(-8.0, ceiling) + reach,
+            blind_bits: log2(p_null / p_legit).clamp(-8.0, ceiling) + reach,
         }
-        (rel, bits)
     }
 
     /// Evidence of a look at an unexplained patient reaching `items` items: how much likelier
@@ -895,15 +905,12 @@ impl Monitor {
 
     /// Opens, continues or closes the user's look at a patient; returns the access's place in
     /// an unexplained look (1 when it opens one).
-    #[allow(clippy::too_many_arguments)]
     fn track_look(
         &mut self,
         key: u64,
         t: i64,
         continued: Option<Look>,
-        relation: Relation,
-        bits: f64,
-        blind_bits: f64,
+        link: LinkEvidence,
     ) -> Option<u32> {
         match continued {
             Some(look) => {
@@ -918,15 +925,13 @@ impl Monitor {
                 );
                 Some(items)
             }
-            None if bits > 0.0 => {
+            None if link.bits > 0.0 => {
                 self.looks.insert(
                     key,
                     Look {
                         last: t,
                         depth: 1,
-                        relation,
-                        bits,
-                        blind_bits,
+                        first: link,
                     },
                 );
                 Some(1)
