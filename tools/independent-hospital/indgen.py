@@ -633,6 +633,11 @@ class Gen:
         self.seq += 1
         if inc is None and outcome == "0" and r.random() < 0.004:
             outcome = r.choice(["4", "4", "8"])  # occasional failed request (still monitored)
+        if inc is None and pt["person"]["staff"] is s:
+            # Nobody's legitimate work is opening their own chart (every hospital policy forbids
+            # it): an employee who is a patient is treated and viewed by colleagues, never by
+            # themselves. Checked after the random draws so the rest of the hospital is unchanged.
+            return
         self.events.append((int(t), self.seq, s, pt, purpose, sub, res, net, inc, outcome, self.why))
         self.pairs.add((s["login"], pt["id"]))
 
