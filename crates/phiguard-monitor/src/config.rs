@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 pub struct MonitorConfig {
     /// Score (bits of evidence) at or above which an access raises an alert.
     pub alert_threshold_bits: f64,
-    /// A component must contribute at least this many bits to be named as a reason.
+    /// A link or behaviour component must contribute at least this many bits to be named as a
+    /// reason; who the patient is to the user (self, family, neighbour, colleague, VIP,
+    /// deceased) is named whenever it adds any evidence.
     pub reason_min_bits: f64,
     /// Reasons are only listed when the whole access scores at least this many bits.
     pub reason_floor_bits: f64,

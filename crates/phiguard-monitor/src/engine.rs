@@ -641,7 +641,16 @@ impl Monitor {
         let mut reasons: Vec<(f64, Reason)> = Vec::new();
         if score >= self.config.reason_floor_bits {
             for e in &evidence {
-                if e.bits >= self.config.reason_min_bits
+                // Who the patient is to the user (themself, family, a neighbour, a colleague,
+                // a VIP, a deceased person) is the fact a privacy officer investigates, so it is
+                // named whenever it adds evidence at all, even where such coincidences are
+                // common enough in this hospital to add little; behaviour needs real weight.
+                let min_bits = if e.reason.is_identity() {
+                    f64::MIN_POSITIVE
+                } else {
+                    self.config.reason_min_bits
+                };
+                if e.bits >= min_bits
                     && named(e.hypothesis)
                     && !reasons.iter().any(|(_, r)| *r == e.reason)
                 {

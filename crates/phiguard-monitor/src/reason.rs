@@ -58,6 +58,20 @@ impl Reason {
         }
     }
 
+    /// Whether the reason says who the patient is to the user (an identity coincidence or
+    /// status) rather than how the access was made.
+    pub fn is_identity(self) -> bool {
+        matches!(
+            self,
+            Reason::SelfAccess
+                | Reason::Family
+                | Reason::Neighbor
+                | Reason::Coworker
+                | Reason::Vip
+                | Reason::Deceased
+        )
+    }
+
     /// Every reason, in documentation order.
     pub const ALL: [Reason; 14] = [
         Reason::SelfAccess,

@@ -281,6 +281,50 @@ fn each_reason_fires_on_what_it_names() {
 }
 
 #[test]
+fn who_the_patient_is_is_named_even_when_it_adds_little() {
+    // With a naming bar no component reaches, the link and behaviour evidence go unnamed, but
+    // the patient being the user's neighbour (positive evidence, whatever its size) is named
+    // and explained: it is what the privacy officer will investigate.
+    let (mut m, mut c) = warmed_up();
+    let a = assess(
+        &mut m,
+        &mut c,
+        "2026-03-12T10:30:00Z",
+        "nurse1",
+        "p-neighbor",
+        "WS-CARD-1",
+        "TREAT",
+    );
+    assert!(a.reasons.contains(&Reason::NoRelationship), "{a:?}");
+    let config = MonitorConfig {
+        reason_min_bits: 1000.0,
+        ..MonitorConfig::default()
+    };
+    let mut m = Monitor::new(&context(), config);
+    let mut c = Clock(0);
+    for day in 1..=10 {
+        care_team_day(
+            &mut m,
+            &mut c,
+            day,
+            &[("nurse1", "WS-CARD-1"), ("doc2", "WS-CARD-2")],
+        );
+    }
+    let a = assess(
+        &mut m,
+        &mut c,
+        "2026-03-12T10:30:00Z",
+        "nurse1",
+        "p-neighbor",
+        "WS-CARD-1",
+        "TREAT",
+    );
+    assert!(a.alert, "{a:?}");
+    assert_eq!(a.reasons, vec![Reason::Neighbor], "{a:?}");
+    assert!(a.explanation().contains("street"), "{}", a.explanation());
+}
+
+#[test]
 fn hard_legitimate_cases_stay_quiet() {
     let (mut m, mut c) = warmed_up();
     // The VIP's own care team, and a nurse of the ward where the VIP is admitted.
