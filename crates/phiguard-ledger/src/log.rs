@@ -1658,16 +1658,16 @@ mod tests {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
         /// The committer's life, single-threaded: journal appends (acknowledged), publications
         /// of everything journaled, crashes (with or without a torn record written in place
-        /// over the preallocated zeros, or a half-prepared spare segment) and reopens, with
-        /// small segments so that batches roll over into the spare (or are larger than a
-        /// segment). The log always ends up holding exactly the acknowledged entries, in
+        /// over the preallocated zeros or a recycled segment's old records, or a half-prepared
+        /// spare segment) and reopens, with small segments so that batches roll over into the
+        /// spare, published segments are recycled (or batches are larger than a segment). The log always ends up holding exactly the acknowledged entries, in
         /// order, with the root of a naive in-memory tree.
         #[test]
         fn journal_recovery_matches_a_naive_model(
             ops in proptest::collection::vec((1usize..300, proptest::bool::ANY, 0u8..4), 1..10),
             seg in 256u64..8192,
         ) {
-            use crate::journal::{segments, JournalWriter, JOURNAL_DIR, SPARE};
+            use crate::journal::{segments, JournalWriter, JOURNAL_DIR, RECYCLED, SPARE};
             use std::os::unix::fs::FileExt as _;
             let dir = tempfile::tempdir().unwrap();
             let mut l = Ledger::init(dir.path(), "example.com/prop").unwrap();
@@ -1703,6 +1703,7 @@ mod tests {
                     // Recovery published everything and removed the journal, spare included.
                     proptest::prop_assert!(segments(dir.path()).unwrap().is_empty());
                     proptest::prop_assert!(!dir.path().join(JOURNAL_DIR).join(SPARE).exists());
+                    proptest::prop_assert!(!dir.path().join(JOURNAL_DIR).join(RECYCLED).exists());
                     published = model.len();
                     j = JournalWriter::with_segment_bytes(dir.path(), l.size(), false, seg)
                         .unwrap();
