@@ -1654,75 +1654,95 @@ mod tests {
         assert!(matches!(Ledger::open(dir.path()), Err(Error::Corrupt(_))));
     }
 
+    /// The committer's life, single-threaded: journal appends (acknowledged), publications
+    /// of everything journaled, crashes (with or without a torn record written in place
+    /// over the preallocated zeros or a recycled segment's old records, or a half-prepared
+    /// spare segment) and reopens, with small segments so that batches roll over into the
+    /// spare, published segments are recycled (or batches are larger than a segment). The
+    /// log always ends up holding exactly the acknowledged entries, in order, with the root
+    /// of a naive in-memory tree.
+    fn check_journal_recovery(
+        ops: Vec<(usize, bool, u8)>,
+        seg: u64,
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        use crate::journal::{segments, JournalWriter, JOURNAL_DIR, RECYCLED, SPARE};
+        use std::os::unix::fs::FileExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = Ledger::init(dir.path(), "example.com/prop").unwrap();
+        l.set_sync_mode(SyncMode::DangerousNone);
+        let mut j = JournalWriter::with_segment_bytes(dir.path(), 0, false, seg).unwrap();
+        let mut model: Vec<Vec<u8>> = Vec::new();
+        let mut published = 0usize;
+        for (i, (n, publish, crash)) in ops.into_iter().enumerate() {
+            let batch = entries(n, i as u8);
+            proptest::prop_assert_eq!(j.append(&batch).unwrap(), model.len() as u64);
+            model.extend(batch);
+            if publish {
+                l.append_batch(&model[published..]).unwrap();
+                published = model.len();
+                crate::journal::prune(dir.path(), published as u64, false).unwrap();
+            }
+            if crash > 0 {
+                let (last, at) = (j.position().0.to_owned(), j.position().1);
+                drop(j);
+                drop(l);
+                if crash == 2 {
+                    // A torn record where the next one would go: never acknowledged.
+                    let f = fs::OpenOptions::new().write(true).open(last).unwrap();
+                    f.write_all_at(b"PGJ1\0\0\0\0\0\0\0\x07partial", at)
+                        .unwrap();
+                }
+                if crash == 3 {
+                    // Died while preparing the spare segment.
+                    fs::write(dir.path().join(JOURNAL_DIR).join(SPARE), b"\0\0PGJ1").unwrap();
+                }
+                l = Ledger::open(dir.path()).unwrap();
+                l.set_sync_mode(SyncMode::DangerousNone);
+                proptest::prop_assert_eq!(l.size(), model.len() as u64);
+                // Recovery published everything and removed the journal, spare included.
+                proptest::prop_assert!(segments(dir.path()).unwrap().is_empty());
+                proptest::prop_assert!(!dir.path().join(JOURNAL_DIR).join(SPARE).exists());
+                proptest::prop_assert!(!dir.path().join(JOURNAL_DIR).join(RECYCLED).exists());
+                published = model.len();
+                j = JournalWriter::with_segment_bytes(dir.path(), l.size(), false, seg).unwrap();
+            }
+        }
+        drop(j);
+        drop(l);
+        let l = Ledger::open(dir.path()).unwrap();
+        let mut tree = MemoryTree::new();
+        for e in &model {
+            tree.append(e);
+        }
+        proptest::prop_assert_eq!(l.size(), model.len() as u64);
+        proptest::prop_assert_eq!(l.root(), tree.root());
+        let r = LedgerReader::open(dir.path()).unwrap();
+        proptest::prop_assert_eq!(r.verify().unwrap().size, model.len() as u64);
+        for i in [0, model.len() / 2, model.len() - 1] {
+            proptest::prop_assert_eq!(&r.entry(i as u64).unwrap(), &model[i]);
+        }
+        Ok(())
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
-        /// The committer's life, single-threaded: journal appends (acknowledged), publications
-        /// of everything journaled, crashes (with or without a torn record written in place
-        /// over the preallocated zeros or a recycled segment's old records, or a half-prepared
-        /// spare segment) and reopens, with small segments so that batches roll over into the
-        /// spare, published segments are recycled (or batches are larger than a segment). The log always ends up holding exactly the acknowledged entries, in
-        /// order, with the root of a naive in-memory tree.
+        /// Batches from one entry to more than a segment holds.
         #[test]
         fn journal_recovery_matches_a_naive_model(
             ops in proptest::collection::vec((1usize..300, proptest::bool::ANY, 0u8..4), 1..10),
             seg in 256u64..8192,
         ) {
-            use crate::journal::{segments, JournalWriter, JOURNAL_DIR, RECYCLED, SPARE};
-            use std::os::unix::fs::FileExt as _;
-            let dir = tempfile::tempdir().unwrap();
-            let mut l = Ledger::init(dir.path(), "example.com/prop").unwrap();
-            l.set_sync_mode(SyncMode::DangerousNone);
-            let mut j = JournalWriter::with_segment_bytes(dir.path(), 0, false, seg).unwrap();
-            let mut model: Vec<Vec<u8>> = Vec::new();
-            let mut published = 0usize;
-            for (i, (n, publish, crash)) in ops.into_iter().enumerate() {
-                let batch = entries(n, i as u8);
-                proptest::prop_assert_eq!(j.append(&batch).unwrap(), model.len() as u64);
-                model.extend(batch);
-                if publish {
-                    l.append_batch(&model[published..]).unwrap();
-                    published = model.len();
-                    crate::journal::prune(dir.path(), published as u64, false).unwrap();
-                }
-                if crash > 0 {
-                    let (last, at) = (j.position().0.to_owned(), j.position().1);
-                    drop(j);
-                    drop(l);
-                    if crash == 2 {
-                        // A torn record where the next one would go: never acknowledged.
-                        let f = fs::OpenOptions::new().write(true).open(last).unwrap();
-                        f.write_all_at(b"PGJ1\0\0\0\0\0\0\0\x07partial", at).unwrap();
-                    }
-                    if crash == 3 {
-                        // Died while preparing the spare segment.
-                        fs::write(dir.path().join(JOURNAL_DIR).join(SPARE), b"\0\0PGJ1").unwrap();
-                    }
-                    l = Ledger::open(dir.path()).unwrap();
-                    l.set_sync_mode(SyncMode::DangerousNone);
-                    proptest::prop_assert_eq!(l.size(), model.len() as u64);
-                    // Recovery published everything and removed the journal, spare included.
-                    proptest::prop_assert!(segments(dir.path()).unwrap().is_empty());
-                    proptest::prop_assert!(!dir.path().join(JOURNAL_DIR).join(SPARE).exists());
-                    proptest::prop_assert!(!dir.path().join(JOURNAL_DIR).join(RECYCLED).exists());
-                    published = model.len();
-                    j = JournalWriter::with_segment_bytes(dir.path(), l.size(), false, seg)
-                        .unwrap();
-                }
-            }
-            drop(j);
-            drop(l);
-            let l = Ledger::open(dir.path()).unwrap();
-            let mut tree = MemoryTree::new();
-            for e in &model {
-                tree.append(e);
-            }
-            proptest::prop_assert_eq!(l.size(), model.len() as u64);
-            proptest::prop_assert_eq!(l.root(), tree.root());
-            let r = LedgerReader::open(dir.path()).unwrap();
-            proptest::prop_assert_eq!(r.verify().unwrap().size, model.len() as u64);
-            for i in [0, model.len() / 2, model.len() - 1] {
-                proptest::prop_assert_eq!(&r.entry(i as u64).unwrap(), &model[i]);
-            }
+            check_journal_recovery(ops, seg)?;
+        }
+
+        /// Many small batches: segments fill, are published, recycled and reused as spares,
+        /// and records are torn over a recycled segment's old records.
+        #[test]
+        fn journal_recovery_with_recycled_segments_matches_a_naive_model(
+            ops in proptest::collection::vec((1usize..6, proptest::bool::weighted(0.7), proptest::prop_oneof![8 => proptest::strategy::Just(0u8), 1 => 1u8..4]), 20..120),
+            seg in 512u64..2048,
+        ) {
+            check_journal_recovery(ops, seg)?;
         }
     }
 
