@@ -41,10 +41,12 @@
 //! starting at the segment's first index. Where a segment's records end, the rest of the
 //! segment is zeros (never written) or a recycled segment's old records (valid, but with
 //! indexes below the ones expected): that is its end, not damage. A crash can only tear the
-//! last record (every earlier one was synced before the next was written): a record that does
-//! not check out, with something other than zeros from there on, is accepted as a torn tail
-//! and cut off only when no valid record that could follow it (an index at or above the one
-//! expected) comes after it anywhere in the journal; otherwise the journal is reported corrupt. Segments
+//! last record (every earlier one was synced before the next was written): in the last
+//! segment, a record that does not check out, with something other than zeros from there on,
+//! is accepted as a torn tail and cut off only when no valid record that could follow it (an
+//! index at or above the one expected) comes after it; in an earlier segment, bytes that do not
+//! form a record end it only where the next segment starts at the index expected. Otherwise
+//! the journal is reported corrupt. Segments
 //! written without preallocation (files that end right after their last record) read the
 //! same way. A segment is recycled or deleted once every entry in it is covered by a durable
 //! `signed-state`.
@@ -221,14 +223,12 @@ pub fn read_all(ledger_dir: &Path) -> Result<Vec<Record>> {
                     break;
                 }
                 Ok((rec, len)) => {
-                    if !out.is_empty() {
-                        if rec.first != want {
-                            return Err(Error::Corrupt(format!(
-                                "journal `{}` offset {pos}: record starts at index {}, expected {want}",
-                                path.display(),
-                                rec.first
-                            )));
-                        }
+                    if !out.is_empty() && rec.first != want {
+                        return Err(Error::Corrupt(format!(
+                            "journal `{}` offset {pos}: record starts at index {}, expected {want}",
+                            path.display(),
+                            rec.first
+                        )));
                     }
                     out.push(rec);
                     pos += len;
@@ -238,13 +238,20 @@ pub fn read_all(ledger_dir: &Path) -> Result<Vec<Record>> {
                         // The unused, preallocated rest of the segment: its end.
                         break;
                     }
-                    let later = valid_record_after(&data[pos + 1..], want)
-                        || datas[si + 1..].iter().any(|d| valid_record_after(d, want));
-                    if later {
-                        return Err(Error::Corrupt(format!(
+                    let corrupt = || {
+                        Error::Corrupt(format!(
                             "journal `{}` offset {pos}: damaged record ({reason}) followed by valid ones",
                             path.display()
-                        )));
+                        ))
+                    };
+                    let later_here = valid_record_after(&data[pos + 1..], want);
+                    match segs.get(si + 1) {
+                        // Not the last segment: its records are complete when the next segment
+                        // starts where they end (the rest is a recycled segment's old bytes).
+                        Some((next, _)) if *next == want && !later_here => break,
+                        Some(_) => return Err(corrupt()),
+                        None if later_here => return Err(corrupt()),
+                        None => {}
                     }
                     // A torn tail: never acknowledged (its sync did not complete).
                     let f = fs::OpenOptions::new()
@@ -760,6 +767,43 @@ mod tests {
         assert!(matches!(read_all(dir.path()), Err(Error::Corrupt(_))));
         prune(dir.path(), u64::MAX, true).unwrap();
         assert_eq!(fs::read_dir(&jdir).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_recycled_segment_that_is_not_the_last_ends_where_the_next_begins() {
+        use std::os::unix::fs::MetadataExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = JournalWriter::with_segment_bytes(dir.path(), 0, false, 700).unwrap();
+        let mut next = 0u64;
+        let mut files = std::collections::HashSet::new();
+        let mut names = std::collections::HashSet::new();
+        // Publish as soon as a segment is full, so that segments are recycled over and over.
+        for _ in 0..300 {
+            w.append(&rec(next, 1 + (next % 3) as usize)).unwrap();
+            next += 1 + next % 3;
+            if let Some((last, _)) = segments(dir.path()).unwrap().last() {
+                prune(dir.path(), *last, false).unwrap();
+            }
+            files.insert(fs::metadata(w.position().0).unwrap().ino());
+            names.insert(w.position().0.to_owned());
+        }
+        // Many segments, a handful of files.
+        assert!(names.len() > 20, "{} segments", names.len());
+        assert!(files.len() <= 4, "{} files", files.len());
+        // Keep several segments (nothing published from here on): the earlier ones hold new
+        // records followed by old bytes of their previous use.
+        let from = segments(dir.path()).unwrap()[0].0;
+        for _ in 0..60 {
+            w.append(&rec(next, 2)).unwrap();
+            next += 2;
+        }
+        assert!(segments(dir.path()).unwrap().len() > 2);
+        let got: Vec<Vec<u8>> = read_all(dir.path())
+            .unwrap()
+            .into_iter()
+            .flat_map(|r| r.entries)
+            .collect();
+        assert_eq!(got, rec(from, (next - from) as usize));
     }
 
     #[test]
