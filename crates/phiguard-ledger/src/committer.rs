@@ -293,7 +293,7 @@ fn run_publisher(
 /// How the publisher makes its files durable when the ledger was opened with `mode`.
 ///
 /// Measured (`phiguard gateway bench --only latency`, 2,000 appends/s, 1 s publish interval,
-/// six alternated pairs of 5 s runs, 2026-11-23 07:40 UTC): appends slower than 1 ms within
+/// six alternated pairs of 5 s runs, 2026-11-23 06:45 UTC): appends slower than 1 ms within
 /// 100 ms of a publication, per run, 37-103 (median 63) with parallel syncs, 8-54 (median 27)
 /// syncing one file at a time.
 fn publisher_sync_mode(mode: SyncMode) -> SyncMode {
