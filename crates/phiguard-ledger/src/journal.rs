@@ -195,21 +195,20 @@ pub fn segments(ledger_dir: &Path) -> Result<Vec<(u64, PathBuf)>> {
     Ok(out)
 }
 
-/// Reads every record of the journal, in order. Zeros after a segment's last record are its
-/// unused preallocated rest. A torn tail (a record that does not check out, not followed by
-/// zeros only, with no valid record anywhere after it) is cut off the file it is in.
+/// Reads every record of the journal, in order (see the module docs, "Recovery"). Zeros or a
+/// recycled segment's old records after a segment's last record are its end. In the last
+/// segment, a torn tail (a record that does not check out, not followed by zeros only, with no
+/// valid record that could follow it after it) is cut off the file; an earlier segment ends
+/// where bytes stop forming records only if the next segment starts at the index expected.
 ///
 /// # Errors
 /// [`Error::Corrupt`] naming the segment and offset when a damaged record is followed by
 /// valid ones, or when indexes are not consecutive; I/O errors.
 pub fn read_all(ledger_dir: &Path) -> Result<Vec<Record>> {
     let segs = segments(ledger_dir)?;
-    let datas: Vec<Vec<u8>> = segs
-        .iter()
-        .map(|(_, p)| fs::read(p).map_err(|e| Error::io("read", p, e)))
-        .collect::<Result<_>>()?;
     let mut out: Vec<Record> = Vec::new();
-    for (si, ((seg_first, path), data)) in segs.iter().zip(&datas).enumerate() {
+    for (si, (seg_first, path)) in segs.iter().enumerate() {
+        let data = fs::read(path).map_err(|e| Error::io("read", path, e))?;
         let mut pos = 0usize;
         while pos < data.len() {
             // The index the next record must start at.
@@ -288,20 +287,14 @@ fn valid_record_after(data: &[u8], want: u64) -> bool {
 /// I/O errors.
 pub fn prune(ledger_dir: &Path, published: u64, all: bool) -> Result<()> {
     let segs = segments(ledger_dir)?;
-    if all {
-        let spare = ledger_dir.join(JOURNAL_DIR).join(SPARE);
-        match fs::remove_file(&spare) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io("remove", &spare, e)),
-        }
-    }
     let recycled = ledger_dir.join(JOURNAL_DIR).join(RECYCLED);
     if all {
-        match fs::remove_file(&recycled) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io("remove", &recycled, e)),
+        for path in [ledger_dir.join(JOURNAL_DIR).join(SPARE), recycled.clone()] {
+            match fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io("remove", &path, e)),
+            }
         }
     }
     for (i, (_, path)) in segs.iter().enumerate() {
