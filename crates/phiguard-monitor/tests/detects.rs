@@ -195,7 +195,12 @@ fn event(
 
 /// Ten days of ordinary work: both cardiology users open their care-team patients in the day.
 fn warmed_up() -> (Monitor, Clock) {
-    let mut m = Monitor::new(&context(), MonitorConfig::default());
+    warmed_up_with(MonitorConfig::default())
+}
+
+/// [`warmed_up`] with a configuration.
+fn warmed_up_with(config: MonitorConfig) -> (Monitor, Clock) {
+    let mut m = Monitor::new(&context(), config);
     let mut clock = Clock(0);
     for day in 1..=10 {
         for k in 0..24 {
@@ -285,40 +290,24 @@ fn who_the_patient_is_is_named_even_when_it_adds_little() {
     // With a naming bar no component reaches, the link and behaviour evidence go unnamed, but
     // the patient being the user's neighbour (positive evidence, whatever its size) is named
     // and explained: it is what the privacy officer will investigate.
-    let (mut m, mut c) = warmed_up();
-    let a = assess(
-        &mut m,
-        &mut c,
-        "2026-03-12T10:30:00Z",
-        "nurse1",
-        "p-neighbor",
-        "WS-CARD-1",
-        "TREAT",
-    );
-    assert!(a.reasons.contains(&Reason::NoRelationship), "{a:?}");
-    let config = MonitorConfig {
-        reason_min_bits: 1000.0,
-        ..MonitorConfig::default()
-    };
-    let mut m = Monitor::new(&context(), config);
-    let mut c = Clock(0);
-    for day in 1..=10 {
-        care_team_day(
+    let neighbour = |config: MonitorConfig| {
+        let (mut m, mut c) = warmed_up_with(config);
+        assess(
             &mut m,
             &mut c,
-            day,
-            &[("nurse1", "WS-CARD-1"), ("doc2", "WS-CARD-2")],
-        );
-    }
-    let a = assess(
-        &mut m,
-        &mut c,
-        "2026-03-12T10:30:00Z",
-        "nurse1",
-        "p-neighbor",
-        "WS-CARD-1",
-        "TREAT",
-    );
+            "2026-03-12T10:30:00Z",
+            "nurse1",
+            "p-neighbor",
+            "WS-CARD-1",
+            "TREAT",
+        )
+    };
+    let a = neighbour(MonitorConfig::default());
+    assert!(a.reasons.contains(&Reason::NoRelationship), "{a:?}");
+    let a = neighbour(MonitorConfig {
+        reason_min_bits: 1000.0,
+        ..MonitorConfig::default()
+    });
     assert!(a.alert, "{a:?}");
     assert_eq!(a.reasons, vec![Reason::Neighbor], "{a:?}");
     assert!(a.explanation().contains("street"), "{}", a.explanation());
