@@ -451,14 +451,12 @@ pub async fn run(
     store
         .put("p1", "Observation", "o1", OBS.as_bytes())
         .map_err(|e| SetupError::Config(e.message))?;
-    let cfg = GatewayConfig {
-        dangerous_ledger_no_sync: !opts.ledger_sync,
-        // One user at 2,000 requests/s: the per-user and per-address limits would throttle it.
-        rate_limit_ip_per_sec: 0.0,
-        rate_limit_user_per_sec: 0.0,
-        ..GatewayConfig::default()
-    };
-    let state = GatewayState::open(data_dir, cfg, Backend::Vault(store.clone()), "default")?;
+    let state = GatewayState::open(
+        data_dir,
+        bench_config(opts.ledger_sync),
+        Backend::Vault(store.clone()),
+        "default",
+    )?;
     let iss = DevIssuer::open_or_create(data_dir)?;
     let token = iss.sign(&bench_claims(&iss.issuer))?;
     let mut rows = Vec::new();
@@ -658,23 +656,33 @@ async fn throughput(
     Ok(r)
 }
 
+/// The benchmarked gateways' configuration: defaults, with rate limits off (one user at
+/// thousands of requests/s would be throttled by the per-user and per-address limits).
+fn bench_config(ledger_sync: bool) -> GatewayConfig {
+    GatewayConfig {
+        dangerous_ledger_no_sync: !ledger_sync,
+        rate_limit_ip_per_sec: 0.0,
+        rate_limit_user_per_sec: 0.0,
+        ..GatewayConfig::default()
+    }
+}
+
 /// Starts a gateway in proxy mode in front of `upstream`, with its own data directory, the
-/// demo context and rate limits off (one user at thousands of requests/s would be throttled);
-/// returns its address, a token for it and the server's shutdown handle.
+/// demo context and [`bench_config`]; returns its address, a token for it and the server's
+/// shutdown handle.
 async fn start_proxy(
     dir: &Path,
     upstream: SocketAddr,
     ledger_sync: bool,
 ) -> Result<(SocketAddr, String, tokio::sync::oneshot::Sender<()>), SetupError> {
     write_demo_context(&dir.join("context"))?;
-    let config = GatewayConfig {
-        dangerous_ledger_no_sync: !ledger_sync,
-        rate_limit_ip_per_sec: 0.0,
-        rate_limit_user_per_sec: 0.0,
-        ..GatewayConfig::default()
-    };
     let up = crate::proxy::Upstream::new(&format!("http://{upstream}/fhir"))?;
-    let state = GatewayState::open(dir, config, Backend::Upstream(Arc::new(up)), "default")?;
+    let state = GatewayState::open(
+        dir,
+        bench_config(ledger_sync),
+        Backend::Upstream(Arc::new(up)),
+        "default",
+    )?;
     let issuer = DevIssuer::open_or_create(dir)?;
     let token = issuer.sign(&bench_claims(&issuer.issuer))?;
     let (addr, stop) = start(crate::app(state)).await?;
