@@ -48,6 +48,9 @@ pub struct AccessEvent<'a> {
     pub patient: Option<Cow<'a, str>>,
     /// How many non-patient entities (data touched) the event lists.
     pub data_entities: u32,
+    /// The resource type of the first data entity (`Observation` in `Observation/o1` or
+    /// `https://ehr/fhir/Observation/o1/_history/2`): which part of the record was touched.
+    pub data_type: Option<Cow<'a, str>>,
 }
 
 impl AccessEvent<'_> {
@@ -188,6 +191,29 @@ fn patient_id_range(reference: &str) -> Option<std::ops::Range<usize>> {
     (!id.is_empty() && !id.contains('/')).then_some(start..end)
 }
 
+/// The byte range of `<Type>` in a `[...]<Type>/<id>[/_history/<v>]` reference (`None` for a
+/// bare id, a contained `#ref` or a type that is not an ASCII capital followed by letters and
+/// digits).
+fn resource_type_range(reference: &str) -> Option<std::ops::Range<usize>> {
+    let end = reference.find("/_history/").unwrap_or(reference.len());
+    let head = reference.get(..end)?;
+    let type_end = head.rfind('/')?;
+    let type_start = head.get(..type_end)?.rfind('/').map_or(0, |i| i + 1);
+    let t = head.get(type_start..type_end)?;
+    let well_formed = t.starts_with(|c: char| c.is_ascii_uppercase())
+        && t.chars().all(|c| c.is_ascii_alphanumeric());
+    well_formed.then_some(type_start..type_end)
+}
+
+/// The resource type of a data entity's reference, borrowed from the input when it was.
+fn resource_type<'a>(reference: &Cow<'a, str>) -> Option<Cow<'a, str>> {
+    let range = resource_type_range(reference)?;
+    match reference {
+        Cow::Borrowed(b) => b.get(range).map(Cow::Borrowed),
+        Cow::Owned(o) => o.get(range).map(|s| Cow::Owned(s.to_owned())),
+    }
+}
+
 /// The patient id inside a reference, borrowed from the input when the reference was.
 fn patient_id<'a>(reference: &Cow<'a, str>) -> Option<Cow<'a, str>> {
     let range = patient_id_range(reference)?;
@@ -251,6 +277,7 @@ pub fn parse_audit_event(line: &str) -> Result<AccessEvent<'_>, RecordError> {
     let mut patient: Option<Cow<'_, str>> = None;
     let mut fallback: Option<Cow<'_, str>> = None;
     let mut data_entities = 0u32;
+    let mut data_type: Option<Cow<'_, str>> = None;
     for e in raw.entity {
         let is_patient_role = e
             .role
@@ -276,7 +303,12 @@ pub fn parse_audit_event(line: &str) -> Result<AccessEvent<'_>, RecordError> {
                     fallback = Some(id);
                 }
             }
-            _ => data_entities = data_entities.saturating_add(1),
+            _ => {
+                data_entities = data_entities.saturating_add(1);
+                if data_type.is_none() {
+                    data_type = reference.as_ref().and_then(resource_type);
+                }
+            }
         }
     }
     let subtype = raw
@@ -296,6 +328,7 @@ pub fn parse_audit_event(line: &str) -> Result<AccessEvent<'_>, RecordError> {
         purposes,
         patient: patient.or(fallback),
         data_entities,
+        data_type,
     })
 }
 
@@ -316,6 +349,7 @@ mod tests {
         assert!(e.has_purpose("TREAT"));
         assert_eq!(e.recorded.local_hour(), 3);
         assert_eq!(e.data_entities, 1);
+        assert_eq!(e.data_type.as_deref(), Some("Observation"));
         assert!(e.success);
         assert!(matches!(e.id, Cow::Borrowed(_)));
     }
@@ -359,6 +393,39 @@ mod tests {
         let e = parse_audit_event(no_patient).unwrap();
         assert_eq!(e.patient, None);
         assert_eq!(e.subtype, "$export");
+    }
+
+    #[test]
+    fn data_type_is_the_resource_type_of_the_first_data_entity() {
+        for (reference, want) in [
+            ("Observation/o1", Some("Observation")),
+            (
+                "https://ehr.example/fhir/DocumentReference/d7",
+                Some("DocumentReference"),
+            ),
+            ("DiagnosticReport/r1/_history/3", Some("DiagnosticReport")),
+            ("o1", None),
+            ("#contained", None),
+            ("observation/o1", None),
+            ("Obs-ervation/o1", None),
+            ("/o1", None),
+        ] {
+            assert_eq!(
+                resource_type_range(reference).and_then(|r| reference.get(r)),
+                want,
+                "{reference}"
+            );
+        }
+        let two = EVENT.replace(
+            r#"{"what":{"reference":"Observation/o1"}}"#,
+            r#"{"what":{"reference":"Specimen/s1"}},{"what":{"reference":"Observation/o1"}}"#,
+        );
+        let e = parse_audit_event(&two).unwrap();
+        assert_eq!(e.data_type.as_deref(), Some("Specimen"));
+        assert_eq!(e.data_entities, 2);
+        let none = EVENT.replace(r#",{"what":{"reference":"Observation/o1"}}"#, "");
+        let e = parse_audit_event(&none).unwrap();
+        assert_eq!((e.data_type, e.data_entities), (None, 0));
     }
 
     proptest::proptest! {

@@ -937,6 +937,7 @@ async fn pipeline(
         purposes: vec![Cow::Borrowed(purpose.as_str())],
         patient: Some(Cow::Borrowed(patient.as_str())),
         data_entities: 1,
+        data_type: Some(Cow::Borrowed(op.rtype.as_str())),
     };
     let rel = s.relation(&user, &patient, now);
     let relation = rel.code();

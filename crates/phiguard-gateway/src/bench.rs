@@ -198,6 +198,7 @@ fn decision_path(state: &GatewayState, token: &str, n: usize) -> Row {
                     purposes: vec![c.purpose.as_str().into()],
                     patient: Some("p1".into()),
                     data_entities: 1,
+                    data_type: Some("Observation".into()),
                 };
                 let _ = state.assess(&ev, now);
                 scoped && d == crate::authz::Decision::Allow

@@ -189,6 +189,15 @@ pub enum Detail {
         /// Items of the record opened in this sitting so far.
         items: u32,
     },
+    /// What part of the record was touched, and how often peers and the hospital touch it.
+    Activity {
+        /// "read DocumentReference", "wrote Observation", "read the record".
+        what: String,
+        /// Smoothed share of the peer group's accesses that do this.
+        group_share: f64,
+        /// Share of the hospital's accesses that do this.
+        hospital_share: f64,
+    },
     /// Bulk volume.
     Volume {
         /// Distinct patients in the window.
@@ -267,6 +276,13 @@ pub struct Monitor {
     null_dept: Vec<f64>,
     reach: FxHashMap<u64, f64>,
     reach_total: FxHashMap<u32, f64>,
+    /// Legitimate-weighted accesses per (peer group, activity); the hospital is group
+    /// [`HOSPITAL`]. See [`Monitor::activity_evidence`].
+    activity: FxHashMap<(u32, u64), f64>,
+    /// Legitimate-weighted accesses per peer group (and [`HOSPITAL`]).
+    activity_total: FxHashMap<u32, f64>,
+    /// Distinct activities the hospital has shown (at most [`MAX_ACTIVITIES`] are told apart).
+    activity_kinds: usize,
     prior_access: FxHashMap<u64, i64>,
     team_access: FxHashMap<u64, i64>,
     dept_touched: FxHashMap<u16, u32>,
@@ -293,6 +309,19 @@ pub struct Monitor {
     /// items or more, up to [`LOOK_DEPTHS`]).
     look_depths: [[f64; LOOK_DEPTHS]; RELATIONS],
 }
+
+/// The peer-group key under which the whole hospital's activity is counted.
+const HOSPITAL: u32 = u32::MAX;
+/// Legitimate accesses the hospital must have shown before activity counts as evidence.
+const ACTIVITY_MIN_HISTORY: f64 = 200.0;
+/// Legitimate accesses with an activity, hospital-wide, before it counts as evidence.
+const ACTIVITY_MIN_COUNT: f64 = 20.0;
+/// Pseudo-accesses of the hospital's activity mix in a peer group's prior.
+const ACTIVITY_PRIOR: f64 = 10.0;
+/// Distinct activities (resource type, read or written) told apart; later new ones share one.
+const MAX_ACTIVITIES: usize = 512;
+/// Most evidence one access's activity can add (like the reach of departments).
+const ACTIVITY_MAX_BITS: f64 = 4.0;
 
 /// Depths of a look told apart; deeper looks count as this deep.
 const LOOK_DEPTHS: usize = 6;
@@ -350,6 +379,9 @@ impl Monitor {
             null_dept,
             reach: FxHashMap::default(),
             reach_total: FxHashMap::default(),
+            activity: FxHashMap::default(),
+            activity_total: FxHashMap::default(),
+            activity_kinds: 0,
             prior_access: FxHashMap::default(),
             team_access: FxHashMap::default(),
             dept_touched: FxHashMap::default(),
@@ -606,6 +638,20 @@ impl Monitor {
         if let Some(e) = self.bulk_evidence(uid, group, hour_count, day_count) {
             evidence.push(e);
         }
+        let writes = matches!(ev.action.as_ref(), "C" | "U" | "D");
+        let mut activity = key(&(writes, ev.data_type.as_deref().unwrap_or("")));
+        if self.activity_kinds >= MAX_ACTIVITIES
+            && !self.activity.contains_key(&(HOSPITAL, activity))
+        {
+            // Resource types come from the input: past a bound, new ones share one bucket so
+            // that memory does not grow with what a client writes into its references.
+            activity = key(&(writes, "\u{0}other"));
+        }
+        if patient.is_some() {
+            if let Some(e) = self.activity_evidence(group, activity, writes, ev) {
+                evidence.push(e);
+            }
+        }
 
         // --- combine --------------------------------------------------------------------
         // P(x | misuse) is a mixture of the two misuse types, so the likelihood ratio is
@@ -678,6 +724,7 @@ impl Monitor {
                     first_day: day == first_day,
                     target_dept: link.dept,
                     look_items,
+                    activity: patient.map(|_| activity),
                     legit_weight: 1.0
                         / (1.0 + (score - self.config.legit_weight_midpoint_bits).exp2()),
                 },
@@ -972,6 +1019,70 @@ impl Monitor {
         let alpha = 10.0;
         let p_legit = (c + alpha * p_null) / (n + alpha);
         log2(p_null / p_legit).clamp(-3.0, 4.0)
+    }
+
+    /// Which part of the record the access touches (its data entity's resource type, read or
+    /// written), against what the user's peer group does.
+    ///
+    /// Roles work with their own parts of a record: a laboratory technician reads specimens and
+    /// writes results, a pharmacist reads medication orders, a coder reads encounters and
+    /// claims. Someone browsing a record out of curiosity (or a stolen login harvesting it)
+    /// reads it the way the hospital as a whole reads records, or keeps to their role's usual
+    /// screens: P(activity | misuse) is an even mixture of the hospital's activity mix and the
+    /// peer group's, P(activity | routine) the peer group's own mix smoothed towards the
+    /// hospital's ([`ACTIVITY_PRIOR`] pseudo-accesses), both learned from the stream. So the
+    /// likelihood ratio is `(p_hospital / p_group + 1) / 2`: at most one bit against misuse, and
+    /// real evidence only where the group almost never does what the hospital often does. A
+    /// group that touches everything (physicians) gets little evidence either way; events that
+    /// do not say what they touched all share one activity and add nothing. Bounded by
+    /// [`ACTIVITY_MAX_BITS`]; silent until the hospital has [`ACTIVITY_MIN_HISTORY`] accesses,
+    /// and for activities it has shown fewer than [`ACTIVITY_MIN_COUNT`] times (a group that
+    /// has never done what the hospital has hardly done is not unusual).
+    fn activity_evidence(
+        &self,
+        group: usize,
+        activity: u64,
+        writes: bool,
+        ev: &AccessEvent<'_>,
+    ) -> Option<Evidence> {
+        let n_h = self.activity_total.get(&HOSPITAL).copied().unwrap_or(0.0);
+        if n_h < ACTIVITY_MIN_HISTORY {
+            return None;
+        }
+        let c_h = self
+            .activity
+            .get(&(HOSPITAL, activity))
+            .copied()
+            .unwrap_or(0.0);
+        if c_h < ACTIVITY_MIN_COUNT {
+            // Not yet a way the hospital reads records (a new resource type, say): that a
+            // group has not done it either says nothing.
+            return None;
+        }
+        let p_h = c_h / n_h;
+        let g = u32::try_from(group).unwrap_or(HOSPITAL - 1);
+        let n_g = self.activity_total.get(&g).copied().unwrap_or(0.0);
+        let c_g = self.activity.get(&(g, activity)).copied().unwrap_or(0.0);
+        let p_g = (c_g + ACTIVITY_PRIOR * p_h) / (n_g + ACTIVITY_PRIOR);
+        // A snooper may also keep to their role's usual screens: half of misuse is read the
+        // hospital's way, half the group's own (so small differences in mix mean little).
+        let bits = log2(0.5 * p_h / p_g + 0.5).min(ACTIVITY_MAX_BITS);
+        let what = match (writes, ev.data_type.as_deref()) {
+            (false, Some(t)) => format!("read {t}"),
+            (true, Some(t)) => format!("wrote {t}"),
+            (false, None) => "read the record".to_owned(),
+            (true, None) => "wrote to the record".to_owned(),
+        };
+        Some(Evidence {
+            reason: Reason::UnusualActivity,
+            hypothesis: Hypothesis::Both,
+            bits,
+            detail: Detail::Activity {
+                what,
+                group_share: p_g,
+                hospital_share: p_h,
+            },
+        })
     }
 
     /// P(rung | relationship-blind access by this user).
@@ -1329,6 +1440,16 @@ impl Monitor {
                 *n += w;
             }
         }
+        if let Some(a) = l.activity {
+            let g = u32::try_from(l.group).unwrap_or(HOSPITAL - 1);
+            if !self.activity.contains_key(&(HOSPITAL, a)) {
+                self.activity_kinds += 1;
+            }
+            for unit in [g, HOSPITAL] {
+                *self.activity.entry((unit, a)).or_insert(0.0) += w;
+                *self.activity_total.entry(unit).or_insert(0.0) += w;
+            }
+        }
         let wf = w as f32;
         let Some(u) = self.users.get_mut(l.uid as usize) else {
             return;
@@ -1400,6 +1521,8 @@ struct Learned {
     target_dept: Option<u16>,
     /// The access's place in an unexplained look (1: it opened the look), if any.
     look_items: Option<u32>,
+    /// What part of a patient's record it touched (see [`Monitor::activity_evidence`]).
+    activity: Option<u64>,
     /// Probability that the access was legitimate: its weight in the learned rates.
     legit_weight: f64,
 }

@@ -158,6 +158,21 @@ fn phrase(e: &Evidence) -> String {
         (Reason::Sensitive, _) => {
             "the record carries restricted or sensitive-information labels".to_owned()
         }
+        (
+            Reason::UnusualActivity,
+            Detail::Activity {
+                what,
+                group_share,
+                hospital_share,
+            },
+        ) => format!(
+            "{what}, which the user's peers rarely do ({:.1}% of their accesses, {:.1}% hospital-wide)",
+            group_share * 100.0,
+            hospital_share * 100.0
+        ),
+        (Reason::UnusualActivity, _) => {
+            "a part of the record the user's peers rarely touch".to_owned()
+        }
     }
 }
 

@@ -30,5 +30,5 @@ pub mod scan;
 pub mod world;
 
 pub use config::MonitorConfig;
-pub use engine::{Assessment, Monitor};
+pub use engine::{Assessment, Detail, Evidence, Hypothesis, Monitor};
 pub use reason::Reason;

@@ -35,6 +35,10 @@ pub enum Reason {
     UnknownPatient,
     /// The record carries R/V confidentiality or sensitive-information labels (extension).
     Sensitive,
+    /// The part of the record touched (its resource type, read or written) is one the user's
+    /// peer group rarely touches, such as clinical notes opened by a laboratory technician
+    /// (extension).
+    UnusualActivity,
 }
 
 impl Reason {
@@ -55,6 +59,7 @@ impl Reason {
             Reason::UnknownUser => "UNKNOWN_USER",
             Reason::UnknownPatient => "UNKNOWN_PATIENT",
             Reason::Sensitive => "SENSITIVE",
+            Reason::UnusualActivity => "UNUSUAL_ACTIVITY",
         }
     }
 
@@ -73,7 +78,7 @@ impl Reason {
     }
 
     /// Every reason, in documentation order.
-    pub const ALL: [Reason; 14] = [
+    pub const ALL: [Reason; 15] = [
         Reason::SelfAccess,
         Reason::Family,
         Reason::Neighbor,
@@ -88,6 +93,7 @@ impl Reason {
         Reason::UnknownUser,
         Reason::UnknownPatient,
         Reason::Sensitive,
+        Reason::UnusualActivity,
     ];
 
     /// Parses a code.

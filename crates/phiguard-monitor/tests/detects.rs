@@ -8,7 +8,7 @@ use phiguard_fhir::context::{
     parse_encounter, parse_organization, parse_patient, parse_practitioner, parse_role, Context,
 };
 use phiguard_fhir::parse_audit_event;
-use phiguard_monitor::{Assessment, Monitor, MonitorConfig, Reason};
+use phiguard_monitor::{Assessment, Detail, Monitor, MonitorConfig, Reason};
 
 fn context() -> Context {
     let mut ctx = Context::default();
@@ -744,4 +744,68 @@ fn reading_on_in_a_record_nothing_explains_is_no_alibi_and_adds_evidence() {
     let (_, deep_second) = second_item_after(3);
     let deep = depth_evidence(&deep_second);
     assert!(deep < shallow - 1.5 && deep <= 0.0, "{deep} vs {shallow}");
+}
+
+/// An access by `user` at `t` to patient `patient` that `action`s (R, C...) `data`.
+fn touching(c: &mut Clock, t: &str, user: &str, patient: &str, action: &str, data: &str) -> String {
+    let line = event(c, t, user, patient, "WS-CARD-9", "TREAT");
+    line.replace(r#""action":"R""#, &format!(r#""action":"{action}""#))
+        .replace(
+            r#"{"code":"1"}}]"#,
+            &format!(r#"{{"code":"1"}}}},{{"what":{{"reference":"{data}"}}}}]"#),
+        )
+}
+
+fn activity_bits(a: &Assessment) -> Option<f64> {
+    a.evidence
+        .iter()
+        .find(|e| e.reason == Reason::UnusualActivity)
+        .map(|e| e.bits)
+}
+
+#[test]
+fn a_part_of_the_record_the_role_never_touches_is_evidence() {
+    // Ten days in which the nurses record observations and the physician reads notes, results
+    // and demographics of the same patients.
+    let mut m = Monitor::new(&context(), MonitorConfig::default());
+    let mut c = Clock(0);
+    for day in 1..=10 {
+        for k in 0..24 {
+            let t = format!("2026-03-{day:02}T{:02}:{:02}:00Z", 8 + k % 8, (k * 7) % 60);
+            let p = format!("p{}", (k * 5 + day) % 30);
+            let doc = ["DocumentReference/d", "Observation/o", "Patient/x"][k as usize % 3];
+            for (user, action, data) in [
+                ("nurse1", "C", "Observation/o"),
+                ("colleague4", "C", "Observation/o"),
+                ("doc2", "R", doc),
+            ] {
+                let line = touching(&mut c, &t, user, &p, action, data);
+                let a = m.assess(&parse_audit_event(&line).unwrap());
+                assert!(!a.alert, "{line} -> {a:?}");
+            }
+        }
+    }
+    let mut at = |user: &str, action: &str, data: &str| {
+        let line = touching(&mut c, "2026-03-11T10:00:00Z", user, "p3", action, data);
+        m.assess(&parse_audit_event(&line).unwrap())
+    };
+    // A nurse reading the notes: something nurses here never do and the hospital often does.
+    let notes = at("nurse1", "R", "DocumentReference/d9");
+    let bits = activity_bits(&notes).unwrap();
+    assert!(bits >= 3.0, "{notes:?}");
+    assert!(
+        notes.evidence.iter().any(|e| matches!(
+            &e.detail,
+            Detail::Activity { what, .. } if what == "read DocumentReference"
+        )),
+        "{notes:?}"
+    );
+    // The same nurse doing their usual work, and the physician reading notes: no evidence.
+    let usual = at("nurse1", "C", "Observation/o9");
+    assert!(activity_bits(&usual).unwrap() <= 0.0, "{usual:?}");
+    let physician = at("doc2", "R", "DocumentReference/d9");
+    assert!(activity_bits(&physician).unwrap() <= 0.5, "{physician:?}");
+    // A resource type the hospital has never shown says nothing about anyone.
+    let new = at("nurse1", "R", "Specimen/s1");
+    assert_eq!(activity_bits(&new), None, "{new:?}");
 }
