@@ -242,6 +242,13 @@ struct Profile {
     peak_day: Stats,
 }
 
+/// A user's hours and location levels of one day, not yet part of their habits.
+#[derive(Debug, Clone, Default)]
+struct Habits {
+    hours: Counts<24>,
+    locations: Counts<LOCATION_LEVELS>,
+}
+
 #[derive(Debug, Default)]
 struct UserState {
     profile: Profile,
@@ -255,6 +262,8 @@ struct UserState {
     distinct_patients: u32,
     /// What alerting accesses of the current day have already taught (see `Monitor::learn`).
     day_alert_learned: FxHashSet<u64>,
+    /// Today's hours and location levels: they join the user's habits when the day ends.
+    today: Habits,
 }
 
 /// The access monitor: world (context) + learned state.
@@ -1361,6 +1370,11 @@ impl Monitor {
         u.day_legit_total = 0;
         u.day_has_legit = false;
         u.day_alert_learned.clear();
+        // A habit is what recurs on several days: today's hours and places count for the
+        // user from tomorrow on, so a burst (a stolen login harvesting at night from a new
+        // address) is judged in full against the habits it broke, not against itself.
+        u.profile.hours.absorb(&mut u.today.hours);
+        u.profile.locations.absorb(&mut u.today.locations);
     }
 
     /// Slides the user's window; returns distinct patients in the window and today.
@@ -1455,7 +1469,7 @@ impl Monitor {
             return;
         };
         if learn_hour {
-            u.profile.hours.add_weighted(l.hour, wf);
+            u.today.hours.add_weighted(l.hour, wf);
             if let Some(g) = self.groups.get_mut(l.group) {
                 g.hours.add_weighted(l.hour, wf);
             }
@@ -1465,7 +1479,7 @@ impl Monitor {
             // On the stream's first day every address is new to everyone: record the
             // addresses, but do not learn that "new" is normal.
             if !l.first_day {
-                u.profile.locations.add_weighted(level, wf);
+                u.today.locations.add_weighted(level, wf);
                 if let Some(g) = self.groups.get_mut(l.group) {
                     g.locations.add_weighted(level, wf);
                 }

@@ -42,6 +42,16 @@ impl<const K: usize> Counts<K> {
         }
     }
 
+    /// Adds every observation of `other` (and empties it).
+    pub fn absorb(&mut self, other: &mut Counts<K>) {
+        for (c, o) in self.c.iter_mut().zip(other.c.iter_mut()) {
+            *c += *o;
+            *o = 0.0;
+        }
+        self.n += other.n;
+        other.n = 0.0;
+    }
+
     /// Observations so far.
     pub fn total(&self) -> f64 {
         f64::from(self.n)
@@ -170,6 +180,14 @@ mod tests {
         let p0 = c.smoothed(0, 0.2, 10.0);
         assert!((p0 - (90.0 + 2.0) / 110.0).abs() < 1e-9);
         let total: f64 = (0..3).map(|i| c.smoothed(i, 1.0 / 3.0, 10.0)).sum();
+        let mut later = Counts::<3>::default();
+        later.add(2);
+        let mut both = c.clone();
+        both.absorb(&mut later);
+        assert_eq!(
+            (both.count(2), both.total(), later.total()),
+            (1.0, 101.0, 0.0)
+        );
         assert!((total - 1.0).abs() < 1e-9);
         let circ: f64 = (0..3)
             .map(|i| c.smoothed_circular(i, 1.0 / 3.0, 5.0, 0.2))
