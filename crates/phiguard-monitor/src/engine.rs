@@ -332,6 +332,9 @@ const MAX_ACTIVITIES: usize = 512;
 /// Most evidence one access's activity can add (like the reach of departments).
 const ACTIVITY_MAX_BITS: f64 = 4.0;
 
+/// Most evidence the activities of one look's items add up to.
+const LOOK_ACTIVITY_MAX_BITS: f64 = 8.0;
+
 /// Depths of a look told apart; deeper looks count as this deep.
 const LOOK_DEPTHS: usize = 6;
 /// Pseudo-looks of the neutral prior on how deep unexplained looks go.
@@ -357,6 +360,8 @@ struct Look {
     depth: u32,
     /// The first item's link evidence.
     first: LinkEvidence,
+    /// Activity evidence of the items so far (see [`Monitor::activity_evidence`]).
+    activity_bits: f64,
 }
 
 impl Monitor {
@@ -483,6 +488,8 @@ impl Monitor {
         let mut blind_bits = 0.0;
         // This access's place in an unexplained look (1 for the first item), for learning.
         let mut look_items: Option<u32> = None;
+        // The (user, patient) key, the look this access continues and its link evidence.
+        let mut look: Option<(u64, Option<Look>, LinkEvidence)> = None;
 
         // --- relationship -------------------------------------------------------------
         let mut link = StaticLink {
@@ -532,9 +539,7 @@ impl Monitor {
                     detail: Detail::Depth { items },
                 });
             }
-            if learn {
-                look_items = self.track_look(pair(uid, p), t, continued, evidence_of_link);
-            }
+            look = Some((pair(uid, p), continued, evidence_of_link));
             self.identity_flags(
                 relation,
                 group,
@@ -656,8 +661,16 @@ impl Monitor {
             // that memory does not grow with what a client writes into its references.
             activity = key(&(writes, "\u{0}other"));
         }
+        // This item's activity evidence; within a look, the items' evidence adds up (each item
+        // is another choice of what to read in one sitting).
+        let mut item_activity_bits = 0.0;
         if patient.is_some() {
-            if let Some(e) = self.activity_evidence(group, activity, writes, ev) {
+            if let Some(mut e) = self.activity_evidence(group, activity, writes, ev) {
+                item_activity_bits = e.bits;
+                if let Some((_, Some(l), _)) = &look {
+                    e.bits = (e.bits + l.activity_bits)
+                        .clamp(-LOOK_ACTIVITY_MAX_BITS, LOOK_ACTIVITY_MAX_BITS);
+                }
                 evidence.push(e);
             }
         }
@@ -716,6 +729,14 @@ impl Monitor {
         }
 
         if learn {
+            if let Some((k, continued, link_evidence)) = look {
+                // A sitting that began on an access with anything suspicious about it (an
+                // unexplained link, or who the patient is, or what was read) is one look: its
+                // later items are no alibi for each other.
+                let opens = !direct && (link_evidence.bits > 0.0 || score > 0.0);
+                look_items =
+                    self.track_look(k, t, continued, link_evidence, opens, item_activity_bits);
+            }
             self.learn(
                 alert,
                 Learned {
@@ -976,6 +997,8 @@ impl Monitor {
         t: i64,
         continued: Option<Look>,
         link: LinkEvidence,
+        opens: bool,
+        activity_bits: f64,
     ) -> Option<u32> {
         match continued {
             Some(look) => {
@@ -985,18 +1008,21 @@ impl Monitor {
                     Look {
                         last: t,
                         depth: items,
+                        activity_bits: (look.activity_bits + activity_bits)
+                            .clamp(-LOOK_ACTIVITY_MAX_BITS, LOOK_ACTIVITY_MAX_BITS),
                         ..look
                     },
                 );
                 Some(items)
             }
-            None if link.bits > 0.0 => {
+            None if opens => {
                 self.looks.insert(
                     key,
                     Look {
                         last: t,
                         depth: 1,
                         first: link,
+                        activity_bits,
                     },
                 );
                 Some(1)

@@ -769,11 +769,10 @@ fn activity_bits(a: &Assessment) -> Option<f64> {
         .map(|e| e.bits)
 }
 
-#[test]
-fn a_part_of_the_record_the_role_never_touches_is_evidence() {
-    // Ten days in which the nurses record observations and the physician reads notes, results
-    // and demographics of the same patients.
-    let mut m = Monitor::new(&context(), MonitorConfig::default());
+/// Ten days in which the nurses record observations and the physician reads notes, results
+/// and demographics of the same patients (`u0`.. `u9` exist but nobody is linked to them).
+fn nurses_write_physicians_read() -> (Monitor, Clock) {
+    let mut m = Monitor::new(&context_with_unlinked(10), MonitorConfig::default());
     let mut c = Clock(0);
     for day in 1..=10 {
         for k in 0..24 {
@@ -791,6 +790,12 @@ fn a_part_of_the_record_the_role_never_touches_is_evidence() {
             }
         }
     }
+    (m, c)
+}
+
+#[test]
+fn a_part_of_the_record_the_role_never_touches_is_evidence() {
+    let (mut m, mut c) = nurses_write_physicians_read();
     let mut at = |user: &str, action: &str, data: &str| {
         let line = touching(&mut c, "2026-03-11T10:00:00Z", user, "p3", action, data);
         m.assess(&parse_audit_event(&line).unwrap())
@@ -814,4 +819,20 @@ fn a_part_of_the_record_the_role_never_touches_is_evidence() {
     // A resource type the hospital has never shown says nothing about anyone.
     let new = at("nurse1", "R", "Specimen/s1");
     assert_eq!(activity_bits(&new), None, "{new:?}");
+}
+
+#[test]
+fn what_one_look_reads_adds_up() {
+    // A nurse reads three notes of a patient nothing links them to, minutes apart: each item is
+    // another choice of what to read, so the look's activity evidence grows with its items.
+    let (mut m, mut c) = nurses_write_physicians_read();
+    let bits: Vec<f64> = (0..3)
+        .map(|i| {
+            let t = format!("2026-03-11T10:0{i}:00Z");
+            let line = touching(&mut c, &t, "nurse1", "u7", "R", "DocumentReference/d1");
+            activity_bits(&m.assess(&parse_audit_event(&line).unwrap())).unwrap()
+        })
+        .collect();
+    assert!(bits[0] >= 3.0, "{bits:?}");
+    assert!(bits[1] > bits[0] + 2.0 && bits[2] >= bits[1], "{bits:?}");
 }
