@@ -332,6 +332,13 @@ const MAX_ACTIVITIES: usize = 512;
 /// Most evidence one access's activity can add (like the reach of departments).
 const ACTIVITY_MAX_BITS: f64 = 4.0;
 
+/// The key under which a peer group's activity is counted (never [`HOSPITAL`]).
+fn activity_unit(group: usize) -> u32 {
+    u32::try_from(group)
+        .unwrap_or(HOSPITAL - 1)
+        .min(HOSPITAL - 1)
+}
+
 /// Most evidence the activities of one look's items add up to.
 const LOOK_ACTIVITY_MAX_BITS: f64 = 8.0;
 
@@ -662,15 +669,17 @@ impl Monitor {
             activity = key(&(writes, "\u{0}other"));
         }
         // This item's activity evidence; within a look, the items' evidence adds up (each item
-        // is another choice of what to read in one sitting).
-        let mut item_activity_bits = 0.0;
+        // is another choice of what to read in one sitting): the sum so far is what the look
+        // keeps.
+        let mut look_activity_bits = match &look {
+            Some((_, Some(l), _)) => l.activity_bits,
+            _ => 0.0,
+        };
         if patient.is_some() {
             if let Some(mut e) = self.activity_evidence(group, activity, writes, ev) {
-                item_activity_bits = e.bits;
-                if let Some((_, Some(l), _)) = &look {
-                    e.bits = (e.bits + l.activity_bits)
-                        .clamp(-LOOK_ACTIVITY_MAX_BITS, LOOK_ACTIVITY_MAX_BITS);
-                }
+                e.bits = (e.bits + look_activity_bits)
+                    .clamp(-LOOK_ACTIVITY_MAX_BITS, LOOK_ACTIVITY_MAX_BITS);
+                look_activity_bits = e.bits;
                 evidence.push(e);
             }
         }
@@ -735,7 +744,7 @@ impl Monitor {
                 // later items are no alibi for each other.
                 let opens = !direct && (link_evidence.bits > 0.0 || score > 0.0);
                 look_items =
-                    self.track_look(k, t, continued, link_evidence, opens, item_activity_bits);
+                    self.track_look(k, t, continued, link_evidence, opens, look_activity_bits);
             }
             self.learn(
                 alert,
@@ -989,8 +998,9 @@ impl Monitor {
         log2(s_mis / s_legit).clamp(-4.0, 8.0)
     }
 
-    /// Opens, continues or closes the user's look at a patient; returns the access's place in
-    /// an unexplained look (1 when it opens one).
+    /// Opens (when `opens`), continues or closes the user's look at a patient, which keeps
+    /// `activity_bits`, its items' activity evidence up to and including this access; returns
+    /// the access's place in an unexplained look (1 when it opens one).
     fn track_look(
         &mut self,
         key: u64,
@@ -1008,8 +1018,7 @@ impl Monitor {
                     Look {
                         last: t,
                         depth: items,
-                        activity_bits: (look.activity_bits + activity_bits)
-                            .clamp(-LOOK_ACTIVITY_MAX_BITS, LOOK_ACTIVITY_MAX_BITS),
+                        activity_bits,
                         ..look
                     },
                 );
@@ -1095,7 +1104,7 @@ impl Monitor {
             return None;
         }
         let p_h = c_h / n_h;
-        let g = u32::try_from(group).unwrap_or(HOSPITAL - 1);
+        let g = activity_unit(group);
         let n_g = self.activity_total.get(&g).copied().unwrap_or(0.0);
         let c_g = self.activity.get(&(g, activity)).copied().unwrap_or(0.0);
         let p_g = (c_g + ACTIVITY_PRIOR * p_h) / (n_g + ACTIVITY_PRIOR);
@@ -1481,7 +1490,7 @@ impl Monitor {
             }
         }
         if let Some(a) = l.activity {
-            let g = u32::try_from(l.group).unwrap_or(HOSPITAL - 1);
+            let g = activity_unit(l.group);
             if !self.activity.contains_key(&(HOSPITAL, a)) {
                 self.activity_kinds += 1;
             }

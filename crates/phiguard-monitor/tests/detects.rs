@@ -252,6 +252,19 @@ fn assess(
     m.assess(&parse_audit_event(&line).unwrap())
 }
 
+/// The nurse opens her neighbour's record at her usual time and workstation.
+fn nurse_opens_neighbour(m: &mut Monitor, c: &mut Clock) -> Assessment {
+    assess(
+        m,
+        c,
+        "2026-03-12T10:30:00Z",
+        "nurse1",
+        "p-neighbor",
+        "WS-CARD-1",
+        "TREAT",
+    )
+}
+
 #[test]
 fn each_reason_fires_on_what_it_names() {
     let cases = [
@@ -292,15 +305,7 @@ fn who_the_patient_is_is_named_even_when_it_adds_little() {
     // and explained: it is what the privacy officer will investigate.
     let neighbour = |config: MonitorConfig| {
         let (mut m, mut c) = warmed_up_with(config);
-        assess(
-            &mut m,
-            &mut c,
-            "2026-03-12T10:30:00Z",
-            "nurse1",
-            "p-neighbor",
-            "WS-CARD-1",
-            "TREAT",
-        )
+        nurse_opens_neighbour(&mut m, &mut c)
     };
     let a = neighbour(MonitorConfig::default());
     assert!(a.reasons.contains(&Reason::NoRelationship), "{a:?}");
@@ -492,16 +497,7 @@ fn unlinked_after_harvest(config: MonitorConfig, harvest: bool) -> f64 {
             assess(&mut m, &mut c, &t, "colleague4", p, "203.0.113.9", "TREAT");
         }
     }
-    assess(
-        &mut m,
-        &mut c,
-        "2026-03-12T10:30:00Z",
-        "nurse1",
-        "p-neighbor",
-        "WS-CARD-1",
-        "TREAT",
-    )
-    .score
+    nurse_opens_neighbour(&mut m, &mut c).score
 }
 
 #[test]
