@@ -193,6 +193,8 @@ pub enum Detail {
     Activity {
         /// "read DocumentReference", "wrote Observation", "read the record".
         what: String,
+        /// Smoothed share of the user's own accesses that do this (towards the peer group's).
+        user_share: f64,
         /// Smoothed share of the peer group's accesses that do this.
         group_share: f64,
         /// Share of the hospital's accesses that do this.
@@ -264,6 +266,12 @@ struct UserState {
     day_alert_learned: FxHashSet<u64>,
     /// Today's hours and location levels: they join the user's habits when the day ends.
     today: Habits,
+    /// Legitimate-weighted accesses per activity on earlier days, and their total (see
+    /// [`Monitor::activity_evidence`]); at most [`MAX_ACTIVITIES`] + 1 keys.
+    activity: FxHashMap<u64, f32>,
+    activity_total: f32,
+    /// Today's activities: they join `activity` when the day ends, like hours and places.
+    activity_today: FxHashMap<u64, f32>,
 }
 
 /// The access monitor: world (context) + learned state.
@@ -279,6 +287,9 @@ pub struct Monitor {
     flags_group: FxHashMap<(u32, u8), [Rate; FLAGS]>,
     /// Each staff member's exposure to identity coincidences (street, home, department).
     exposure: Exposures,
+    /// Per flag: the share of the hospital's patients an identity-blind pick lands on (per
+    /// unit of exposure for the coincidences); see [`flag_prevalence`].
+    prevalence: [f64; FLAGS],
     null_relation: [f64; RELATIONS],
     /// Share of relationship-blind picks that land on a patient under care now or recently.
     null_under_care: f64,
@@ -317,6 +328,31 @@ pub struct Monitor {
     /// that reached each depth (index 0: every look; index k: looks that went on to k + 1
     /// items or more, up to [`LOOK_DEPTHS`]).
     look_depths: [[f64; LOOK_DEPTHS]; RELATIONS],
+}
+
+/// Per flag, the share of the hospital's known patients that carry it: the rate at which
+/// legitimate work that is blind to who the patient is (a billing or coding worklist, a ward
+/// census, a care team treating whoever is admitted) lands on such a patient. Its own legitimate
+/// rate can never be learned below this: flagged accesses are weighted down as they are
+/// learned (they score high), so a rate learned from them alone would keep itself low; where
+/// employees are a twentieth of the patients, a clerk's batch meets them a twentieth of the time.
+/// For the coincidences that depend on the user (home, street, department), the share per unit
+/// of exposure (the staff mean), so that `prevalence * x` is this user's own share. Flags that
+/// are never a coincidence of routine work (self, deceased, break-the-glass, unknown ids) have
+/// none.
+fn flag_prevalence(world: &World, exposure: &Exposures, known_patients: f64) -> [f64; FLAGS] {
+    let mut counts = [0.0f64; FLAGS];
+    for p in world.patients.iter().filter(|p| p.known) {
+        counts[Flag::Vip as usize] += f64::from(u8::from(p.labels.vip));
+        counts[Flag::Coworker as usize] +=
+            f64::from(u8::from(p.labels.employee || p.staff_match.is_some()));
+        counts[Flag::Sensitive as usize] +=
+            f64::from(u8::from(p.labels.restricted || p.labels.sensitive));
+    }
+    counts[Flag::Household as usize] = exposure.mean(exposure::Kind::Home);
+    counts[Flag::Neighbor as usize] = exposure.mean(exposure::Kind::Street);
+    counts[Flag::DeptColleague as usize] = exposure.mean(exposure::Kind::DeptStaff);
+    counts.map(|c| c / known_patients.max(1.0))
 }
 
 /// The peer-group key under which the whole hospital's activity is counted.
@@ -384,13 +420,16 @@ impl Monitor {
         let known_patients = world.known_patients().max(1) as f64;
         let (null_relation, null_dept) =
             null_model(&world, &windows, config.null_samples, known_patients);
+        let exposure = Exposures::new(&world);
+        let prevalence = flag_prevalence(&world, &exposure, known_patients);
         Monitor {
+            prevalence,
             users: Vec::new(),
             groups: vec![Profile::default(); world.group_names.len()],
             hospital: Profile::default(),
             flags_legit: [[Rate::default(); FLAGS]; STRATA],
             flags_group: FxHashMap::default(),
-            exposure: Exposures::new(&world),
+            exposure,
             null_under_care: Relation::ALL
                 .iter()
                 .filter(|r| r.is_under_care())
@@ -676,7 +715,7 @@ impl Monitor {
             _ => 0.0,
         };
         if patient.is_some() {
-            if let Some(mut e) = self.activity_evidence(group, activity, writes, ev) {
+            if let Some(mut e) = self.activity_evidence(uid, group, activity, writes, ev) {
                 e.bits = (e.bits + look_activity_bits)
                     .clamp(-LOOK_ACTIVITY_MAX_BITS, LOOK_ACTIVITY_MAX_BITS);
                 look_activity_bits = e.bits;
@@ -902,8 +941,11 @@ impl Monitor {
             .exposure()
             .map_or(1.0, |k| self.exposure.relative(staff, k));
         // Not having seen a legitimate VIP access in 40,000 events does not make its rate
-        // 1 in 400,000: the estimate is floored at 1 in 10,000 (at most ~10 bits per flag).
-        log2(f.p_misuse() / (p_legit * x).max(FLAG_RATE_FLOOR)).clamp(0.0, 14.0)
+        // 1 in 400,000: the estimate is floored at 1 in 10,000 (at most ~10 bits per flag),
+        // and at the flag's prevalence among the patients (see `flag_prevalence`).
+        let floor =
+            (self.prevalence.get(f as usize).copied().unwrap_or(0.0) * x).max(FLAG_RATE_FLOOR);
+        log2(f.p_misuse() / (p_legit * x).max(floor)).clamp(0.0, 14.0)
     }
 
     fn stream_relation(
@@ -1084,6 +1126,7 @@ impl Monitor {
     /// has never done what the hospital has hardly done is not unusual).
     fn activity_evidence(
         &self,
+        uid: u32,
         group: usize,
         activity: u64,
         writes: bool,
@@ -1108,9 +1151,20 @@ impl Monitor {
         let n_g = self.activity_total.get(&g).copied().unwrap_or(0.0);
         let c_g = self.activity.get(&(g, activity)).copied().unwrap_or(0.0);
         let p_g = (c_g + ACTIVITY_PRIOR * p_h) / (n_g + ACTIVITY_PRIOR);
-        // A snooper may also keep to their role's usual screens: half of misuse is read the
-        // hospital's way, half the group's own (so small differences in mix mean little).
-        let bits = log2(0.5 * p_h / p_g + 0.5).min(ACTIVITY_MAX_BITS);
+        // The user's own mix on earlier days, smoothed towards the group's: someone whose job
+        // differs from their peers' (the clerk who also handles the department's notes) shows
+        // it day after day, and it becomes their routine.
+        let (c_u, n_u) = self.users.get(uid as usize).map_or((0.0, 0.0), |u| {
+            (
+                f64::from(u.activity.get(&activity).copied().unwrap_or(0.0)),
+                f64::from(u.activity_total),
+            )
+        });
+        let k = self.config.user_prior_strength.max(1.0);
+        let p_u = (c_u + k * p_g) / (n_u + k);
+        // A snooper may also keep to their usual screens: half of misuse is read the
+        // hospital's way, half the user's own (so small differences in mix mean little).
+        let bits = log2(0.5 * p_h / p_u + 0.5).min(ACTIVITY_MAX_BITS);
         let what = match (writes, ev.data_type.as_deref()) {
             (false, Some(t)) => format!("read {t}"),
             (true, Some(t)) => format!("wrote {t}"),
@@ -1123,6 +1177,7 @@ impl Monitor {
             bits,
             detail: Detail::Activity {
                 what,
+                user_share: p_u,
                 group_share: p_g,
                 hospital_share: p_h,
             },
@@ -1410,6 +1465,10 @@ impl Monitor {
         // address) is judged in full against the habits it broke, not against itself.
         u.profile.hours.absorb(&mut u.today.hours);
         u.profile.locations.absorb(&mut u.today.locations);
+        for (a, w) in u.activity_today.drain() {
+            *u.activity.entry(a).or_insert(0.0) += w;
+            u.activity_total += w;
+        }
     }
 
     /// Slides the user's window; returns distinct patients in the window and today.
@@ -1497,6 +1556,9 @@ impl Monitor {
             for unit in [g, HOSPITAL] {
                 *self.activity.entry((unit, a)).or_insert(0.0) += w;
                 *self.activity_total.entry(unit).or_insert(0.0) += w;
+            }
+            if let Some(u) = self.users.get_mut(l.uid as usize) {
+                *u.activity_today.entry(a).or_insert(0.0) += w as f32;
             }
         }
         let wf = w as f32;

@@ -162,11 +162,13 @@ fn phrase(e: &Evidence) -> String {
             Reason::UnusualActivity,
             Detail::Activity {
                 what,
+                user_share,
                 group_share,
                 hospital_share,
             },
         ) => format!(
-            "{what}, which the user's peers rarely do ({:.1}% of their accesses, {:.1}% hospital-wide)",
+            "{what}, which the user and their peers rarely do ({:.1}% of the user's accesses, {:.1}% of the peers', {:.1}% hospital-wide)",
+            user_share * 100.0,
             group_share * 100.0,
             hospital_share * 100.0
         ),

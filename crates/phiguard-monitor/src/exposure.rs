@@ -35,6 +35,8 @@ const KINDS: usize = 3;
 pub struct Exposures {
     /// Per staff member, per kind: exposure divided by the staff mean.
     relative: Vec<[f32; KINDS]>,
+    /// Per kind: the staff mean (patients), the unit of `relative`.
+    mean: [f64; KINDS],
 }
 
 impl Exposures {
@@ -97,6 +99,7 @@ impl Exposures {
             }
         }
         let n = raw.len().max(1) as f64;
+        let mean_out = mean.map(|m| m / n);
         let relative = raw
             .iter()
             .map(|r| {
@@ -109,7 +112,16 @@ impl Exposures {
                 out
             })
             .collect();
-        Exposures { relative }
+        Exposures {
+            relative,
+            mean: mean_out,
+        }
+    }
+
+    /// The staff mean of an exposure, in patients: a staff member with relative exposure `x`
+    /// has `x * mean` patients of this kind among the hospital's.
+    pub fn mean(&self, kind: Kind) -> f64 {
+        self.mean.get(kind as usize).copied().unwrap_or(0.0)
     }
 
     /// Relative exposure of a staff member to a coincidence (1 for logins the context does not

@@ -11,6 +11,11 @@ use phiguard_fhir::parse_audit_event;
 use phiguard_monitor::{Assessment, Detail, Monitor, MonitorConfig, Reason};
 
 fn context() -> Context {
+    context_with_registry(400)
+}
+
+/// The hand-built hospital with `registry` more patients who are nobody in particular.
+fn context_with_registry(registry: usize) -> Context {
     let mut ctx = Context::default();
     for o in [
         r#"{"resourceType":"Organization","id":"card","name":"Cardiology"}"#,
@@ -165,6 +170,17 @@ fn context() -> Context {
         ctx.encounters.push(parse_encounter(&format!(
             r#"{{"resourceType":"Encounter","id":"e{i}","class":{{"code":"IMP"}},"subject":{{"reference":"Patient/p{i}"}},"participant":[{{"individual":{{"reference":"Practitioner/n1"}}}},{{"individual":{{"reference":"Practitioner/d2"}}}}],"period":{{"start":"2026-03-01T00:00:00Z","end":"2026-03-30T00:00:00Z"}},"serviceProvider":{{"reference":"Organization/card"}}}}"#
         )).unwrap());
+    }
+    // The rest of the registry: people the hospital has treated before, none of them staff,
+    // famous or living on a staff member's street (flags are rare among a hospital's patients,
+    // which is what makes them evidence).
+    for i in 0..registry {
+        ctx.patients.push(
+            parse_patient(&format!(
+                r#"{{"resourceType":"Patient","id":"r{i}","name":[{{"family":"Resident{i}"}}],"address":[{{"line":["{i} Main Street"],"city":"Springfield","postalCode":"12345"}}]}}"#
+            ))
+            .unwrap(),
+        );
     }
     // nurse5 is herself a cardiology patient (her own department) these days.
     ctx.encounters.push(parse_encounter(r#"{"resourceType":"Encounter","id":"es","class":{"code":"AMB"},"subject":{"reference":"Patient/p-nurse5"},"period":{"start":"2026-03-11T00:00:00Z","end":"2026-03-13T00:00:00Z"},"serviceProvider":{"reference":"Organization/card"}}"#).unwrap());
@@ -599,7 +615,8 @@ fn snooping_is_often_triggered_by_an_admission() {
             triggered_share: share,
             ..MonitorConfig::default()
         };
-        let mut m = Monitor::new(&context(), config);
+        // Without the wider registry: here most patients are under care.
+        let mut m = Monitor::new(&context_with_registry(0), config);
         let mut c = Clock(0);
         for day in 1..=10 {
             care_team_day(&mut m, &mut c, day, &[("nurse1", "WS-CARD-1")]);
@@ -831,4 +848,82 @@ fn what_one_look_reads_adds_up() {
         .collect();
     assert!(bits[0] >= 3.0, "{bits:?}");
     assert!(bits[1] > bits[0] + 2.0 && bits[2] >= bits[1], "{bits:?}");
+}
+
+#[test]
+fn a_user_whose_job_differs_from_their_peers_learns_it() {
+    // colleague4 also reads the notes of their care-team patients every day, which the other
+    // nurses never do: after a few days that is colleague4's routine, not nurse1's.
+    let (mut m, mut c) = nurses_write_physicians_read();
+    for day in 11..=15 {
+        for k in 0..10 {
+            let t = format!("2026-03-{day:02}T{:02}:{:02}:00Z", 8 + k % 8, (k * 7) % 60);
+            let p = format!("p{}", (k * 5 + day) % 30);
+            let line = touching(&mut c, &t, "colleague4", &p, "R", "DocumentReference/d");
+            let a = m.assess(&parse_audit_event(&line).unwrap());
+            assert!(!a.alert, "{line} -> {a:?}");
+        }
+    }
+    let mut notes = |user: &str| {
+        let line = touching(
+            &mut c,
+            "2026-03-16T10:00:00Z",
+            user,
+            "p3",
+            "R",
+            "DocumentReference/d9",
+        );
+        m.assess(&parse_audit_event(&line).unwrap())
+    };
+    let theirs = notes("colleague4");
+    assert!(activity_bits(&theirs).unwrap() <= 0.5, "{theirs:?}");
+    let not_hers = notes("nurse1");
+    assert!(activity_bits(&not_hers).unwrap() >= 3.0, "{not_hers:?}");
+}
+
+fn coworker_bits(ctx: &Context) -> f64 {
+    let mut m = Monitor::new(ctx, MonitorConfig::default());
+    let mut c = Clock(0);
+    for day in 1..=10 {
+        care_team_day(&mut m, &mut c, day, &[("nurse1", "WS-CARD-1")]);
+    }
+    let a = assess(
+        &mut m,
+        &mut c,
+        "2026-03-12T10:30:00Z",
+        "nurse1",
+        "p-emp",
+        "WS-CARD-1",
+        "TREAT",
+    );
+    a.evidence
+        .iter()
+        .find(|e| e.reason == Reason::Coworker)
+        .map_or(0.0, |e| e.bits)
+}
+
+#[test]
+fn a_flag_most_patients_carry_is_weak_evidence() {
+    // Where employees are a handful of the hospital's patients, opening one without a link is
+    // evidence; where a third of the patients are employees (a staff clinic), routine work
+    // that is blind to who the patient is meets them a third of the time, and the label says
+    // little, however rarely it was seen in the work learned so far.
+    let rare = coworker_bits(&context());
+    let mut ctx = context_with_registry(0);
+    for i in 0..150 {
+        let label = if i % 3 == 0 {
+            r#","meta":{"security":[{"code":"EMP"}]}"#
+        } else {
+            ""
+        };
+        ctx.patients.push(
+            parse_patient(&format!(
+                r#"{{"resourceType":"Patient","id":"s{i}","name":[{{"family":"Staffclinic{i}"}}]{label}}}"#
+            ))
+            .unwrap(),
+        );
+    }
+    let common = coworker_bits(&ctx);
+    assert!(rare >= 3.0, "{rare}");
+    assert!(common <= 0.5, "{common}");
 }
