@@ -1108,17 +1108,19 @@ impl Monitor {
     }
 
     /// Which part of the record the access touches (its data entity's resource type, read or
-    /// written), against what the user's peer group does.
+    /// written), against what the user and their peer group do.
     ///
     /// Roles work with their own parts of a record: a laboratory technician reads specimens and
     /// writes results, a pharmacist reads medication orders, a coder reads encounters and
     /// claims. Someone browsing a record out of curiosity (or a stolen login harvesting it)
     /// reads it the way the hospital as a whole reads records, or keeps to their role's usual
     /// screens: P(activity | misuse) is an even mixture of the hospital's activity mix and the
-    /// peer group's, P(activity | routine) the peer group's own mix smoothed towards the
-    /// hospital's ([`ACTIVITY_PRIOR`] pseudo-accesses), both learned from the stream. So the
-    /// likelihood ratio is `(p_hospital / p_group + 1) / 2`: at most one bit against misuse, and
-    /// real evidence only where the group almost never does what the hospital often does. A
+    /// user's, P(activity | routine) the user's own mix on earlier days smoothed towards the peer
+    /// group's (`user_prior_strength` pseudo-accesses), itself smoothed towards the hospital's
+    /// ([`ACTIVITY_PRIOR`] pseudo-accesses), all learned from the stream. So the
+    /// likelihood ratio is `(p_hospital / p_user + 1) / 2`: at most one bit against misuse, and
+    /// real evidence only where the user (and, early on, their group) almost never does what
+    /// the hospital often does. A
     /// group that touches everything (physicians) gets little evidence either way; events that
     /// do not say what they touched all share one activity and add nothing. Bounded by
     /// [`ACTIVITY_MAX_BITS`]; silent until the hospital has [`ACTIVITY_MIN_HISTORY`] accesses,
