@@ -657,6 +657,7 @@ async fn pipeline(
             return refuse_unauthenticated(&s, addr, op.action, &op.rtype, e).await;
         }
     };
+    let auth_time = t_start.elapsed();
     let user = caller.claims.sub.clone();
     let purpose = caller.purpose.clone();
     let deny = |e: ApiError, patient: String| {
@@ -907,6 +908,9 @@ async fn pipeline(
             .unwrap_or_default(),
     };
     let sensitive = phiguard_vault::level::is_sensitive(&labels);
+    // From here to the ledger entry is the pipeline's own work again (with authentication:
+    // what `phiguard_gateway_pipeline_seconds` measures); the fetch above is not.
+    let t_decide = StdInstant::now();
     // 6. Relationship evidence from the monitor's context index (nothing learned yet).
     let now = now_unix();
     let address = caller.addr.map(|a| a.ip().to_string());
@@ -1047,6 +1051,7 @@ async fn pipeline(
         Ok(i) => i,
         Err(e) => return e.into_response(),
     };
+    METRICS.observe_pipeline((auth_time + t_decide.elapsed()).as_secs_f64());
     tracing::debug!(
         pre_audit_us = ta.duration_since(t_start).as_micros() as u64,
         audit_us = ta.elapsed().as_micros() as u64,
