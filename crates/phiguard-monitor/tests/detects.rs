@@ -268,17 +268,22 @@ fn assess(
     m.assess(&parse_audit_event(&line).unwrap())
 }
 
-/// The nurse opens her neighbour's record at her usual time and workstation.
-fn nurse_opens_neighbour(m: &mut Monitor, c: &mut Clock) -> Assessment {
+/// The nurse opens `patient`'s record at her usual time and workstation.
+fn nurse_opens(m: &mut Monitor, c: &mut Clock, patient: &str) -> Assessment {
     assess(
         m,
         c,
         "2026-03-12T10:30:00Z",
         "nurse1",
-        "p-neighbor",
+        patient,
         "WS-CARD-1",
         "TREAT",
     )
+}
+
+/// The nurse opens her neighbour's record at her usual time and workstation.
+fn nurse_opens_neighbour(m: &mut Monitor, c: &mut Clock) -> Assessment {
+    nurse_opens(m, c, "p-neighbor")
 }
 
 #[test]
@@ -295,15 +300,7 @@ fn each_reason_fires_on_what_it_names() {
     ];
     for (patient, reason) in cases {
         let (mut m, mut c) = warmed_up();
-        let a = assess(
-            &mut m,
-            &mut c,
-            "2026-03-12T10:30:00Z",
-            "nurse1",
-            patient,
-            "WS-CARD-1",
-            "TREAT",
-        );
+        let a = nurse_opens(&mut m, &mut c, patient);
         assert!(a.alert, "{patient}: {a:?}");
         assert!(
             a.reasons.contains(&reason),
@@ -596,6 +593,17 @@ fn opening_ones_own_record_alerts_even_when_treated_by_a_department_the_user_ser
     assert!(nr >= 0.0, "{nr}");
 }
 
+/// After ten days of the nurse's care-team work, she opens `patient` at her usual time and
+/// workstation.
+fn nurse_after_ten_days(ctx: &Context, config: MonitorConfig, patient: &str) -> Assessment {
+    let mut m = Monitor::new(ctx, config);
+    let mut c = Clock(0);
+    for day in 1..=10 {
+        care_team_day(&mut m, &mut c, day, &[("nurse1", "WS-CARD-1")]);
+    }
+    nurse_opens(&mut m, &mut c, patient)
+}
+
 fn link_bits(a: &Assessment) -> f64 {
     a.evidence
         .iter()
@@ -616,21 +624,11 @@ fn snooping_is_often_triggered_by_an_admission() {
             ..MonitorConfig::default()
         };
         // Without the wider registry: here most patients are under care.
-        let mut m = Monitor::new(&context_with_registry(0), config);
-        let mut c = Clock(0);
-        for day in 1..=10 {
-            care_team_day(&mut m, &mut c, day, &[("nurse1", "WS-CARD-1")]);
-        }
-        let a = assess(
-            &mut m,
-            &mut c,
-            "2026-03-12T10:30:00Z",
-            "nurse1",
+        link_bits(&nurse_after_ten_days(
+            &context_with_registry(0),
+            config,
             patient,
-            "WS-CARD-1",
-            "TREAT",
-        );
-        link_bits(&a)
+        ))
     };
     let (emp_trig, emp_blind) = (run(0.5, "p-emp"), run(0.0, "p-emp"));
     let (str_trig, str_blind) = (run(0.5, "p-stranger"), run(0.0, "p-stranger"));
@@ -882,21 +880,8 @@ fn a_user_whose_job_differs_from_their_peers_learns_it() {
 }
 
 fn coworker_bits(ctx: &Context) -> f64 {
-    let mut m = Monitor::new(ctx, MonitorConfig::default());
-    let mut c = Clock(0);
-    for day in 1..=10 {
-        care_team_day(&mut m, &mut c, day, &[("nurse1", "WS-CARD-1")]);
-    }
-    let a = assess(
-        &mut m,
-        &mut c,
-        "2026-03-12T10:30:00Z",
-        "nurse1",
-        "p-emp",
-        "WS-CARD-1",
-        "TREAT",
-    );
-    a.evidence
+    nurse_after_ten_days(ctx, MonitorConfig::default(), "p-emp")
+        .evidence
         .iter()
         .find(|e| e.reason == Reason::Coworker)
         .map_or(0.0, |e| e.bits)
