@@ -12,7 +12,7 @@ pub struct MonitorConfig {
     pub alert_threshold_bits: f64,
     /// A link or behaviour component must contribute at least this many bits to be named as a
     /// reason; who the patient is to the user (self, family, neighbour, colleague, VIP,
-    /// deceased) is named whenever it adds any evidence.
+    /// deceased) is named whenever it holds, even where it adds no evidence.
     pub reason_min_bits: f64,
     /// Reasons are only listed when the whole access scores at least this many bits.
     pub reason_floor_bits: f64,

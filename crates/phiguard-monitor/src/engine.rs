@@ -759,10 +759,11 @@ impl Monitor {
             for e in &evidence {
                 // Who the patient is to the user (themself, family, a neighbour, a colleague,
                 // a VIP, a deceased person) is the fact a privacy officer investigates, so it is
-                // named whenever it adds evidence at all, even where such coincidences are
-                // common enough in this hospital to add little; behaviour needs real weight.
+                // named whenever it holds, even where such coincidences are common enough in
+                // this hospital to add little or nothing (a staff clinic where a third of the
+                // patients are employees); behaviour needs real weight.
                 let min_bits = if e.reason.is_identity() {
-                    f64::MIN_POSITIVE
+                    0.0
                 } else {
                     self.config.reason_min_bits
                 };

@@ -911,4 +911,12 @@ fn a_flag_most_patients_carry_is_weak_evidence() {
     let common = coworker_bits(&ctx);
     assert!(rare >= 3.0, "{rare}");
     assert!(common <= 0.5, "{common}");
+    // The fact is still named whenever the access has reasons at all: it is what the officer
+    // checks.
+    let a = nurse_after_ten_days(&ctx, MonitorConfig::default(), "p-emp");
+    assert!(
+        a.score >= MonitorConfig::default().reason_floor_bits,
+        "{a:?}"
+    );
+    assert!(a.reasons.contains(&Reason::Coworker), "{a:?}");
 }
