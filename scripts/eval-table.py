@@ -19,11 +19,12 @@ def row(path, labels):
 
 
 def pool(directory):
-    kinds, reviewed, hits = {}, 0, 0
+    kinds, reviewed, hits, reachable = {}, 0, 0, 0.0
     for f in sorted(glob.glob(directory + "/eval-*.json")):
         r = json.load(open(f))
         reviewed += r["reviewed_cases"]
         hits += r["reviewed_incident_cases"]
+        reachable += r.get("recall_ceiling", 1.0) * r["incidents"]
         for k, v in r["kinds"].items():
             a = kinds.setdefault(k, [0, 0, 0])
             a[0] += v["incidents"]
@@ -33,6 +34,8 @@ def pool(directory):
     print("pooled: %d incidents, recall %.3f, precision %.3f, reasons named %.3f" % (
         n, sum(a[1] for a in kinds.values()) / n, hits / max(reviewed, 1),
         sum(a[2] for a in kinds.values()) / n))
+    print("at most %.3f of the incidents can be caught with this budget (days with more incident"
+          " cases than reviews)" % (reachable / max(n, 1)))
     print("per kind: " + ", ".join("%s %d/%d" % (k, a[1], a[0]) for k, a in sorted(kinds.items())))
 
 

@@ -106,6 +106,10 @@ pub struct Report {
     pub reviewed_incident_cases: usize,
     /// Share of incidents caught.
     pub recall: f64,
+    /// The most any ranking could catch within the budget, as a share of the incidents: on
+    /// days with more incident cases than reviews, even a perfect monitor misses some. An
+    /// upper bound (each day counts at most its budget's worth of incident cases).
+    pub recall_ceiling: f64,
     /// Share of reviewed cases that hold an incident.
     pub precision: f64,
     /// Event-level AUC-ROC (incident events vs the rest).
@@ -253,6 +257,7 @@ pub fn evaluate(labels: &Path, scores: &Path, budget_per_day: usize) -> Result<R
         }
         report.alerting_cases += day_cases.iter().filter(|(_, c)| c.alert).count();
     }
+    let reachable = reachable_incidents(&per_day, budget_per_day).min(incidents.len());
     for inc in &incidents {
         let caught = inc.cases.iter().any(|c| reviewed.contains_key(c));
         let named = inc.top_reasons.iter().any(|r| inc.expected.contains(r));
@@ -270,11 +275,33 @@ pub fn evaluate(labels: &Path, scores: &Path, budget_per_day: usize) -> Result<R
     let caught: usize = report.kinds.values().map(|k| k.caught).sum();
     let named: usize = report.kinds.values().map(|k| k.reasons_named).sum();
     report.recall = ratio(caught, report.incidents);
+    report.recall_ceiling = ratio(reachable, report.incidents);
     report.reasons_named = ratio(named, report.incidents);
     report.precision = ratio(report.reviewed_incident_cases, report.reviewed_cases);
     report.auc_roc = auc_roc(&mut event_scores);
     report.average_precision = average_precision(&event_scores);
     Ok(report)
+}
+
+/// How many incidents a perfect ranking could catch at most: per day, no more than the
+/// distinct incidents with a case that day, nor than the incidents held by that day's `budget`
+/// fullest cases (an incident spanning days is counted on each, so the sum is an upper bound).
+fn reachable_incidents(per_day: &BTreeMap<String, Vec<(&String, &Case)>>, budget: usize) -> usize {
+    per_day
+        .values()
+        .map(|cases| {
+            let mut held: Vec<usize> = cases.iter().map(|(_, c)| c.incidents.len()).collect();
+            held.sort_unstable_by(|a, b| b.cmp(a));
+            let fullest: usize = held.iter().take(budget).sum();
+            let mut distinct: Vec<usize> = cases
+                .iter()
+                .flat_map(|(_, c)| c.incidents.iter().copied())
+                .collect();
+            distinct.sort_unstable();
+            distinct.dedup();
+            fullest.min(distinct.len())
+        })
+        .sum()
 }
 
 fn ratio(a: usize, b: usize) -> f64 {
@@ -365,8 +392,8 @@ impl Report {
             ));
         }
         s.push_str(&format!(
-            "\nrecall within budget {:.3}   precision of reviewed cases {:.3}   reasons name the cause {:.3}\n",
-            self.recall, self.precision, self.reasons_named
+            "\nrecall within budget {:.3} (at most {:.3} with this budget)   precision of reviewed cases {:.3}   reasons name the cause {:.3}\n",
+            self.recall, self.recall_ceiling, self.precision, self.reasons_named
         ));
         s.push_str(&format!(
             "event-level AUC-ROC {:.4}   average precision {:.4}\n",
@@ -392,6 +419,51 @@ mod tests {
         let mut s = vec![(0.1, false), (0.4, false), (0.35, true), (0.8, true)];
         assert!((auc_roc(&mut s) - 0.75).abs() < 1e-12);
         assert!((average_precision(&s) - 0.833_333_333).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_ceiling_counts_what_the_budget_can_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let labels = dir.path().join("labels.ndjson");
+        let scores = dir.path().join("scores.ndjson");
+        // Day 1: three incident cases ("a" holds two incidents) and budget 1; day 2: the
+        // incident of "a" again, and one more. Five incidents; at most 2 + 1 can be caught.
+        let events = [
+            ("a|d1", "i1"),
+            ("a|d1", "i2"),
+            ("b|d1", "i3"),
+            ("c|d1", "i4"),
+            ("a|d2", "i1"),
+            ("f|d2", "i5"),
+        ];
+        let mut l = String::new();
+        let mut s = String::new();
+        for (i, (case, inc)) in events.iter().enumerate() {
+            l.push_str(&format!(
+                r#"{{"id":"{i}","case":"{case}","incident":"{inc}","kind":"SNOOPING"}}"#
+            ));
+            l.push('\n');
+            s.push_str(&format!(
+                r#"{{"id":"{i}","score":1.0,"alert":false,"reasons":[],"explanation":""}}"#
+            ));
+            s.push('\n');
+        }
+        std::fs::write(&labels, l).unwrap();
+        std::fs::write(&scores, s).unwrap();
+        let r = evaluate(&labels, &scores, 1).unwrap();
+        assert_eq!(r.incidents, 5);
+        assert!(
+            (r.recall_ceiling - 0.6).abs() < 1e-12,
+            "{}",
+            r.recall_ceiling
+        );
+        let r = evaluate(&labels, &scores, 8).unwrap();
+        assert!(
+            (r.recall_ceiling - 1.0).abs() < 1e-12,
+            "{}",
+            r.recall_ceiling
+        );
+        assert!(r.table().contains("at most 1.000 with this budget"));
     }
 
     proptest::proptest! {
