@@ -285,6 +285,11 @@ pub struct Monitor {
     hospital: Profile,
     flags_legit: [[Rate; FLAGS]; STRATA],
     flags_group: FxHashMap<(u32, u8), [Rate; FLAGS]>,
+    /// Today's flag observations: they join `flags_legit` and `flags_group` when the day
+    /// ends, so that one sitting at a VIP's or a colleague's record cannot teach its own later
+    /// items that such access is routine (as hours, places and activities).
+    flags_legit_today: [[Rate; FLAGS]; STRATA],
+    flags_group_today: FxHashMap<(u32, u8), [Rate; FLAGS]>,
     /// Each staff member's exposure to identity coincidences (street, home, department).
     exposure: Exposures,
     /// Per flag: the share of the hospital's patients an identity-blind pick lands on (per
@@ -429,6 +434,8 @@ impl Monitor {
             hospital: Profile::default(),
             flags_legit: [[Rate::default(); FLAGS]; STRATA],
             flags_group: FxHashMap::default(),
+            flags_legit_today: [[Rate::default(); FLAGS]; STRATA],
+            flags_group_today: FxHashMap::default(),
             exposure,
             null_under_care: Relation::ALL
                 .iter()
@@ -501,6 +508,9 @@ impl Monitor {
         let hour = usize::from(ev.recorded.local_hour());
         let first_day = *self.first_day.get_or_insert(day);
         self.events_seen += 1;
+        if self.pooling_day.is_some_and(|d| day > d) {
+            self.absorb_todays_flags();
+        }
         if self.pooling_day.is_none_or(|d| day > d) || self.events_seen % POOLING_EVERY == 0 {
             self.estimate_pooling();
             self.pooling_day = Some(day);
@@ -1389,6 +1399,28 @@ impl Monitor {
         })
     }
 
+    /// Today's flag observations join the learned rates (at the first event of a new day).
+    fn absorb_todays_flags(&mut self) {
+        for (learned, today) in self
+            .flags_legit
+            .iter_mut()
+            .zip(self.flags_legit_today.iter_mut())
+        {
+            for (l, t) in learned.iter_mut().zip(today.iter_mut()) {
+                l.absorb(t);
+            }
+        }
+        for (key, mut today) in self.flags_group_today.drain() {
+            let learned = self
+                .flags_group
+                .entry(key)
+                .or_insert([Rate::default(); FLAGS]);
+            for (l, t) in learned.iter_mut().zip(today.iter_mut()) {
+                l.absorb(t);
+            }
+        }
+    }
+
     /// Learns the relationship and flag rates of legitimate work from this access, weighted
     /// by its probability of being legitimate (`MonitorConfig::legit_weight_midpoint_bits`).
     fn learn_rates(&mut self, l: &Learned) {
@@ -1407,7 +1439,7 @@ impl Monitor {
             f.exposure()
                 .map_or(1.0, |k| self.exposure.relative(l.staff, k))
         });
-        if let Some(rates) = self.flags_legit.get_mut(stratum(l.relation)) {
+        if let Some(rates) = self.flags_legit_today.get_mut(stratum(l.relation)) {
             for ((rate, hit), x) in rates.iter_mut().zip(l.flags).zip(exposure) {
                 rate.add_exposed(hit, w, x);
             }
@@ -1417,7 +1449,7 @@ impl Monitor {
             stratum(l.relation) as u8,
         );
         let rates = self
-            .flags_group
+            .flags_group_today
             .entry(key)
             .or_insert([Rate::default(); FLAGS]);
         for ((rate, hit), x) in rates.iter_mut().zip(l.flags).zip(exposure) {

@@ -136,6 +136,13 @@ impl Rate {
         self.add_weighted(hit, 1.0);
     }
 
+    /// Adds another rate's observations to this one (and leaves `other` empty).
+    pub fn absorb(&mut self, other: &mut Rate) {
+        self.hits += other.hits;
+        self.n += other.n;
+        *other = Rate::default();
+    }
+
     /// Records an observation that counts `w` (0..=1).
     pub fn add_weighted(&mut self, hit: bool, w: f64) {
         self.add_exposed(hit, w, 1.0);

@@ -920,3 +920,70 @@ fn a_flag_most_patients_carry_is_weak_evidence() {
     );
     assert!(a.reasons.contains(&Reason::Coworker), "{a:?}");
 }
+
+fn vip_bits(a: &Assessment) -> f64 {
+    a.evidence
+        .iter()
+        .find(|e| e.reason == Reason::Vip)
+        .map_or(0.0, |e| e.bits)
+}
+
+/// The VIP evidence of nurse1 opening the VIP admitted to her department (doc2's patient) at
+/// 15:00 on `day`, after a colleague of her group opened that record `colleague_reads` times,
+/// an hour apart, from 08:10 on the 11th.
+fn vip_bits_after_colleague(colleague_reads: u32, day: u32) -> f64 {
+    let (mut m, mut c) = warmed_up();
+    let users = [("doc2", "WS-CARD-2")];
+    for d in 11..=day {
+        care_team_day(&mut m, &mut c, d, &users);
+        assess(
+            &mut m,
+            &mut c,
+            &format!("2026-03-{d:02}T08:05:00Z"),
+            "doc2",
+            "p-vip",
+            "WS-CARD-2",
+            "TREAT",
+        );
+        for k in (0..colleague_reads).filter(|_| d == 11) {
+            let t = format!("2026-03-11T{:02}:10:00Z", 8 + k);
+            assess(
+                &mut m,
+                &mut c,
+                &t,
+                "colleague4",
+                "p-vip",
+                "WS-CARD-3",
+                "TREAT",
+            );
+        }
+    }
+    let t = format!("2026-03-{day:02}T15:00:00Z");
+    vip_bits(&assess(
+        &mut m,
+        &mut c,
+        &t,
+        "nurse1",
+        "p-vip",
+        "WS-CARD-1",
+        "TREAT",
+    ))
+}
+
+#[test]
+fn a_days_reads_of_one_vip_teach_the_flags_rate_only_when_the_day_ends() {
+    // The peer group's legitimate rate of VIP records is learned, like hours and places, at
+    // the end of the day: one VIP's record read again and again this morning cannot make the
+    // next reader of the same record this afternoon look routine.
+    let alone = vip_bits_after_colleague(0, 11);
+    let after = vip_bits_after_colleague(7, 11);
+    assert!(alone >= 3.0, "{alone}");
+    assert!((alone - after).abs() < 0.05, "{alone} vs {after}");
+    // From the next day on, what the group did is part of what it usually does.
+    let next_day_alone = vip_bits_after_colleague(0, 12);
+    let next_day = vip_bits_after_colleague(7, 12);
+    assert!(
+        next_day < next_day_alone - 0.5,
+        "{next_day} vs {next_day_alone}"
+    );
+}
