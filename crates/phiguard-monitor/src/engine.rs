@@ -508,10 +508,11 @@ impl Monitor {
         let hour = usize::from(ev.recorded.local_hour());
         let first_day = *self.first_day.get_or_insert(day);
         self.events_seen += 1;
-        if self.pooling_day.is_some_and(|d| day > d) {
+        let new_day = self.pooling_day.is_some_and(|d| day > d);
+        if new_day {
             self.absorb_todays_flags();
         }
-        if self.pooling_day.is_none_or(|d| day > d) || self.events_seen % POOLING_EVERY == 0 {
+        if new_day || self.pooling_day.is_none() || self.events_seen % POOLING_EVERY == 0 {
             self.estimate_pooling();
             self.pooling_day = Some(day);
         }
@@ -1401,23 +1402,24 @@ impl Monitor {
 
     /// Today's flag observations join the learned rates (at the first event of a new day).
     fn absorb_todays_flags(&mut self) {
+        fn absorb(learned: &mut [Rate; FLAGS], today: &mut [Rate; FLAGS]) {
+            for (l, t) in learned.iter_mut().zip(today.iter_mut()) {
+                l.absorb(t);
+            }
+        }
         for (learned, today) in self
             .flags_legit
             .iter_mut()
             .zip(self.flags_legit_today.iter_mut())
         {
-            for (l, t) in learned.iter_mut().zip(today.iter_mut()) {
-                l.absorb(t);
-            }
+            absorb(learned, today);
         }
         for (key, mut today) in self.flags_group_today.drain() {
             let learned = self
                 .flags_group
                 .entry(key)
                 .or_insert([Rate::default(); FLAGS]);
-            for (l, t) in learned.iter_mut().zip(today.iter_mut()) {
-                l.absorb(t);
-            }
+            absorb(learned, &mut today);
         }
     }
 
