@@ -29,7 +29,7 @@ pub const BUCKETS: [f64; 12] = [
 /// A latency histogram over [`BUCKETS`].
 #[derive(Debug)]
 pub struct Histogram {
-    buckets: [AtomicU64; 12],
+    buckets: [AtomicU64; BUCKETS.len()],
     count: AtomicU64,
     sum_micros: AtomicU64,
 }
@@ -37,7 +37,7 @@ pub struct Histogram {
 impl Histogram {
     const fn new() -> Histogram {
         Histogram {
-            buckets: [const { AtomicU64::new(0) }; 12],
+            buckets: [const { AtomicU64::new(0) }; BUCKETS.len()],
             count: AtomicU64::new(0),
             sum_micros: AtomicU64::new(0),
         }
@@ -87,6 +87,13 @@ pub struct Samples {
 const MAX_SAMPLES: usize = 1 << 20;
 
 impl Samples {
+    const fn new() -> Samples {
+        Samples {
+            on: AtomicBool::new(false),
+            values: Mutex::new(Vec::new()),
+        }
+    }
+
     /// Starts recording (and forgets earlier samples).
     pub fn start(&self) {
         if let Ok(mut v) = self.values.lock() {
@@ -117,10 +124,7 @@ impl Samples {
 }
 
 /// The pipeline's own time per request (see [`Metrics::pipeline`]), for the benchmark.
-pub static PIPELINE_SAMPLES: Samples = Samples {
-    on: AtomicBool::new(false),
-    values: Mutex::new(Vec::new()),
-};
+pub static PIPELINE_SAMPLES: Samples = Samples::new();
 
 /// All gateway metrics.
 #[derive(Debug)]
@@ -279,10 +283,7 @@ mod tests {
 
     #[test]
     fn samples_are_kept_only_while_switched_on() {
-        let s = Samples {
-            on: AtomicBool::new(false),
-            values: Mutex::new(Vec::new()),
-        };
+        let s = Samples::new();
         s.record(5);
         s.start();
         s.record(7);
