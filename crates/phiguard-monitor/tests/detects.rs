@@ -584,12 +584,7 @@ fn opening_ones_own_record_alerts_even_when_treated_by_a_department_the_user_ser
         "TREAT",
     );
     assert!(a.alert && a.reasons.contains(&Reason::SelfAccess), "{a:?}");
-    let nr = a
-        .evidence
-        .iter()
-        .find(|e| e.reason == Reason::NoRelationship)
-        .map(|e| e.bits)
-        .unwrap();
+    let nr = link_bits(&a);
     assert!(nr >= 0.0, "{nr}");
 }
 
@@ -604,12 +599,16 @@ fn nurse_after_ten_days(ctx: &Context, config: MonitorConfig, patient: &str) -> 
     nurse_opens(&mut m, &mut c, patient)
 }
 
-fn link_bits(a: &Assessment) -> f64 {
+/// The bits of the access's first evidence for `reason`, if it has any.
+fn bits_of(a: &Assessment, reason: Reason) -> Option<f64> {
     a.evidence
         .iter()
-        .find(|e| e.reason == Reason::NoRelationship)
+        .find(|e| e.reason == reason)
         .map(|e| e.bits)
-        .unwrap()
+}
+
+fn link_bits(a: &Assessment) -> f64 {
+    bits_of(a, Reason::NoRelationship).unwrap()
 }
 
 #[test]
@@ -774,10 +773,7 @@ fn touching(c: &mut Clock, t: &str, user: &str, patient: &str, action: &str, dat
 }
 
 fn activity_bits(a: &Assessment) -> Option<f64> {
-    a.evidence
-        .iter()
-        .find(|e| e.reason == Reason::UnusualActivity)
-        .map(|e| e.bits)
+    bits_of(a, Reason::UnusualActivity)
 }
 
 /// Ten days in which the nurses record observations and the physician reads notes, results
@@ -880,11 +876,8 @@ fn a_user_whose_job_differs_from_their_peers_learns_it() {
 }
 
 fn coworker_bits(ctx: &Context) -> f64 {
-    nurse_after_ten_days(ctx, MonitorConfig::default(), "p-emp")
-        .evidence
-        .iter()
-        .find(|e| e.reason == Reason::Coworker)
-        .map_or(0.0, |e| e.bits)
+    let a = nurse_after_ten_days(ctx, MonitorConfig::default(), "p-emp");
+    bits_of(&a, Reason::Coworker).unwrap_or(0.0)
 }
 
 #[test]
@@ -921,13 +914,6 @@ fn a_flag_most_patients_carry_is_weak_evidence() {
     assert!(a.reasons.contains(&Reason::Coworker), "{a:?}");
 }
 
-fn vip_bits(a: &Assessment) -> f64 {
-    a.evidence
-        .iter()
-        .find(|e| e.reason == Reason::Vip)
-        .map_or(0.0, |e| e.bits)
-}
-
 /// The VIP evidence of nurse1 opening the VIP admitted to her department (doc2's patient) at
 /// 15:00 on `day`, after a colleague of her group opened that record `colleague_reads` times,
 /// an hour apart, from 08:10 on the 11th.
@@ -959,15 +945,8 @@ fn vip_bits_after_colleague(colleague_reads: u32, day: u32) -> f64 {
         }
     }
     let t = format!("2026-03-{day:02}T15:00:00Z");
-    vip_bits(&assess(
-        &mut m,
-        &mut c,
-        &t,
-        "nurse1",
-        "p-vip",
-        "WS-CARD-1",
-        "TREAT",
-    ))
+    let a = assess(&mut m, &mut c, &t, "nurse1", "p-vip", "WS-CARD-1", "TREAT");
+    bits_of(&a, Reason::Vip).unwrap_or(0.0)
 }
 
 #[test]
