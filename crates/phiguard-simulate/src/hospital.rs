@@ -791,14 +791,28 @@ impl Hospital {
         format!("WS-{code}-{:02}", ws + 1)
     }
 
+    /// Records a legitimate access, unless it is the user's own record: staff do not work on
+    /// their own record (they are off duty while admitted, and a roster that lists them on their
+    /// own encounter does not make them open it).
+    fn push_legit(&mut self, a: Access) {
+        if self
+            .staff
+            .get(a.staff)
+            .is_some_and(|x| x.patient == Some(a.patient))
+        {
+            return;
+        }
+        self.accesses.push(a);
+    }
+
     fn access(&mut self, rng: &mut ChaCha8Rng, t: i64, s: usize, p: usize, purpose: &'static str) {
         if self.staff.get(s).is_some_and(|x| x.patient == Some(p)) {
-            return; // staff do not work on their own record (they are off duty while admitted)
+            return; // before any draw, so that the rest of the hospital stays as it was
         }
         let subtype =
             *pick(rng, &["read", "read", "read", "search-type", "vread"]).unwrap_or(&"read");
         let address = self.workstation(rng, s);
-        self.accesses.push(Access {
+        self.push_legit(Access {
             t,
             staff: s,
             patient: p,
@@ -894,7 +908,7 @@ impl Hospital {
             if let (Some(ip), true) = (home_ip, rng.gen::<f64>() < 0.3) {
                 let t = local_day * DAY + rng.gen_range(19 * HOUR..22 * HOUR) - self.offset;
                 if t >= lo && t < hi {
-                    self.accesses.push(Access {
+                    self.push_legit(Access {
                         t,
                         staff: s,
                         patient: enc.patient,
@@ -1008,7 +1022,7 @@ impl Hospital {
         let t = self.time_in(rng, lo, hi);
         let ip = self.staff.get(s).and_then(|x| x.home_ip.clone());
         match ip {
-            Some(ip) => self.accesses.push(Access {
+            Some(ip) => self.push_legit(Access {
                 t,
                 staff: s,
                 patient: p,
