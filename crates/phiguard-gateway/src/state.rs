@@ -321,7 +321,16 @@ impl GatewayState {
         };
         let accounts = crate::accounts::Accounts::open(&crate::accounts::accounts_path(data_dir))
             .map_err(|e| SetupError::Config(e.to_string()))?;
-        let monitor = Monitor::new(&ctx, MonitorConfig::default());
+        // The server alerts from its first request: its monitor starts afresh at every restart,
+        // and a learning day after each one would leave it blind (`scan`'s default holds the
+        // first day of a stream instead).
+        let monitor = Monitor::new(
+            &ctx,
+            MonitorConfig {
+                learning_days: 0,
+                ..MonitorConfig::default()
+            },
+        );
         let world = World::new(&ctx);
         let limits = crate::ratelimit::Limits::new(&config);
         let dedupe = crate::idempotency::Dedupe::new(

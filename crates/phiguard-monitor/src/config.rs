@@ -76,6 +76,13 @@ pub struct MonitorConfig {
     pub snoop_continue: f64,
     /// Accesses by one user to one patient at most this far apart form one look (one sitting).
     pub look_gap_secs: i64,
+    /// Local days at the start of a stream during which no access raises an alert (each is
+    /// still scored, explained and learned from; `learning` is set on its output line). Until
+    /// the hospital's first day has ended, every rate the monitor compares against is its prior,
+    /// not this hospital's routine: research coordinators opening the deceased, release of
+    /// information, remote reading would all alert on day one. Default 1; 0 alerts from the
+    /// first event (for a stream that continues an earlier one's history).
+    pub learning_days: u32,
 }
 
 impl Default for MonitorConfig {
@@ -103,6 +110,7 @@ impl Default for MonitorConfig {
             insider_off_hours: 0.2,
             snoop_continue: 0.5,
             look_gap_secs: 2 * 3600,
+            learning_days: 1,
         }
     }
 }

@@ -216,8 +216,11 @@ pub enum Detail {
 pub struct Assessment {
     /// Bits of evidence for misuse (log2 likelihood ratio); higher is more suspicious.
     pub score: f64,
-    /// Score at or above the alert threshold.
+    /// Score at or above the alert threshold, after the learning days (see
+    /// [`MonitorConfig::learning_days`]).
     pub alert: bool,
+    /// The access falls in the stream's learning days: it raises no alert whatever its score.
+    pub learning: bool,
     /// Reason codes, strongest first (empty when nothing was suspicious).
     pub reasons: Vec<Reason>,
     /// All components that contributed (positive or negative).
@@ -757,7 +760,12 @@ impl Monitor {
         let mix = ((1.0 - c) * (insider - top).exp2() + c * (compromised - top).exp2()).max(1e-300);
         let score = (both + top + mix.log2()).clamp(-30.0, 60.0);
         let score = (score * 100.0).round() / 100.0;
-        let alert = score >= self.config.alert_threshold_bits;
+        // What the monitor learns is gated by whether the access would alert (an attack on the
+        // first day teaches no more than on any other); only the raised alert waits for the
+        // learning days to pass.
+        let suspicious = score >= self.config.alert_threshold_bits;
+        let learning = day - first_day < i64::from(self.config.learning_days);
+        let alert = suspicious && !learning;
         // Name the components of the misuse type(s) that carry the score.
         // Identity facts are always named; hour and place only when a stolen login is a
         // serious explanation of the access.
@@ -798,7 +806,7 @@ impl Monitor {
                     self.track_look(k, t, continued, link_evidence, opens, look_activity_bits);
             }
             self.learn(
-                alert,
+                suspicious,
                 Learned {
                     uid,
                     staff,
@@ -823,6 +831,7 @@ impl Monitor {
         Assessment {
             score,
             alert,
+            learning,
             reasons: reasons.into_iter().map(|(_, r)| r).collect(),
             evidence,
             relation,

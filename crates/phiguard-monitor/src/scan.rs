@@ -47,6 +47,9 @@ struct Line<'a> {
     explanation: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     relation: Option<&'static str>,
+    /// Only on lines of the stream's learning days (`"learning": true`): no alert is raised.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    learning: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     evidence: Option<Vec<EvidenceItem>>,
 }
@@ -96,6 +99,7 @@ pub fn write_line(
         reasons: a.reasons.iter().map(|r| r.code()).collect(),
         explanation: a.explanation(),
         relation: a.relation.map(|r| r.code()),
+        learning: a.learning,
         evidence: evidence.then(|| {
             a.evidence
                 .iter()

@@ -588,6 +588,31 @@ fn opening_ones_own_record_alerts_even_when_treated_by_a_department_the_user_ser
     assert!(nr >= 0.0, "{nr}");
 }
 
+#[test]
+fn the_first_day_of_a_stream_learns_without_raising_alerts() {
+    // The same self-access, first thing in a new stream and on its second day: scored alike
+    // (self-access is a fixed policy prior), but only the second raises an alert.
+    let self_access = |m: &mut Monitor, c: &mut Clock, t: &str| {
+        assess(m, c, t, "nurse1", "p-self", "WS-CARD-1", "TREAT")
+    };
+    let mut m = Monitor::new(&context(), MonitorConfig::default());
+    let mut c = Clock(0);
+    let first = self_access(&mut m, &mut c, "2026-03-01T10:30:00Z");
+    assert!(first.score >= 10.0, "{first:?}");
+    assert!(!first.alert && first.learning, "{first:?}");
+    assert!(first.reasons.contains(&Reason::SelfAccess), "{first:?}");
+    let next = self_access(&mut m, &mut c, "2026-03-02T10:30:00Z");
+    assert!(next.alert && !next.learning, "{next:?}");
+
+    let config = MonitorConfig {
+        learning_days: 0,
+        ..MonitorConfig::default()
+    };
+    let mut m = Monitor::new(&context(), config);
+    let a = self_access(&mut m, &mut c, "2026-03-01T10:30:00Z");
+    assert!(a.alert && !a.learning, "{a:?}");
+}
+
 /// After ten days of the nurse's care-team work, she opens `patient` at her usual time and
 /// workstation.
 fn nurse_after_ten_days(ctx: &Context, config: MonitorConfig, patient: &str) -> Assessment {
