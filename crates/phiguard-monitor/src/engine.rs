@@ -275,6 +275,9 @@ struct UserState {
     activity_total: f32,
     /// Today's activities: they join `activity` when the day ends, like hours and places.
     activity_today: FxHashMap<u64, f32>,
+    /// The places (address keys) this user has worked from today: a place counts in the
+    /// habits once a day, on its first access (see [`Monitor::evaluate`]).
+    places_today: FxHashSet<u64>,
 }
 
 /// The access monitor: world (context) + learned state.
@@ -286,6 +289,12 @@ pub struct Monitor {
     users: Vec<UserState>,
     groups: Vec<Profile>,
     hospital: Profile,
+    /// Today's location levels of each peer group and of the hospital: they join `groups` and
+    /// `hospital` when the hospital's day ends, as a user's join their own habits (one user's
+    /// first evening at home, or a stolen login's new address, does not make the next access
+    /// from a new place look routine for the peers the same day).
+    group_places_today: Vec<Counts<LOCATION_LEVELS>>,
+    hospital_places_today: Counts<LOCATION_LEVELS>,
     flags_legit: [[Rate; FLAGS]; STRATA],
     flags_group: FxHashMap<(u32, u8), [Rate; FLAGS]>,
     /// Today's flag observations: they join `flags_legit` and `flags_group` when the day
@@ -435,6 +444,8 @@ impl Monitor {
             users: Vec::new(),
             groups: vec![Profile::default(); world.group_names.len()],
             hospital: Profile::default(),
+            group_places_today: vec![Counts::default(); world.group_names.len()],
+            hospital_places_today: Counts::default(),
             flags_legit: [[Rate::default(); FLAGS]; STRATA],
             flags_group: FxHashMap::default(),
             flags_legit_today: [[Rate::default(); FLAGS]; STRATA],
@@ -514,6 +525,7 @@ impl Monitor {
         let new_day = self.pooling_day.is_some_and(|d| day > d);
         if new_day {
             self.absorb_todays_flags();
+            self.absorb_todays_places();
         }
         if new_day || self.pooling_day.is_none() || self.events_seen % POOLING_EVERY == 0 {
             self.estimate_pooling();
@@ -530,6 +542,9 @@ impl Monitor {
         }
         while self.groups.len() < self.world.group_names.len() {
             self.groups.push(Profile::default());
+        }
+        while self.group_places_today.len() < self.groups.len() {
+            self.group_places_today.push(Counts::default());
         }
         let patient = ev.patient.as_deref().map(|id| self.world.patient(id));
 
@@ -693,10 +708,22 @@ impl Monitor {
                 detail,
             });
         }
+        // Where a user works from is a habit of days, not of accesses: a place enters the
+        // habits once a day, on its first access. Counted per access, a user who opens 400
+        // records a week at the same workstation would hold 400 observations of "known place"
+        // against one of "new place" on the evening they first read from home, and their
+        // peers' rate of new places would be diluted the same way; counted per place and day,
+        // how often this user and their peers start working somewhere new is what a new
+        // place is compared with (every access from it is still scored against that).
         let location = ev
             .address
             .as_deref()
             .map(|a| self.location_level(uid, group, a, ev.address_kind, day));
+        let place_first = location.is_some_and(|(_, keys)| {
+            self.users
+                .get_mut(uid as usize)
+                .is_some_and(|u| u.places_today.insert(keys[0]))
+        });
         if let Some((level, _)) = location {
             let bits = self.location_bits(uid, group, level);
             evidence.push(Evidence {
@@ -817,6 +844,7 @@ impl Monitor {
                     hour,
                     relation,
                     location,
+                    place_first,
                     flags,
                     day,
                     first_day: day == first_day,
@@ -1432,6 +1460,21 @@ impl Monitor {
         }
     }
 
+    /// The day's location levels of the peer groups and the hospital join their habits (at the
+    /// end of the hospital's day, like its flag rates).
+    fn absorb_todays_places(&mut self) {
+        for (learned, today) in self
+            .groups
+            .iter_mut()
+            .zip(self.group_places_today.iter_mut())
+        {
+            learned.locations.absorb(today);
+        }
+        self.hospital
+            .locations
+            .absorb(&mut self.hospital_places_today);
+    }
+
     /// Learns the relationship and flag rates of legitimate work from this access, weighted
     /// by its probability of being legitimate (`MonitorConfig::legit_weight_midpoint_bits`).
     fn learn_rates(&mut self, l: &Learned) {
@@ -1506,6 +1549,7 @@ impl Monitor {
         u.day_legit_total = 0;
         u.day_has_legit = false;
         u.day_alert_learned.clear();
+        u.places_today.clear();
         // A habit is what recurs on several days: today's hours and places count for the
         // user from tomorrow on, so a burst (a stolen login harvesting at night from a new
         // address) is judged in full against the habits it broke, not against itself.
@@ -1621,12 +1665,12 @@ impl Monitor {
         if let Some((level, keys)) = l.location.filter(|_| learn_place) {
             // On the stream's first day every address is new to everyone: record the
             // addresses, but do not learn that "new" is normal.
-            if !l.first_day {
+            if !l.first_day && l.place_first {
                 u.today.locations.add_weighted(level, wf);
-                if let Some(g) = self.groups.get_mut(l.group) {
-                    g.locations.add_weighted(level, wf);
+                if let Some(g) = self.group_places_today.get_mut(l.group) {
+                    g.add_weighted(level, wf);
                 }
-                self.hospital.locations.add_weighted(level, wf);
+                self.hospital_places_today.add_weighted(level, wf);
             }
             // An address is known once accesses from it add up to half a legitimate one.
             for k in keys.into_iter().filter(|&k| k != 0) {
@@ -1672,6 +1716,8 @@ struct Learned {
     hour: usize,
     relation: Option<Relation>,
     location: Option<(usize, [u64; 4])>,
+    /// The access is the user's first from this place today (its level counts once a day).
+    place_first: bool,
     flags: [bool; FLAGS],
     day: i64,
     first_day: bool,

@@ -588,6 +588,39 @@ fn opening_ones_own_record_alerts_even_when_treated_by_a_department_the_user_ser
     assert!(nr >= 0.0, "{nr}");
 }
 
+/// The UNUSUAL_LOCATION evidence of doc2's first read from a new address, after ten days at the
+/// same workstation with `repeats` times the usual volume of work.
+fn new_place_bits(repeats: u32) -> f64 {
+    let mut m = Monitor::new(&context(), MonitorConfig::default());
+    let mut c = Clock(0);
+    for day in 1..=10 {
+        for _ in 0..repeats {
+            care_team_day(&mut m, &mut c, day, &[("doc2", "WS-CARD-2")]);
+        }
+    }
+    let a = assess(
+        &mut m,
+        &mut c,
+        "2026-03-11T10:30:00Z",
+        "doc2",
+        "p3",
+        "198.51.100.23",
+        "TREAT",
+    );
+    bits_of(&a, Reason::UnusualLocation).unwrap()
+}
+
+#[test]
+fn places_are_a_habit_of_days_not_of_accesses() {
+    // Four times the work at the same workstation is the same ten days of habit: a new place is
+    // compared with how often this user starts working somewhere new, not diluted by volume.
+    // Counted per access, 240 (or 960) accesses at one workstation would make the first new
+    // place the strongest evidence the model gives (8 bits) either way; ten days are ten days.
+    let (usual, busy) = (new_place_bits(1), new_place_bits(4));
+    assert!(usual > 2.0 && usual < 7.0, "{usual}");
+    assert!((busy - usual).abs() < 0.05, "{usual} vs {busy}");
+}
+
 #[test]
 fn the_first_day_of_a_stream_learns_without_raising_alerts() {
     // The same self-access, first thing in a new stream and on its second day: scored alike
