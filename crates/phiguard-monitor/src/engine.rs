@@ -278,6 +278,9 @@ struct UserState {
     /// The places (address keys) this user has worked from today: a place counts in the
     /// habits once a day, on its first access (see [`Monitor::evaluate`]).
     places_today: FxHashSet<u64>,
+    /// When the user last opened a record they have a direct link to without alerting: while
+    /// that is recent they are demonstrably at work (see [`Monitor::evaluate`]).
+    last_linked_work: Option<i64>,
 }
 
 /// The access monitor: world (context) + learned state.
@@ -693,12 +696,26 @@ impl Monitor {
                 clock: ev.recorded.local_clock(),
                 share,
             };
-            // A stolen login keeps any hours; an insider mostly their own, sometimes not.
+            // A stolen login keeps any hours; an insider mostly their own, sometimes not. But a
+            // user who is at work right now (they opened a record of their own patients without
+            // alerting within the last sitting: a night they cover, a shift swapped) is at this
+            // hour whether what they open next is routine or snooping, so for an insider the
+            // hour says nothing more; for a stolen login it still does (a thief browsing the
+            // account's own lists at 3 a.m. is at work too).
+            let at_work = self
+                .users
+                .get(uid as usize)
+                .and_then(|u| u.last_linked_work)
+                .is_some_and(|w| t - w <= self.config.look_gap_secs);
             let e = self.config.insider_off_hours.clamp(0.0, 1.0);
             evidence.push(Evidence {
                 reason: Reason::UnusualTime,
                 hypothesis: Hypothesis::Insider,
-                bits: log2((1.0 - e) + e * bits.exp2()),
+                bits: if at_work {
+                    0.0
+                } else {
+                    log2((1.0 - e) + e * bits.exp2())
+                },
                 detail: detail.clone(),
             });
             evidence.push(Evidence {
@@ -823,6 +840,11 @@ impl Monitor {
             reasons.sort_by(|a, b| b.0.total_cmp(&a.0));
         }
 
+        if learn && direct && !suspicious {
+            if let Some(u) = self.users.get_mut(uid as usize) {
+                u.last_linked_work = Some(t);
+            }
+        }
         if learn {
             if let Some((k, continued, link_evidence)) = look {
                 // A sitting that began on an access with anything suspicious about it (an

@@ -728,6 +728,60 @@ fn an_insider_at_an_unusual_hour_is_more_suspicious() {
             && matches!(e.hypothesis, phiguard_monitor::engine::Hypothesis::Insider)));
 }
 
+#[test]
+fn a_user_covering_a_night_is_at_work_at_that_hour() {
+    // nurse1 never works nights; tonight she covers one, opening her own patients from 02:00.
+    // At 03:10 she opens a stranger's record: for an insider the hour is explained by her being
+    // at work (a snooper on that shift would be there too), so only the missing link speaks;
+    // for a stolen login the hour still counts.
+    let insider_hour = |a: &Assessment| {
+        a.evidence
+            .iter()
+            .find(|e| {
+                e.reason == Reason::UnusualTime
+                    && matches!(e.hypothesis, phiguard_monitor::engine::Hypothesis::Insider)
+            })
+            .map(|e| e.bits)
+            .unwrap()
+    };
+    let stranger = |covering: bool| {
+        let (mut m, mut c) = warmed_up();
+        if covering {
+            for k in 0..6 {
+                let t = format!("2026-03-12T02:{:02}:00Z", 10 * k);
+                assess(
+                    &mut m,
+                    &mut c,
+                    &t,
+                    "nurse1",
+                    &format!("p{k}"),
+                    "WS-CARD-1",
+                    "TREAT",
+                );
+            }
+        }
+        let t = "2026-03-12T03:10:00Z";
+        assess(
+            &mut m,
+            &mut c,
+            t,
+            "nurse1",
+            "p-stranger",
+            "WS-CARD-1",
+            "TREAT",
+        )
+    };
+    let (alone, covering) = (stranger(false), stranger(true));
+    assert!(insider_hour(&alone) >= 2.0, "{alone:?}");
+    assert_eq!(insider_hour(&covering), 0.0, "{covering:?}");
+    assert!(
+        covering.score < alone.score - 1.0,
+        "{} vs {}",
+        covering.score,
+        alone.score
+    );
+}
+
 /// The hand-built hospital plus `n` patients nobody is linked to (`u0`, `u1`, ...).
 fn context_with_unlinked(n: usize) -> Context {
     let mut ctx = context();
