@@ -74,7 +74,9 @@ pub struct MonitorConfig {
     /// half stop after one item, a quarter read three or more). Compared with how deep this
     /// hospital's own unexplained looks go, learned from the stream.
     pub snoop_continue: f64,
-    /// Accesses by one user to one patient at most this far apart form one look (one sitting).
+    /// Accesses by one user to one patient at most this far apart form one look (one sitting);
+    /// a user who opened a linked record without alerting at most this long ago is at work, so
+    /// the hour of their next access is no evidence of insider misuse.
     pub look_gap_secs: i64,
     /// Local days at the start of a stream during which no access raises an alert (each is
     /// still scored, explained and learned from; `learning` is set on its output line). Until
