@@ -340,6 +340,21 @@ impl World {
                 },
             ));
         }
+        // No one is under care after they died: an encounter or care team the record never closed
+        // (a follow-up team, an encounter still "in progress" at export) ends at the death, so
+        // opening the record weeks later is not "being treated elsewhere".
+        for (p, e) in &mut raw {
+            let died = w
+                .patients
+                .get(*p as usize)
+                .and_then(|info| info.deceased)
+                .filter(|&d| d != i64::MIN);
+            if let Some(d) = died {
+                if e.start <= d && e.end > d {
+                    e.end = d;
+                }
+            }
+        }
         raw.sort_by_key(|(p, e)| (*p, e.start));
         w.emergency_depts = vec![false; w.dept_names.len()];
         let mut i = 0;

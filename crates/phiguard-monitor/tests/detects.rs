@@ -782,6 +782,22 @@ fn a_user_covering_a_night_is_at_work_at_that_hour() {
     );
 }
 
+#[test]
+fn no_one_is_under_care_after_they_died() {
+    // p-dead died on 2025-01-01; a care team the record never closed still names doc2 (a
+    // follow-up team). A year on, the nurse opening the record meets a deceased patient nobody
+    // treats, not one "being treated elsewhere".
+    let mut ctx = context();
+    ctx.care_teams.push(phiguard_fhir::context::parse_care_team(r#"{"resourceType":"CareTeam","subject":{"reference":"Patient/p-dead"},"participant":[{"member":{"reference":"Practitioner/d2"}}],"period":{"start":"2024-06-01T00:00:00Z"}}"#).unwrap());
+    let a = nurse_after_ten_days(&ctx, MonitorConfig::default(), "p-dead");
+    assert_ne!(
+        a.relation,
+        Some(phiguard_monitor::relation::Relation::OtherCurrent),
+        "{a:?}"
+    );
+    assert!(a.alert && a.reasons.contains(&Reason::Deceased), "{a:?}");
+}
+
 /// The hand-built hospital plus `n` patients nobody is linked to (`u0`, `u1`, ...).
 fn context_with_unlinked(n: usize) -> Context {
     let mut ctx = context();
