@@ -545,8 +545,6 @@ impl Monitor {
         }
         while self.groups.len() < self.world.group_names.len() {
             self.groups.push(Profile::default());
-        }
-        while self.group_places_today.len() < self.groups.len() {
             self.group_places_today.push(Counts::default());
         }
         let patient = ev.patient.as_deref().map(|id| self.world.patient(id));
