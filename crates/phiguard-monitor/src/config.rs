@@ -29,7 +29,10 @@ pub struct MonitorConfig {
     pub encounter_tail_secs: i64,
     /// After an encounter ends it counts as recent this long (billing, coding, follow-up).
     pub encounter_recent_secs: i64,
-    /// Before an encounter starts it counts as scheduled this long.
+    /// Before an encounter starts it counts as scheduled this long. Default 30 days: the
+    /// pre-admission work of a planned stay or procedure (the history and physical, insurance
+    /// pre-authorisation, pre-operative tests and the calls that arrange them) falls in the 30
+    /// days before it, the window in which the admission history and physical must be done.
     pub encounter_soon_secs: i64,
     /// An earlier access by the same user counts as a relationship for this long.
     pub prior_access_secs: i64,
@@ -85,6 +88,19 @@ pub struct MonitorConfig {
     /// information, remote reading would all alert on day one. Default 1; 0 alerts from the
     /// first event (for a stream that continues an earlier one's history).
     pub learning_days: u32,
+    /// Off hours (local): from this hour of the evening ...
+    pub off_hours_start: u8,
+    /// ... to this hour of the morning, and all of Saturday and Sunday when
+    /// `off_hours_weekends`. Who opens which patients differs at night: the resident on call
+    /// covers every ward, the senior answers from home, the day's teams are gone. How often a
+    /// user's legitimate work lands on each rung (own care team, another department's
+    /// patient, ...) is learned for off hours apart from all hours, and an off-hours access is
+    /// compared with the off-hours rates (falling back on the all-hours ones while the user
+    /// and their peers have little night history). Default 18:00-08:00 and weekends, the
+    /// usual definition of after-hours care.
+    pub off_hours_end: u8,
+    /// Whether Saturday and Sunday count as off hours all day.
+    pub off_hours_weekends: bool,
 }
 
 impl Default for MonitorConfig {
@@ -99,7 +115,7 @@ impl Default for MonitorConfig {
             encounter_lead_secs: 12 * 3600,
             encounter_tail_secs: 24 * 3600,
             encounter_recent_secs: 45 * 86_400,
-            encounter_soon_secs: 14 * 86_400,
+            encounter_soon_secs: 30 * 86_400,
             prior_access_secs: 180 * 86_400,
             team_access_secs: 7 * 86_400,
             bulk_window_secs: 3600,
@@ -113,6 +129,9 @@ impl Default for MonitorConfig {
             snoop_continue: 0.5,
             look_gap_secs: 2 * 3600,
             learning_days: 1,
+            off_hours_start: 18,
+            off_hours_end: 8,
+            off_hours_weekends: true,
         }
     }
 }

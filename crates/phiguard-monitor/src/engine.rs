@@ -242,6 +242,9 @@ impl Assessment {
 struct Profile {
     hours: Counts<24>,
     relations: Counts<RELATIONS>,
+    /// The rungs of off-hours accesses only (see [`MonitorConfig::off_hours_start`]); kept
+    /// for peer groups.
+    relations_off: Counts<RELATIONS>,
     locations: Counts<LOCATION_LEVELS>,
     peak_hour: Stats,
     peak_day: Stats,
@@ -338,6 +341,11 @@ pub struct Monitor {
     pooling_day: Option<i64>,
     /// Per rung: the same for peer groups within the hospital.
     group_pooling: [f64; RELATIONS],
+    /// Hours of the hospital's accesses from network addresses (remote work), legitimate-weighted.
+    remote_hours: Counts<24>,
+    /// Per peer group and rung: how much likelier its off-hours work lands on the rung than
+    /// its work at all hours (see [`Monitor::estimate_night_ratios`]).
+    night_ratio: Vec<[f64; RELATIONS]>,
     /// Events assessed so far.
     events_seen: u64,
     /// Open looks at patients that nothing explained, by (user, patient).
@@ -397,6 +405,12 @@ fn activity_unit(group: usize) -> u32 {
 
 /// Most evidence the activities of one look's items add up to.
 const LOOK_ACTIVITY_MAX_BITS: f64 = 8.0;
+
+/// Shape of the Gamma prior (mean 1) on how much likelier a peer group's off-hours work lands on
+/// a rung than its work at all hours (and the hospital's remote work falls in an hour than its
+/// work overall): worth this many expected accesses, the strength of the other peer-group priors
+/// ([`MonitorConfig::group_prior_strength`]'s default).
+const NIGHT_RATIO_PRIOR: f64 = 20.0;
 
 /// Depths of a look told apart; deeper looks count as this deep.
 const LOOK_DEPTHS: usize = 6;
@@ -476,6 +490,8 @@ impl Monitor {
             pooling: Vec::new(),
             pooling_day: None,
             group_pooling: [0.0; RELATIONS],
+            night_ratio: Vec::new(),
+            remote_hours: Counts::default(),
             events_seen: 0,
             looks: FxHashMap::default(),
             looks_pruned_day: None,
@@ -523,6 +539,7 @@ impl Monitor {
         self.clock = self.clock.max(t);
         let day = ev.recorded.local_day();
         let hour = usize::from(ev.recorded.local_hour());
+        let off_hours = self.off_hours(hour, day);
         let first_day = *self.first_day.get_or_insert(day);
         self.events_seen += 1;
         let new_day = self.pooling_day.is_some_and(|d| day > d);
@@ -587,7 +604,7 @@ impl Monitor {
                 .copied();
             let evidence_of_link = match continued {
                 Some(look) => look.first,
-                None => self.link_evidence(uid, dept, group, p, t, &link),
+                None => self.link_evidence(uid, dept, group, p, t, off_hours, &link),
             };
             let LinkEvidence {
                 relation: rel,
@@ -688,7 +705,8 @@ impl Monitor {
         }
 
         // --- behaviour ----------------------------------------------------------------
-        let time_bits = self.time_bits(uid, group, hour);
+        let remote = ev.address.is_some() && ev.address_kind == AddressKind::Ip;
+        let time_bits = self.time_bits(uid, group, hour, remote);
         if let Some((bits, share)) = time_bits {
             let detail = Detail::Time {
                 clock: ev.recorded.local_clock(),
@@ -862,6 +880,8 @@ impl Monitor {
                     patient,
                     t,
                     hour,
+                    off_hours,
+                    remote,
                     relation,
                     location,
                     place_first,
@@ -1051,6 +1071,7 @@ impl Monitor {
     }
 
     /// The link evidence of an access that does not continue an unexplained look.
+    #[allow(clippy::too_many_arguments)]
     fn link_evidence(
         &self,
         uid: u32,
@@ -1058,11 +1079,12 @@ impl Monitor {
         group: usize,
         p: u32,
         t: i64,
+        off_hours: bool,
         link: &StaticLink,
     ) -> LinkEvidence {
         let rel = self.stream_relation(uid, dept, p, t, link.relation);
         let p_null = self.null_probability(uid, dept, rel);
-        let p_legit = self.relation_probability(uid, group, rel);
+        let p_legit = self.relation_probability(uid, group, rel, off_hours);
         // Insider misuse lands on a rung relationship-blind, or (a share of it) on a
         // patient who is in hospital now or was recently: snooping triggered by an admission.
         let s = self.config.triggered_share.clamp(0.0, 1.0);
@@ -1278,23 +1300,54 @@ impl Monitor {
         p.clamp(floor, 1.0)
     }
 
-    /// P(rung | this user's legitimate work), smoothed user -> group -> hospital -> uniform.
-    fn relation_probability(&self, uid: u32, group: usize, rel: Relation) -> f64 {
+    /// P(rung | this user's legitimate work at this time of day).
+    ///
+    /// By day (and for a group with no night history), the user's rates smoothed towards the
+    /// peer group's, the group's towards the hospital's ([`Monitor::relation_all_hours`]).
+    /// Off hours, each rung's rate is the user's own scaled by how much likelier the peer
+    /// group's off-hours work lands on it than its work at all hours, renormalised over the
+    /// rungs: a log-linear model in which the user keeps their own habits (one physician
+    /// consults, another never does) and the night changes everyone's of a group alike (the
+    /// residents' on-call nights cover every ward; the nurses' nights stay on their own).
+    fn relation_probability(&self, uid: u32, group: usize, rel: Relation, off_hours: bool) -> f64 {
         let i = rel.index();
+        let Some(ratios) = self.night_ratio.get(group).filter(|_| off_hours) else {
+            return self.relation_all_hours(uid, group, i);
+        };
+        let mut target = 0.0;
+        let mut total = 0.0;
+        for (r, ratio) in ratios.iter().enumerate() {
+            let q = self.relation_all_hours(uid, group, r) * ratio;
+            total += q;
+            if r == i {
+                target = q;
+            }
+        }
+        target / total.max(1e-300)
+    }
+
+    /// P(rung | the peer group's legitimate work at all hours), smoothed towards the
+    /// hospital's and the uniform.
+    fn group_relation(&self, group: usize, i: usize) -> f64 {
         let uniform = 1.0 / RELATIONS as f64;
         let h = self
             .hospital
             .relations
             .smoothed(i, uniform, RELATIONS as f64);
-        let g = self
-            .groups
+        self.groups
             .get(group)
             .map(|g| {
                 let pooled = self.group_pooling.get(i).copied().unwrap_or(0.0);
                 g.relations
                     .smoothed(i, h, self.config.group_prior_strength.max(pooled))
             })
-            .unwrap_or(h);
+            .unwrap_or(h)
+    }
+
+    /// P(rung | this user's legitimate work at all hours), smoothed user -> group -> hospital
+    /// -> uniform.
+    fn relation_all_hours(&self, uid: u32, group: usize, i: usize) -> f64 {
+        let g = self.group_relation(group, i);
         // Partial pooling with a bound: a user's own history never weighs more than
         // 1 - relation_pooling against the peer group, so a few hundred accesses without an
         // unlinked one cannot make unlinked work look 100 times rarer than for peers.
@@ -1315,6 +1368,22 @@ impl Monitor {
                 u.profile.relations.smoothed(i, g, alpha)
             })
             .unwrap_or(g)
+    }
+
+    /// Whether a local hour of a local day is off hours (evenings, nights and, when so
+    /// configured, weekends; see [`MonitorConfig::off_hours_start`]).
+    fn off_hours(&self, hour: usize, day: i64) -> bool {
+        let (start, end) = (
+            usize::from(self.config.off_hours_start),
+            usize::from(self.config.off_hours_end),
+        );
+        let night = if start <= end {
+            hour >= start && hour < end
+        } else {
+            hour >= start || hour < end
+        };
+        // 1970-01-01 was a Thursday: (day + 3) mod 7 is 0 on Mondays, 5 and 6 on weekends.
+        night || (self.config.off_hours_weekends && (day + 3).rem_euclid(7) >= 5)
     }
 
     /// Empirical-Bayes strength of the peer-group prior on each user's relationship rates.
@@ -1345,24 +1414,115 @@ impl Monitor {
         self.pooling = members.iter().map(|m| pooled_strength(m)).collect();
         let groups: Vec<&Counts<RELATIONS>> = self.groups.iter().map(|g| &g.relations).collect();
         self.group_pooling = pooled_strength(&groups);
+        self.estimate_night_ratios();
     }
 
-    fn time_bits(&self, uid: u32, group: usize, hour: usize) -> Option<(f64, f64)> {
+    /// The night's effect on each peer group's rungs: off-hours accesses observed on a rung
+    /// against those expected at the group's all-hours rate, as a standardised ratio is
+    /// estimated (Poisson counts, Gamma prior of mean 1 worth [`NIGHT_RATIO_PRIOR`] expected
+    /// accesses). Hierarchical: a role's groups share their night (the residents of every
+    /// department take the on-call nights that cover every ward; nurses' nights stay on their
+    /// own wards), so each group's ratio is shrunk towards its role's, and a group's first
+    /// night on call is judged by its role's. A rare rung not yet seen at night is not taken
+    /// to be a hundred times rarer. Estimated with the pooling, from earlier events only.
+    fn estimate_night_ratios(&mut self) {
+        let uniform = 1.0 / RELATIONS as f64;
+        let strength = self.config.group_prior_strength;
+        let hospital: [f64; RELATIONS] = std::array::from_fn(|r| {
+            self.hospital
+                .relations
+                .smoothed(r, uniform, RELATIONS as f64)
+        });
+        // Per group: (observed, expected) off-hours accesses on each rung.
+        let per_group: Vec<[(f64, f64); RELATIONS]> = self
+            .groups
+            .iter()
+            .map(|g| {
+                let nights = g.relations_off.total();
+                std::array::from_fn(|r| {
+                    let all = g.relations.smoothed(
+                        r,
+                        hospital.get(r).copied().unwrap_or(uniform),
+                        strength,
+                    );
+                    (g.relations_off.count(r), nights * all)
+                })
+            })
+            .collect();
+        let roles = self.world.role_names.len();
+        let mut by_role = vec![[(0.0, 0.0); RELATIONS]; roles];
+        let role_of = |g: usize| self.world.group_roles.get(g).map(|&r| r as usize);
+        for (g, counts) in per_group.iter().enumerate() {
+            if let Some(acc) = role_of(g).and_then(|r| by_role.get_mut(r)) {
+                for (a, c) in acc.iter_mut().zip(counts) {
+                    a.0 += c.0;
+                    a.1 += c.1;
+                }
+            }
+        }
+        let a = NIGHT_RATIO_PRIOR;
+        self.night_ratio = per_group
+            .iter()
+            .enumerate()
+            .map(|(g, counts)| {
+                let role = role_of(g).and_then(|r| by_role.get(r));
+                std::array::from_fn(|r| {
+                    let (c_role, e_role) =
+                        role.and_then(|x| x.get(r)).copied().unwrap_or((0.0, 0.0));
+                    let prior = (a + c_role) / (a + e_role);
+                    let (c, e) = counts.get(r).copied().unwrap_or((0.0, 0.0));
+                    (a * prior + c) / (a + e)
+                })
+            })
+            .collect();
+    }
+
+    /// Evidence of the hour under a stolen login (uniform hours) against the user's hours,
+    /// smoothed user -> group -> hospital, and the user's share of activity at that hour.
+    ///
+    /// From a network address (not a named workstation) the user's hours are scaled by how
+    /// much likelier the hospital's remote work falls in this hour than its work overall
+    /// (renormalised over the day; the same standardised ratio as the night's effect on the
+    /// rungs, see [`Monitor::estimate_night_ratios`]): reading results from home is evening
+    /// and night work, so a physician's first evening at home is compared with when remote
+    /// work happens, not with their daytime workstation hours.
+    fn time_bits(&self, uid: u32, group: usize, hour: usize, remote: bool) -> Option<(f64, f64)> {
         let uniform = 1.0 / 24.0;
-        let spread = 0.2;
-        let h = self
-            .hospital
-            .hours
-            .smoothed_circular(hour, uniform, 24.0, spread);
-        let g = self.groups.get(group).map_or(h, |g| {
-            g.hours
-                .smoothed_circular(hour, h, self.config.group_prior_strength, spread)
-        });
-        let share = self.users.get(uid as usize).map_or(g, |u| {
-            u.profile
+        let share_at = |h: usize| {
+            let spread = 0.2;
+            let hosp = self
+                .hospital
                 .hours
-                .smoothed_circular(hour, g, self.config.user_prior_strength, spread)
-        });
+                .smoothed_circular(h, uniform, 24.0, spread);
+            let g = self.groups.get(group).map_or(hosp, |g| {
+                g.hours
+                    .smoothed_circular(h, hosp, self.config.group_prior_strength, spread)
+            });
+            let user = self.users.get(uid as usize).map_or(g, |u| {
+                u.profile
+                    .hours
+                    .smoothed_circular(h, g, self.config.user_prior_strength, spread)
+            });
+            (user, hosp)
+        };
+        let share = if remote {
+            let n = self.remote_hours.total();
+            let mut target = 0.0;
+            let mut total = 0.0;
+            for h in 0..24 {
+                let (user, hosp) = share_at(h);
+                let ratio = (NIGHT_RATIO_PRIOR + self.remote_hours.count(h))
+                    / (NIGHT_RATIO_PRIOR + n * hosp);
+                let q = user * ratio;
+                total += q;
+                if h == hour {
+                    target = q;
+                }
+            }
+            target / total.max(1e-300)
+        } else {
+            share_at(hour).0
+        };
         // A stolen login is used at any hour: P(hour | compromised) is uniform.
         let bits = log2(uniform / share.max(1e-9)).clamp(-4.0, 8.0);
         Some((bits, share))
@@ -1501,13 +1661,17 @@ impl Monitor {
         let w = l.legit_weight;
         let wf = w as f32;
         if let Some(r) = l.relation {
+            let i = r.index();
             if let Some(u) = self.users.get_mut(l.uid as usize) {
-                u.profile.relations.add_weighted(r.index(), wf);
+                u.profile.relations.add_weighted(i, wf);
             }
             if let Some(g) = self.groups.get_mut(l.group) {
-                g.relations.add_weighted(r.index(), wf);
+                g.relations.add_weighted(i, wf);
+                if l.off_hours {
+                    g.relations_off.add_weighted(i, wf);
+                }
             }
-            self.hospital.relations.add_weighted(r.index(), wf);
+            self.hospital.relations.add_weighted(i, wf);
         }
         let exposure: [f64; FLAGS] = FLAG_LIST.map(|f| {
             f.exposure()
@@ -1681,6 +1845,9 @@ impl Monitor {
                 g.hours.add_weighted(l.hour, wf);
             }
             self.hospital.hours.add_weighted(l.hour, wf);
+            if l.remote {
+                self.remote_hours.add_weighted(l.hour, wf);
+            }
         }
         if let Some((level, keys)) = l.location.filter(|_| learn_place) {
             // On the stream's first day every address is new to everyone: record the
@@ -1734,6 +1901,10 @@ struct Learned {
     patient: Option<u32>,
     t: i64,
     hour: usize,
+    /// The access was made off hours (its rung also counts in the off-hours rates).
+    off_hours: bool,
+    /// The access came from a network address (its hour also counts in the remote hours).
+    remote: bool,
     relation: Option<Relation>,
     location: Option<(usize, [u64; 4])>,
     /// The access is the user's first from this place today (its level counts once a day).

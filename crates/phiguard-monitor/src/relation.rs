@@ -118,12 +118,14 @@ pub struct Windows {
 }
 
 impl Default for Windows {
+    /// The windows of the default configuration.
     fn default() -> Self {
+        let c = crate::config::MonitorConfig::default();
         Windows {
-            lead_secs: DAY / 2,
-            tail_secs: DAY,
-            recent_secs: 45 * DAY,
-            soon_secs: 14 * DAY,
+            lead_secs: c.encounter_lead_secs,
+            tail_secs: c.encounter_tail_secs,
+            recent_secs: c.encounter_recent_secs,
+            soon_secs: c.encounter_soon_secs,
         }
     }
 }
@@ -266,7 +268,8 @@ mod tests {
         assert_eq!(at(10, None), Relation::OtherRecent);
         assert_eq!(at(100, Some(0)), Relation::CarePast);
         assert_eq!(at(100, None), Relation::Past);
-        assert_eq!(at(-30, Some(0)), Relation::None);
+        assert_eq!(at(-45, Some(0)), Relation::None);
+        assert_eq!(at(-29, Some(0)), Relation::CareRecent);
         assert_eq!(at(-3, Some(0)), Relation::CareRecent);
     }
 

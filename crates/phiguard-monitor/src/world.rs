@@ -157,6 +157,10 @@ pub struct World {
     pub dept_names: Vec<String>,
     /// Peer group names (`role@department`) by index.
     pub group_names: Vec<String>,
+    /// Each peer group's role (an index into `role_names`).
+    pub group_roles: Vec<u32>,
+    /// Role codes by index.
+    pub role_names: Vec<String>,
     /// Staff members.
     pub staff: Vec<Staff>,
     /// Users by index.
@@ -225,9 +229,8 @@ impl World {
                 .unwrap_or("staff");
             let dept_name = dept
                 .and_then(|d| w.dept_names.get(usize::from(d)))
-                .map(String::as_str)
-                .unwrap_or("no-department");
-            let group = w.group(&format!("{code}@{dept_name}"));
+                .map_or_else(|| "no-department".to_owned(), String::clone);
+            let group = w.group(code, Some(&dept_name));
             let identity = Identity::from_person(&p.person);
             if let Some(k) = identity.person_key() {
                 person_index.entry(k).or_insert(idx);
@@ -387,13 +390,27 @@ impl World {
         w
     }
 
-    fn group(&mut self, name: &str) -> u32 {
-        if let Some(&g) = self.group_index.get(name) {
+    /// The peer group of a role in a department (`role@department`; the role alone without
+    /// one), added on first use.
+    fn group(&mut self, role: &str, dept: Option<&str>) -> u32 {
+        let name = match dept {
+            Some(d) => format!("{role}@{d}"),
+            None => role.to_owned(),
+        };
+        if let Some(&g) = self.group_index.get(&name) {
             return g;
         }
         let g = u32::try_from(self.group_names.len()).unwrap_or(u32::MAX);
-        self.group_names.push(name.to_owned());
-        self.group_index.insert(name.to_owned(), g);
+        let r = match self.role_names.iter().position(|n| n == role) {
+            Some(r) => r,
+            None => {
+                self.role_names.push(role.to_owned());
+                self.role_names.len() - 1
+            }
+        };
+        self.group_roles.push(u32::try_from(r).unwrap_or(u32::MAX));
+        self.group_names.push(name.clone());
+        self.group_index.insert(name, g);
         g
     }
 
@@ -425,7 +442,7 @@ impl World {
         if let Some(&u) = self.login_index.get(login) {
             return u;
         }
-        let group = self.group("unknown-login");
+        let group = self.group("unknown-login", None);
         let u = u32::try_from(self.users.len()).unwrap_or(u32::MAX);
         self.users.push(User {
             practitioner: None,

@@ -1094,3 +1094,124 @@ fn a_days_reads_of_one_vip_teach_the_flags_rate_only_when_the_day_ends() {
         "{next_day} vs {next_day_alone}"
     );
 }
+
+/// The hand-built hospital plus an oncology ward (twenty inpatients `q0`..`q19` all month, none
+/// of them known to cardiology) and two cardiology residents, `res1` and `res2`.
+fn context_with_residents() -> Context {
+    let mut ctx = context();
+    ctx.organizations.push(
+        parse_organization(r#"{"resourceType":"Organization","id":"onc","name":"Oncology"}"#)
+            .unwrap(),
+    );
+    for (id, login) in [("r1", "res1"), ("r2", "res2")] {
+        let mut p = parse_practitioner(&format!(
+            r#"{{"resourceType":"Practitioner","id":"{id}","identifier":[{{"value":"{login}"}}],"name":[{{"family":"Resident{id}","given":["Res"]}}]}}"#
+        ))
+        .unwrap();
+        let (_, r) = parse_role(&format!(
+            r#"{{"resourceType":"PractitionerRole","practitioner":{{"reference":"Practitioner/{id}"}},"organization":{{"reference":"Organization/card"}},"code":[{{"coding":[{{"code":"resident"}}]}}]}}"#
+        ))
+        .unwrap();
+        p.roles.push(r);
+        ctx.practitioners.push(p);
+    }
+    for i in 0..20 {
+        ctx.patients.push(
+            parse_patient(&format!(
+                r#"{{"resourceType":"Patient","id":"q{i}","name":[{{"family":"Onco{i}"}}]}}"#
+            ))
+            .unwrap(),
+        );
+        ctx.encounters.push(parse_encounter(&format!(
+            r#"{{"resourceType":"Encounter","id":"eq{i}","class":{{"code":"IMP"}},"subject":{{"reference":"Patient/q{i}"}},"period":{{"start":"2026-03-01T00:00:00Z","end":"2026-03-30T00:00:00Z"}},"serviceProvider":{{"reference":"Organization/onc"}}}}"#
+        )).unwrap());
+    }
+    ctx
+}
+
+/// Link evidence of `res1` opening an oncology inpatient at `hour` on Monday 16 March, after
+/// two working weeks in which both residents worked the cardiology ward by day and `res2` took
+/// every weeknight on call, covering oncology's inpatients from 19:00 to 23:00 (the first ten;
+/// `q15` is one no colleague has opened).
+fn resident_link_bits(config: MonitorConfig, hour: u32) -> f64 {
+    let mut m = Monitor::new(&context_with_residents(), config);
+    let mut c = Clock(0);
+    for day in [2, 3, 4, 5, 6, 9, 10, 11, 12, 13] {
+        care_team_day(
+            &mut m,
+            &mut c,
+            day,
+            &[("res1", "WS-CARD-4"), ("res2", "WS-CARD-5")],
+        );
+        for k in 0..12 {
+            let t = format!("2026-03-{day:02}T{:02}:{:02}:00Z", 19 + k / 3, 20 * (k % 3));
+            let p = format!("q{}", (k + day as usize) % 10);
+            assess(&mut m, &mut c, &t, "res2", &p, "WS-ONC-1", "TREAT");
+        }
+    }
+    let t = format!("2026-03-16T{hour:02}:00:00Z");
+    link_bits(&assess(
+        &mut m, &mut c, &t, "res1", "q15", "WS-ONC-1", "TREAT",
+    ))
+}
+
+#[test]
+fn what_a_role_does_at_night_is_learned_apart_from_its_days() {
+    // The residents' days never leave cardiology; their nights cover oncology. res1's first
+    // night on call is judged by how the residents' nights go: an oncology inpatient at 21:00
+    // is far weaker evidence than the same record at 11:00, when residents never open one.
+    let night = resident_link_bits(MonitorConfig::default(), 21);
+    let day = resident_link_bits(MonitorConfig::default(), 11);
+    assert!(night < day - 2.0, "night {night} vs day {day}");
+    // With no off hours configured, the night is judged like the day.
+    let never_off = MonitorConfig {
+        off_hours_start: 0,
+        off_hours_end: 0,
+        off_hours_weekends: false,
+        ..MonitorConfig::default()
+    };
+    let flat = resident_link_bits(never_off, 21);
+    assert!(
+        night < flat - 2.0,
+        "night {night} vs without off hours {flat}"
+    );
+}
+
+/// nurse1's share of activity at 21:00 (she works days, at her workstation) when she opens one
+/// of her patients at 21:10 on 21 March from `address`, in a hospital where doc2 has read from
+/// home every evening for ten days.
+fn evening_hour_share(address: &str) -> f64 {
+    let (mut m, mut c) = warmed_up();
+    for day in 11..=20 {
+        for k in 0..6 {
+            let t = format!("2026-03-{day:02}T{:02}:{:02}:00Z", 20 + k / 3, 20 * (k % 3));
+            let p = format!("p{}", (day + k) % 30);
+            assess(&mut m, &mut c, &t, "doc2", &p, "198.51.100.23", "TREAT");
+        }
+    }
+    let a = assess(
+        &mut m,
+        &mut c,
+        "2026-03-21T21:10:00Z",
+        "nurse1",
+        "p4",
+        address,
+        "TREAT",
+    );
+    a.evidence
+        .iter()
+        .find_map(|e| match e.detail {
+            Detail::Time { share, .. } => Some(share),
+            _ => None,
+        })
+        .unwrap()
+}
+
+#[test]
+fn an_evening_from_home_is_compared_with_when_remote_work_happens() {
+    // Remote work in this hospital happens in the evening: an evening access from a network
+    // address is less unusual for the hour than the same evening access at a ward workstation.
+    let remote = evening_hour_share("203.0.113.9");
+    let ward = evening_hour_share("WS-CARD-1");
+    assert!(remote > 2.0 * ward, "remote {remote} vs workstation {ward}");
+}
