@@ -242,8 +242,8 @@ impl Assessment {
 struct Profile {
     hours: Counts<24>,
     relations: Counts<RELATIONS>,
-    /// The rungs of off-hours accesses only (see [`MonitorConfig::off_hours_start`]); kept
-    /// for peer groups.
+    /// The rungs of off-hours accesses only (see [`MonitorConfig::off_hours_start`]), a
+    /// subset of `relations`.
     relations_off: Counts<RELATIONS>,
     locations: Counts<LOCATION_LEVELS>,
     peak_hour: Stats,
@@ -1302,32 +1302,55 @@ impl Monitor {
 
     /// P(rung | this user's legitimate work at this time of day).
     ///
-    /// By day (and for a group with no night history), the user's rates smoothed towards the
-    /// peer group's, the group's towards the hospital's ([`Monitor::relation_all_hours`]).
-    /// Off hours, each rung's rate is the user's own scaled by how much likelier the peer
-    /// group's off-hours work lands on it than its work at all hours, renormalised over the
-    /// rungs: a log-linear model in which the user keeps their own habits (one physician
-    /// consults, another never does) and the night changes everyone's of a group alike (the
-    /// residents' on-call nights cover every ward; the nurses' nights stay on their own).
+    /// In working hours, the user's working-hours rates smoothed towards the peer group's,
+    /// the group's towards the hospital's ([`Monitor::relation_on_hours`]). Off hours, the
+    /// user's own off-hours accesses smoothed towards a prior that is their working-hours rate
+    /// of each rung scaled by the night's effect on their peer group, renormalised over the
+    /// rungs ([`Monitor::estimate_night_ratios`]): a log-linear model in which the user keeps
+    /// their own habits (one physician consults, another never does) and the night changes
+    /// everyone's of a group alike (the residents' on-call nights cover every ward; the
+    /// nurses' nights stay on their own), until the user's own nights speak for themselves.
     fn relation_probability(&self, uid: u32, group: usize, rel: Relation, off_hours: bool) -> f64 {
         let i = rel.index();
         let Some(ratios) = self.night_ratio.get(group).filter(|_| off_hours) else {
-            return self.relation_all_hours(uid, group, i);
+            return self.relation_on_hours(uid, group, i);
         };
-        let mut target = 0.0;
+        let mut prior = [0.0; RELATIONS];
         let mut total = 0.0;
-        for (r, ratio) in ratios.iter().enumerate() {
-            let q = self.relation_all_hours(uid, group, r) * ratio;
-            total += q;
-            if r == i {
-                target = q;
-            }
+        for ((r, ratio), q) in ratios.iter().enumerate().zip(prior.iter_mut()) {
+            *q = self.relation_on_hours(uid, group, r) * ratio;
+            total += *q;
         }
-        target / total.max(1e-300)
+        let prior = prior.get(i).copied().unwrap_or(0.0) / total.max(1e-300);
+        match self.users.get(uid as usize) {
+            Some(u) => {
+                let own = &u.profile.relations_off;
+                let alpha = self.user_strength(group, i, own.total());
+                own.smoothed(i, prior, alpha)
+            }
+            None => prior,
+        }
     }
 
-    /// P(rung | the peer group's legitimate work at all hours), smoothed towards the
-    /// hospital's and the uniform.
+    /// How many pseudo-accesses of the peer group's rate of rung `i` a user's own `n`
+    /// accesses are weighed against: the empirical-Bayes pooling of the group (see
+    /// [`Monitor::estimate_pooling`]), at least `user_prior_strength`, and never less than
+    /// `relation_pooling` of the total weight.
+    fn user_strength(&self, group: usize, i: usize, n: f64) -> f64 {
+        let pooled = self
+            .pooling
+            .get(group)
+            .and_then(|p| p.get(i))
+            .copied()
+            .unwrap_or(0.0);
+        self.config
+            .user_prior_strength
+            .max(pooled)
+            .max(self.config.relation_pooling * n / (1.0 - self.config.relation_pooling).max(1e-6))
+    }
+
+    /// P(rung | the peer group's legitimate work in working hours), smoothed towards the
+    /// hospital's (all hours) and the uniform.
     fn group_relation(&self, group: usize, i: usize) -> f64 {
         let uniform = 1.0 / RELATIONS as f64;
         let h = self
@@ -1338,34 +1361,26 @@ impl Monitor {
             .get(group)
             .map(|g| {
                 let pooled = self.group_pooling.get(i).copied().unwrap_or(0.0);
-                g.relations
-                    .smoothed(i, h, self.config.group_prior_strength.max(pooled))
+                g.relations.without(&g.relations_off).smoothed(
+                    i,
+                    h,
+                    self.config.group_prior_strength.max(pooled),
+                )
             })
             .unwrap_or(h)
     }
 
-    /// P(rung | this user's legitimate work at all hours), smoothed user -> group -> hospital
-    /// -> uniform.
-    fn relation_all_hours(&self, uid: u32, group: usize, i: usize) -> f64 {
+    /// P(rung | this user's legitimate work in working hours), smoothed user -> group ->
+    /// hospital -> uniform. Partial pooling with a bound: a user's own history never weighs
+    /// more than 1 - relation_pooling against the peer group, so a few hundred accesses
+    /// without an unlinked one cannot make unlinked work look 100 times rarer than for peers.
+    fn relation_on_hours(&self, uid: u32, group: usize, i: usize) -> f64 {
         let g = self.group_relation(group, i);
-        // Partial pooling with a bound: a user's own history never weighs more than
-        // 1 - relation_pooling against the peer group, so a few hundred accesses without an
-        // unlinked one cannot make unlinked work look 100 times rarer than for peers.
-        let pooled = self
-            .pooling
-            .get(group)
-            .and_then(|p| p.get(i))
-            .copied()
-            .unwrap_or(0.0);
         self.users
             .get(uid as usize)
             .map(|u| {
-                let n = u.profile.relations.total();
-                let alpha = self.config.user_prior_strength.max(pooled).max(
-                    self.config.relation_pooling * n
-                        / (1.0 - self.config.relation_pooling).max(1e-6),
-                );
-                u.profile.relations.smoothed(i, g, alpha)
+                let own = u.profile.relations.without(&u.profile.relations_off);
+                own.smoothed(i, g, self.user_strength(group, i, own.total()))
             })
             .unwrap_or(g)
     }
@@ -1418,7 +1433,7 @@ impl Monitor {
     }
 
     /// The night's effect on each peer group's rungs: off-hours accesses observed on a rung
-    /// against those expected at the group's all-hours rate, as a standardised ratio is
+    /// against those expected at the group's working-hours rate, as a standardised ratio is
     /// estimated (Poisson counts, Gamma prior of mean 1 worth [`NIGHT_RATIO_PRIOR`] expected
     /// accesses). Hierarchical: a role's groups share their night (the residents of every
     /// department take the on-call nights that cover every ward; nurses' nights stay on their
@@ -1439,13 +1454,11 @@ impl Monitor {
             .iter()
             .map(|g| {
                 let nights = g.relations_off.total();
+                let days = g.relations.without(&g.relations_off);
                 std::array::from_fn(|r| {
-                    let all = g.relations.smoothed(
-                        r,
-                        hospital.get(r).copied().unwrap_or(uniform),
-                        strength,
-                    );
-                    (g.relations_off.count(r), nights * all)
+                    let day =
+                        days.smoothed(r, hospital.get(r).copied().unwrap_or(uniform), strength);
+                    (g.relations_off.count(r), nights * day)
                 })
             })
             .collect();
@@ -1664,6 +1677,9 @@ impl Monitor {
             let i = r.index();
             if let Some(u) = self.users.get_mut(l.uid as usize) {
                 u.profile.relations.add_weighted(i, wf);
+                if l.off_hours {
+                    u.profile.relations_off.add_weighted(i, wf);
+                }
             }
             if let Some(g) = self.groups.get_mut(l.group) {
                 g.relations.add_weighted(i, wf);

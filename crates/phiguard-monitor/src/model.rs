@@ -57,6 +57,17 @@ impl<const K: usize> Counts<K> {
         f64::from(self.n)
     }
 
+    /// The observations of `self` that are not in `part` (a subset of them, such as the
+    /// off-hours accesses among all accesses).
+    pub fn without(&self, part: &Counts<K>) -> Counts<K> {
+        let mut out = self.clone();
+        for (c, p) in out.c.iter_mut().zip(part.c.iter()) {
+            *c = (*c - *p).max(0.0);
+        }
+        out.n = (out.n - part.n).max(0.0);
+        out
+    }
+
     /// Raw count of category `i`.
     pub fn count(&self, i: usize) -> f64 {
         self.c.get(i).copied().map(f64::from).unwrap_or(0.0)

@@ -510,7 +510,17 @@ fn unlinked_after_harvest(config: MonitorConfig, harvest: bool) -> f64 {
             assess(&mut m, &mut c, &t, "colleague4", p, "203.0.113.9", "TREAT");
         }
     }
-    nurse_opens_neighbour(&mut m, &mut c).score
+    // At the hour of the harvest: off hours, whose rates are the ones it could have taught.
+    assess(
+        &mut m,
+        &mut c,
+        "2026-03-12T02:30:00Z",
+        "nurse1",
+        "p-neighbor",
+        "WS-CARD-1",
+        "TREAT",
+    )
+    .score
 }
 
 #[test]
@@ -1162,8 +1172,9 @@ fn what_a_role_does_at_night_is_learned_apart_from_its_days() {
     // is far weaker evidence than the same record at 11:00, when residents never open one.
     let night = resident_link_bits(MonitorConfig::default(), 21);
     let day = resident_link_bits(MonitorConfig::default(), 11);
-    assert!(night < day - 2.0, "night {night} vs day {day}");
-    // With no off hours configured, the night is judged like the day.
+    assert!(night < day - 4.0, "night {night} vs day {day}");
+    // With no off hours configured, day and night are judged alike, by a rate that mixes
+    // the residents' days with their nights: too low for the night, too high for the day.
     let never_off = MonitorConfig {
         off_hours_start: 0,
         off_hours_end: 0,
@@ -1172,8 +1183,8 @@ fn what_a_role_does_at_night_is_learned_apart_from_its_days() {
     };
     let flat = resident_link_bits(never_off, 21);
     assert!(
-        night < flat - 2.0,
-        "night {night} vs without off hours {flat}"
+        night < flat - 1.0 && day > flat + 4.0,
+        "night {night}, day {day}, without off hours {flat}"
     );
 }
 
