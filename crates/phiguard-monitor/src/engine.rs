@@ -281,6 +281,8 @@ struct UserState {
     /// The places (address keys) this user has worked from today: a place counts in the
     /// habits once a day, on its first access (see [`Monitor::evaluate`]).
     places_today: FxHashSet<u64>,
+    /// How much of each hour of today has entered the user's hours (at most one per hour).
+    hours_today: [f32; 24],
     /// When the user last opened a record they have a direct link to without alerting: while
     /// that is recent they are demonstrably at work (see [`Monitor::evaluate`]).
     last_linked_work: Option<i64>,
@@ -1750,6 +1752,7 @@ impl Monitor {
         u.day_has_legit = false;
         u.day_alert_learned.clear();
         u.places_today.clear();
+        u.hours_today = [0.0; 24];
         // A habit is what recurs on several days: today's hours and places count for the
         // user from tomorrow on, so a burst (a stolen login harvesting at night from a new
         // address) is judged in full against the habits it broke, not against itself.
@@ -1855,7 +1858,21 @@ impl Monitor {
         let Some(u) = self.users.get_mut(l.uid as usize) else {
             return;
         };
-        if learn_hour {
+        // An hour of the day is a habit of days, like a place: each hour a user works in
+        // counts at most once a day (its accesses' legitimate weights add up to one), so a
+        // shift of 400 accesses is not 400 observations that the user never works at night,
+        // and a role whose members take a night now and then shows it in its hours.
+        let hour_weight = if learn_hour {
+            u.hours_today.get_mut(l.hour).map_or(0.0, |today| {
+                let add = wf.min(1.0 - *today).max(0.0);
+                *today += add;
+                add
+            })
+        } else {
+            0.0
+        };
+        if hour_weight > 0.0 {
+            let wf = hour_weight;
             u.today.hours.add_weighted(l.hour, wf);
             if let Some(g) = self.groups.get_mut(l.group) {
                 g.hours.add_weighted(l.hour, wf);
