@@ -346,7 +346,7 @@ pub struct Monitor {
     /// Hours of the hospital's accesses from network addresses (remote work), legitimate-weighted.
     remote_hours: Counts<24>,
     /// Per peer group and rung: how much likelier its off-hours work lands on the rung than
-    /// its work at all hours (see [`Monitor::estimate_night_ratios`]).
+    /// its work in working hours (see [`Monitor::estimate_night_ratios`]).
     night_ratio: Vec<[f64; RELATIONS]>,
     /// Events assessed so far.
     events_seen: u64,
@@ -409,7 +409,7 @@ fn activity_unit(group: usize) -> u32 {
 const LOOK_ACTIVITY_MAX_BITS: f64 = 8.0;
 
 /// Shape of the Gamma prior (mean 1) on how much likelier a peer group's off-hours work lands on
-/// a rung than its work at all hours (and the hospital's remote work falls in an hour than its
+/// a rung than its work in working hours (and the hospital's remote work falls in an hour than its
 /// work overall): worth this many expected accesses, the strength of the other peer-group priors
 /// ([`MonitorConfig::group_prior_strength`]'s default).
 const NIGHT_RATIO_PRIOR: f64 = 20.0;
