@@ -53,7 +53,8 @@ fn street_word(w: &str) -> &str {
         "south" => "s",
         "east" => "e",
         "west" => "w",
-        "apartment" | "apt" | "unit" | "suite" | "ste" | "flat" => "#",
+        "apartment" | "apt" | "appt" | "appartement" | "unit" | "suite" | "ste" | "flat"
+        | "bldg" => "#",
         other => other,
     }
 }
@@ -97,15 +98,43 @@ fn postal_code(s: &str) -> String {
 }
 
 /// Normalises address lines, city and postal code. `None` when there is no street line.
+///
+/// The street is read from the line that starts with a house number (the first line when none
+/// does); the other lines (an apartment, a building, a floor, a residence's name, on either
+/// side of it) belong to the home, not to the street: "22 rue Daniel Mayer" / "Bât. C - Appt
+/// 30" is on the same street as "22 rue Daniel Mayer" and "5 rue Daniel Mayer".
 pub fn address(lines: &[String], city: Option<&str>, postal: Option<&str>) -> Option<AddressKey> {
-    let joined = lines.join(" ");
-    let words: Vec<String> = text(&joined)
-        .split(' ')
+    let per_line: Vec<Vec<String>> = lines
+        .iter()
+        .map(|l| {
+            text(l)
+                .split(' ')
+                .filter(|w| !w.is_empty())
+                .map(|w| street_word(w).to_owned())
+                .collect::<Vec<String>>()
+        })
         .filter(|w| !w.is_empty())
-        .map(|w| street_word(w).to_owned())
         .collect();
-    if words.is_empty() {
-        return None;
+    let street_line = per_line
+        .iter()
+        .position(|w| {
+            w.len() >= 2
+                && w.first()
+                    .is_some_and(|n| n.bytes().any(|b| b.is_ascii_digit()))
+        })
+        .unwrap_or(0);
+    let mut words: Vec<String> = per_line.get(street_line)?.clone();
+    let complement: Vec<String> = per_line
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != street_line)
+        .flat_map(|(_, w)| w.iter().cloned())
+        .collect();
+    if !complement.is_empty() {
+        if !words.iter().any(|w| w == "#") {
+            words.push("#".to_owned());
+        }
+        words.extend(complement);
     }
     // House number: leading tokens with digits; unit: everything after a `#` marker.
     let unit_at = words.iter().position(|w| w == "#").unwrap_or(words.len());
@@ -195,6 +224,25 @@ mod tests {
         assert_ne!(e.home, a.home);
         let g = address(&["1 Route 9".into()], None, Some("12345")).unwrap();
         assert_eq!(g.street, "route 9|12345");
+        // The line with the house number is the street; the others belong to the home.
+        let h = address(
+            &["22 rue Daniel Mayer".into(), "Bât. C - Appt 30".into()],
+            Some("TOURS"),
+            Some("37100"),
+        )
+        .unwrap();
+        let i = address(&["5 RUE DANIEL MAYER".into()], Some("Tours"), Some("37100")).unwrap();
+        let j = address(
+            &["Flat 3, Rose Court".into(), "22 Rue Daniel-Mayer".into()],
+            None,
+            Some("37100"),
+        )
+        .unwrap();
+        assert_eq!(h.street, i.street);
+        assert_eq!(h.street, j.street);
+        assert_ne!(h.home, j.home);
+        let k = address(&["22 rue Daniel Mayer Appt 30".into()], None, Some("37100")).unwrap();
+        assert_eq!(k.street, h.street);
         assert!(address(&[], None, None).is_none());
         assert!(address(&["42".into()], None, None).is_none());
     }
