@@ -7,7 +7,9 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-/// Lowercase ASCII letters and digits separated by single spaces; accents are stripped.
+/// Lowercase letters and digits separated by single spaces; accents are stripped, and the
+/// letters that carry no accent to strip are spelled as they are typed without them (`ß` =
+/// `ss`, `æ` = `ae`, `œ` = `oe`, `ø` = `o`, `ł` = `l`).
 pub fn text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
@@ -20,7 +22,17 @@ pub fn text(s: &str) -> String {
                 out.push(' ');
             }
             pending_space = false;
-            out.extend(c.to_lowercase());
+            for l in c.to_lowercase() {
+                match l {
+                    'ß' => out.push_str("ss"),
+                    'æ' => out.push_str("ae"),
+                    'œ' => out.push_str("oe"),
+                    'ø' => out.push('o'),
+                    'ł' => out.push('l'),
+                    'đ' => out.push('d'),
+                    other => out.push(other),
+                }
+            }
         } else {
             pending_space = true;
         }
@@ -87,6 +99,10 @@ fn is_street_suffix(w: &str) -> bool {
     )
 }
 
+fn has_digit(w: &str) -> bool {
+    w.bytes().any(|b| b.is_ascii_digit())
+}
+
 /// A postal code for comparison: [`name`], with a US ZIP+4 cut to its five-digit ZIP.
 fn postal_code(s: &str) -> String {
     let n = name(s);
@@ -117,10 +133,11 @@ pub fn address(lines: &[String], city: Option<&str>, postal: Option<&str>) -> Op
         .collect();
     let street_line = per_line
         .iter()
-        .position(|w| {
-            w.len() >= 2
-                && w.first()
-                    .is_some_and(|n| n.bytes().any(|b| b.is_ascii_digit()))
+        .position(|w| w.len() >= 2 && w.first().is_some_and(|n| has_digit(n)))
+        .or_else(|| {
+            per_line
+                .iter()
+                .position(|w| w.len() >= 2 && w.last().is_some_and(|n| has_digit(n)))
         })
         .unwrap_or(0);
     let mut words: Vec<String> = per_line.get(street_line)?.clone();
@@ -136,14 +153,36 @@ pub fn address(lines: &[String], city: Option<&str>, postal: Option<&str>) -> Op
         }
         words.extend(complement);
     }
-    // House number: leading tokens with digits; unit: everything after a `#` marker.
+    // House number: leading tokens with digits (and a French `bis` / `ter` after them), or,
+    // where the number follows the street ("Hauptstrasse 12", "Via Roma 10"), the trailing
+    // ones; unit: everything after a `#` marker.
     let unit_at = words.iter().position(|w| w == "#").unwrap_or(words.len());
     let (main, unit) = words.split_at(unit_at);
-    let number_len = main
-        .iter()
-        .take_while(|w| w.bytes().any(|b| b.is_ascii_digit()))
-        .count();
+    let leading = main.iter().take_while(|w| has_digit(w)).count();
+    let number_len = if leading > 0 {
+        leading
+            + main
+                .get(leading..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|w| matches!(w.as_str(), "bis" | "ter" | "quater"))
+                .count()
+    } else {
+        0
+    };
+    let trailing_number = if leading == 0 {
+        main.iter().rev().take_while(|w| has_digit(w)).count()
+    } else {
+        0
+    };
+    let (main, number_after) =
+        main.split_at(main.len() - trailing_number.min(main.len().saturating_sub(1)));
     let (number, rest) = main.split_at(number_len);
+    let number: Vec<&str> = number
+        .iter()
+        .chain(number_after.iter())
+        .map(String::as_str)
+        .collect();
     // Tokens with digits after a street suffix are a unit ("12 Oak St #3"); after anything
     // else they are part of the name ("Route 9").
     let unit_len = rest
@@ -194,6 +233,9 @@ mod tests {
         assert_eq!(name("Núñez-García"), name("nunez garcia"));
         assert_eq!(name("  O'Brien "), "obrien");
         assert_ne!(name("Smith"), name("Smyth"));
+        assert_eq!(name("Strauß"), name("STRAUSS"));
+        assert_eq!(name("Lœtitia"), name("Loetitia"));
+        assert_eq!(name("Søren Ødegård"), name("soren odegard"));
     }
 
     #[test]
@@ -243,7 +285,17 @@ mod tests {
         assert_ne!(h.home, j.home);
         let k = address(&["22 rue Daniel Mayer Appt 30".into()], None, Some("37100")).unwrap();
         assert_eq!(k.street, h.street);
+        let l = address(&["22 bis, rue Daniel Mayer".into()], None, Some("37100")).unwrap();
+        assert_eq!(l.street, h.street);
+        assert_ne!(l.home, i.home);
+        // The number after the street, as in much of continental Europe.
+        let m = address(&["Hauptstraße 12".into()], Some("Köln"), None).unwrap();
+        let n = address(&["HAUPTSTRASSE 14".into()], Some("KOLN"), None).unwrap();
+        assert_eq!(m.street, n.street);
+        assert_ne!(m.home, n.home);
         assert!(address(&[], None, None).is_none());
+        assert!(address(&["Apt 3".into()], None, None).is_none());
+        assert!(address(&["#".into(), "12".into()], None, None).is_none());
         assert!(address(&["42".into()], None, None).is_none());
     }
 }
