@@ -298,4 +298,22 @@ mod tests {
         assert!(address(&["#".into(), "12".into()], None, None).is_none());
         assert!(address(&["42".into()], None, None).is_none());
     }
+
+    proptest::proptest! {
+        // Addresses come from the context file as written: any lines, any text.
+        #[test]
+        fn any_address_lines_are_handled(
+            lines in proptest::collection::vec(
+                proptest::prop_oneof![".{0,24}", "[0-9]{0,3}( [a-zA-Zß#,.]{1,6}){0,4}( [0-9]{1,3})?"],
+                0..4,
+            ),
+            city in proptest::option::of(".{0,12}"),
+            postal in proptest::option::of("[0-9 A-Za-z-]{0,10}"),
+        ) {
+            if let Some(a) = address(&lines, city.as_deref(), postal.as_deref()) {
+                proptest::prop_assert!(!a.street.starts_with('|'));
+                proptest::prop_assert!(a.home.contains(&a.street));
+            }
+        }
+    }
 }
