@@ -85,8 +85,10 @@ pub struct MonitorConfig {
     /// still scored, explained and learned from; `learning` is set on its output line). Until
     /// the hospital's first day has ended, every rate the monitor compares against is its prior,
     /// not this hospital's routine: research coordinators opening the deceased, release of
-    /// information, remote reading would all alert on day one. Default 1; 0 alerts from the
-    /// first event (for a stream that continues an earlier one's history).
+    /// information, remote reading would all alert on day one; on the second, a role's rates
+    /// rest on one day of its work (a release-of-information clerk's first day held two or three
+    /// deceased patients). Default 2; 0 alerts from the first event (for a stream that continues
+    /// an earlier one's history).
     pub learning_days: u32,
     /// Off hours (local): from this hour of the evening ...
     pub off_hours_start: u8,
@@ -128,7 +130,7 @@ impl Default for MonitorConfig {
             insider_off_hours: 0.2,
             snoop_continue: 0.5,
             look_gap_secs: 2 * 3600,
-            learning_days: 1,
+            learning_days: 2,
             off_hours_start: 18,
             off_hours_end: 8,
             off_hours_weekends: true,

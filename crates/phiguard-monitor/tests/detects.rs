@@ -636,9 +636,10 @@ fn places_are_a_habit_of_days_not_of_accesses() {
 }
 
 #[test]
-fn the_first_day_of_a_stream_learns_without_raising_alerts() {
-    // The same self-access, first thing in a new stream and on its second day: scored alike
-    // (self-access is a fixed policy prior), but only the second raises an alert.
+fn the_first_days_of_a_stream_learn_without_raising_alerts() {
+    // The same self-access, first thing in a new stream, on its second day and on its third:
+    // scored alike (self-access is a fixed policy prior), but only the third raises an alert
+    // (`learning_days` 2).
     let self_access = |m: &mut Monitor, c: &mut Clock, t: &str| {
         assess(m, c, t, "nurse1", "p-self", "WS-CARD-1", "TREAT")
     };
@@ -648,7 +649,9 @@ fn the_first_day_of_a_stream_learns_without_raising_alerts() {
     assert!(first.score >= 10.0, "{first:?}");
     assert!(!first.alert && first.learning, "{first:?}");
     assert!(first.reasons.contains(&Reason::SelfAccess), "{first:?}");
-    let next = self_access(&mut m, &mut c, "2026-03-02T10:30:00Z");
+    let second = self_access(&mut m, &mut c, "2026-03-02T10:30:00Z");
+    assert!(!second.alert && second.learning, "{second:?}");
+    let next = self_access(&mut m, &mut c, "2026-03-03T10:30:00Z");
     assert!(next.alert && !next.learning, "{next:?}");
 
     let config = MonitorConfig {
