@@ -367,6 +367,20 @@ class Gen:
             s["dept"] = self.org_dept[s["orgs"][0]]
             s["depts"] = sorted(set(self.org_dept[o] for o in s["orgs"]))
             self.staff.append(s)
+        # every department that admits or sees patients needs an attending: a small draw can leave
+        # one without; move the last-hired physician of the best-staffed department there (no
+        # random draw, so seeds that already had one are unchanged)
+        for d, _ in PHYS_DEPT_W:
+            count = {}
+            for s in self.staff:
+                if s["role"] == "physician":
+                    count[s["dept"]] = count.get(s["dept"], 0) + 1
+            if count.get(d, 0) == 0:
+                donor = max(count, key=lambda k: (count[k], k))
+                s = [x for x in self.staff if x["role"] == "physician" and x["dept"] == donor][-1]
+                s["orgs"] = ["org-" + d.lower()]
+                s["dept"] = d
+                s["depts"] = [d]
         self.by_login = {s["login"]: s for s in self.staff}
         self.shift_kinds()
 
