@@ -5,7 +5,7 @@ Black-box test data for an EHR access monitor, following
 /work/shared/spec/access-monitoring.md.  Python 3 standard library only.
 
     python3 gen3.py --out DIR --seed N [--days 21] [--patients 4000] [--staff 400]
-                    [--incidents-per-kind 2] [--start 2025-10-20]
+                    [--incidents-per-kind 2] [--start 2025-10-20] [--unexplained 3]
 """
 import argparse
 import base64
@@ -1129,7 +1129,7 @@ class Gen:
                     self.session(sw, p, t, "sw", "social_work_ed", orgid="org-cm")
         # ---------------- small amount of legitimate work not explained by the context
         inpatients = [e for e in act if e["cls"] == "IMP"]
-        for _ in range(int(round(3 * self.scale))):
+        for _ in range(int(round(self.a.unexplained * self.scale))):
             if not inpatients:
                 break
             e = self.r.choice(inpatients)
@@ -1417,6 +1417,8 @@ def main():
     ap.add_argument("--patients", type=int, default=4000)
     ap.add_argument("--staff", type=int, default=400)
     ap.add_argument("--incidents-per-kind", type=int, default=2)
+    ap.add_argument("--unexplained", type=float, default=3.0,
+                    help="sessions a day (per 4000 patients) of legitimate work nothing in the context explains (default 3; 0 leaves them out)")
     ap.add_argument("--start", default="2025-10-20", help="first local date of the audit window (default spans the DST change)")
     a = ap.parse_args()
     if a.days < 5:
