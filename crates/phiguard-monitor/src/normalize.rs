@@ -185,11 +185,7 @@ pub fn address(lines: &[String], city: Option<&str>, postal: Option<&str>) -> Op
         .collect();
     // Tokens with digits after a street suffix are a unit ("12 Oak St #3"); after anything
     // else they are part of the name ("Route 9").
-    let unit_len = rest
-        .iter()
-        .rev()
-        .take_while(|w| w.bytes().any(|b| b.is_ascii_digit()))
-        .count();
+    let unit_len = rest.iter().rev().take_while(|w| has_digit(w)).count();
     let unit_len = match rest
         .len()
         .checked_sub(unit_len + 1)
