@@ -250,6 +250,12 @@ struct Profile {
     peak_day: Stats,
 }
 
+/// The working-hours rung counts of a peer group and of a user (see [`Monitor::on_hours`]).
+struct OnHours {
+    group: Option<Counts<RELATIONS>>,
+    user: Option<Counts<RELATIONS>>,
+}
+
 /// A user's hours and location levels of one day, not yet part of their habits.
 #[derive(Debug, Clone, Default)]
 struct Habits {
@@ -1314,13 +1320,14 @@ impl Monitor {
     /// nurses' nights stay on their own), until the user's own nights speak for themselves.
     fn relation_probability(&self, uid: u32, group: usize, rel: Relation, off_hours: bool) -> f64 {
         let i = rel.index();
+        let days = self.on_hours(uid, group);
         let Some(ratios) = self.night_ratio.get(group).filter(|_| off_hours) else {
-            return self.relation_on_hours(uid, group, i);
+            return self.relation_on_hours(&days, group, i);
         };
         let mut prior = [0.0; RELATIONS];
         let mut total = 0.0;
         for ((r, ratio), q) in ratios.iter().enumerate().zip(prior.iter_mut()) {
-            *q = self.relation_on_hours(uid, group, r) * ratio;
+            *q = self.relation_on_hours(&days, group, r) * ratio;
             total += *q;
         }
         let prior = prior.get(i).copied().unwrap_or(0.0) / total.max(1e-300);
@@ -1351,23 +1358,34 @@ impl Monitor {
             .max(self.config.relation_pooling * n / (1.0 - self.config.relation_pooling).max(1e-6))
     }
 
+    /// The working-hours rung counts (all accesses less the off-hours ones) of a peer group
+    /// and of a user, taken apart once per access rather than once per rung.
+    fn on_hours(&self, uid: u32, group: usize) -> OnHours {
+        OnHours {
+            group: self
+                .groups
+                .get(group)
+                .map(|g| g.relations.without(&g.relations_off)),
+            user: self
+                .users
+                .get(uid as usize)
+                .map(|u| u.profile.relations.without(&u.profile.relations_off)),
+        }
+    }
+
     /// P(rung | the peer group's legitimate work in working hours), smoothed towards the
     /// hospital's (all hours) and the uniform.
-    fn group_relation(&self, group: usize, i: usize) -> f64 {
+    fn group_relation(&self, days: &OnHours, i: usize) -> f64 {
         let uniform = 1.0 / RELATIONS as f64;
         let h = self
             .hospital
             .relations
             .smoothed(i, uniform, RELATIONS as f64);
-        self.groups
-            .get(group)
+        days.group
+            .as_ref()
             .map(|g| {
                 let pooled = self.group_pooling.get(i).copied().unwrap_or(0.0);
-                g.relations.without(&g.relations_off).smoothed(
-                    i,
-                    h,
-                    self.config.group_prior_strength.max(pooled),
-                )
+                g.smoothed(i, h, self.config.group_prior_strength.max(pooled))
             })
             .unwrap_or(h)
     }
@@ -1376,14 +1394,11 @@ impl Monitor {
     /// hospital -> uniform. Partial pooling with a bound: a user's own history never weighs
     /// more than 1 - relation_pooling against the peer group, so a few hundred accesses
     /// without an unlinked one cannot make unlinked work look 100 times rarer than for peers.
-    fn relation_on_hours(&self, uid: u32, group: usize, i: usize) -> f64 {
-        let g = self.group_relation(group, i);
-        self.users
-            .get(uid as usize)
-            .map(|u| {
-                let own = u.profile.relations.without(&u.profile.relations_off);
-                own.smoothed(i, g, self.user_strength(group, i, own.total()))
-            })
+    fn relation_on_hours(&self, days: &OnHours, group: usize, i: usize) -> f64 {
+        let g = self.group_relation(days, i);
+        days.user
+            .as_ref()
+            .map(|own| own.smoothed(i, g, self.user_strength(group, i, own.total())))
             .unwrap_or(g)
     }
 
