@@ -292,6 +292,10 @@ struct UserState {
     /// When the user last opened a record they have a direct link to without alerting: while
     /// that is recent they are demonstrably at work (see [`Monitor::evaluate`]).
     last_linked_work: Option<i64>,
+    /// Legitimate-weighted patients of other departments this user has reached, per treating
+    /// department (see [`Monitor::reach_bits`]), and their total.
+    reach: Vec<(u16, f64)>,
+    reach_total: f64,
 }
 
 /// The access monitor: world (context) + learned state.
@@ -327,6 +331,9 @@ pub struct Monitor {
     null_dept: Vec<f64>,
     reach: FxHashMap<u64, f64>,
     reach_total: FxHashMap<u32, f64>,
+    /// Per peer group: how many pseudo-accesses of the group's departments reached a user's
+    /// own are weighed against (empirical Bayes, see [`Monitor::estimate_reach_pooling`]).
+    reach_pooling: Vec<f64>,
     /// Legitimate-weighted accesses per (peer group, activity); the hospital is group
     /// [`HOSPITAL`]. See [`Monitor::activity_evidence`].
     activity: FxHashMap<(u32, u64), f64>,
@@ -485,6 +492,7 @@ impl Monitor {
             null_dept,
             reach: FxHashMap::default(),
             reach_total: FxHashMap::default(),
+            reach_pooling: Vec::new(),
             activity: FxHashMap::default(),
             activity_total: FxHashMap::default(),
             activity_kinds: 0,
@@ -1110,7 +1118,7 @@ impl Monitor {
             rel,
             Relation::OtherStarting | Relation::OtherCurrent | Relation::OtherRecent
         ) {
-            self.reach_bits(group, link.dept)
+            self.reach_bits(uid, group, link.dept)
         } else {
             0.0
         };
@@ -1184,9 +1192,16 @@ impl Monitor {
         }
     }
 
-    /// Departments reached: how unusual the department treating the patient is for this peer
-    /// group's work outside its own patients, against its share of patients under treatment.
-    fn reach_bits(&self, group: usize, dept: Option<u16>) -> f64 {
+    /// Departments reached: how unusual the department treating the patient is for this user's
+    /// work outside their own patients, against its share of patients under treatment.
+    ///
+    /// The user's own history of departments reached is smoothed towards their peer group's
+    /// (as many pseudo-accesses as [`Monitor::estimate_reach_pooling`] finds the group's members
+    /// alike, at least `user_prior_strength`), itself smoothed towards the departments' shares
+    /// of patients. A social worker who covers three wards, or a resident whose on-call nights
+    /// cover the same two, is judged by where they go; a group whose members all go everywhere
+    /// by where the group goes.
+    fn reach_bits(&self, uid: u32, group: usize, dept: Option<u16>) -> f64 {
         let Some(d) = dept else { return 0.0 };
         let p_null = self
             .null_dept
@@ -1202,7 +1217,24 @@ impl Monitor {
             .copied()
             .unwrap_or(0.0);
         let alpha = 10.0;
-        let p_legit = (c + alpha * p_null) / (n + alpha);
+        let p_group = (c + alpha * p_null) / (n + alpha);
+        let p_legit = match self.users.get(uid as usize) {
+            Some(u) if u.reach_total > 0.0 => {
+                let own = u
+                    .reach
+                    .iter()
+                    .find(|(k, _)| *k == d)
+                    .map_or(0.0, |(_, w)| *w);
+                let strength = self
+                    .reach_pooling
+                    .get(group)
+                    .copied()
+                    .unwrap_or(POOLING_MAX)
+                    .max(self.config.user_prior_strength);
+                (own + strength * p_group) / (u.reach_total + strength)
+            }
+            _ => p_group,
+        };
         log2(p_null / p_legit).clamp(-3.0, 4.0)
     }
 
@@ -1447,6 +1479,35 @@ impl Monitor {
         let groups: Vec<&Counts<RELATIONS>> = self.groups.iter().map(|g| &g.relations).collect();
         self.group_pooling = pooled_strength(&groups);
         self.estimate_night_ratios();
+        self.estimate_reach_pooling();
+    }
+
+    /// How alike a peer group's members are in the departments they reach outside their own
+    /// patients: the Dirichlet-multinomial analogue of [`pooled_strength`]. Under that model a
+    /// user's Pearson statistic over the `D` departments the group reaches has expectation
+    /// `(D - 1)(1 + (n_u - 1) rho)`; the method of moments on the group's users (pooled rates,
+    /// `k - 1` degrees of freedom taken) estimates `rho`, and the prior strength is
+    /// `1 / rho - 1`. Residents who all take the same on-call nights pool fully; social workers
+    /// each covering their own wards do not. Groups with too few users of enough history keep
+    /// [`POOLING_MAX`] (the group's rate alone). Estimated with the pooling, from earlier
+    /// events only.
+    fn estimate_reach_pooling(&mut self) {
+        let groups = self.world.group_names.len();
+        let mut members: Vec<Vec<&UserState>> = vec![Vec::new(); groups];
+        for (uid, u) in self.users.iter().enumerate() {
+            if u.reach_total < POOLING_MIN_HISTORY {
+                continue;
+            }
+            if let Some(m) = self
+                .world
+                .users
+                .get(uid)
+                .and_then(|w| members.get_mut(w.group as usize))
+            {
+                m.push(u);
+            }
+        }
+        self.reach_pooling = members.iter().map(|m| reach_strength(m)).collect();
     }
 
     /// The night's effect on each peer group's rungs: off-hours accesses observed on a rung
@@ -1736,6 +1797,13 @@ impl Monitor {
                     .entry(pair(l.group as u32, u32::from(d)))
                     .or_insert(0.0) += w;
                 *self.reach_total.entry(l.group as u32).or_insert(0.0) += w;
+                if let Some(u) = self.users.get_mut(l.uid as usize) {
+                    match u.reach.iter_mut().find(|(k, _)| *k == d) {
+                        Some((_, c)) => *c += w,
+                        None => u.reach.push((d, w)),
+                    }
+                    u.reach_total += w;
+                }
             }
         }
     }
@@ -2026,6 +2094,51 @@ fn pooled_strength<const K: usize>(units: &[&Counts<K>]) -> [f64; K] {
     out
 }
 
+/// Empirical-Bayes prior strength of one peer group's departments reached (see
+/// [`Monitor::estimate_reach_pooling`]).
+fn reach_strength(users: &[&UserState]) -> f64 {
+    let k = users.len() as f64;
+    if k < POOLING_MIN_USERS {
+        return POOLING_MAX;
+    }
+    let mut depts: FxHashMap<u16, f64> = FxHashMap::default();
+    for u in users {
+        for &(d, w) in &u.reach {
+            *depts.entry(d).or_insert(0.0) += w;
+        }
+    }
+    let n: f64 = users.iter().map(|u| u.reach_total).sum();
+    let n2: f64 = users.iter().map(|u| u.reach_total * u.reach_total).sum();
+    let effective = n - n2 / n;
+    let reached = depts.values().filter(|&&c| c > 0.0).count() as f64;
+    if reached < 2.0 || effective <= 0.0 {
+        return POOLING_MAX;
+    }
+    // Pearson's statistic of each user against the pooled shares: over the departments the
+    // user reached, plus the expected counts of those they did not (which sum to n_u less
+    // the expected counts of those they did).
+    let mut chi = 0.0;
+    for u in users {
+        let nu = u.reach_total;
+        let mut inside = 0.0;
+        for &(d, c) in &u.reach {
+            let p = depts.get(&d).copied().unwrap_or(0.0) / n;
+            if p > 0.0 {
+                let e = nu * p;
+                chi += (c - e) * (c - e) / e;
+                inside += e;
+            }
+        }
+        chi += (nu - inside).max(0.0);
+    }
+    let rho = ((chi / (reached - 1.0) - (k - 1.0)) / effective).clamp(0.0, 1.0);
+    if rho <= 1.0 / POOLING_MAX {
+        POOLING_MAX
+    } else {
+        (1.0 / rho - 1.0).min(POOLING_MAX)
+    }
+}
+
 fn pair(a: u32, b: u32) -> u64 {
     (u64::from(a) << 32) | u64::from(b)
 }
@@ -2163,5 +2276,39 @@ mod tests {
         assert_eq!(pooled_strength(&refs)[0], POOLING_MAX);
         let refs: Vec<&Counts<2>> = same.iter().take(2).collect();
         assert_eq!(pooled_strength(&refs)[0], 0.0);
+    }
+
+    /// A user who reached `per_dept[d]` patients of department `d`.
+    fn reacher(per_dept: &[(u16, f64)]) -> UserState {
+        UserState {
+            reach: per_dept.to_vec(),
+            reach_total: per_dept.iter().map(|(_, w)| w).sum(),
+            ..UserState::default()
+        }
+    }
+
+    #[test]
+    fn reach_pooling_follows_how_alike_users_reach() {
+        // Twelve residents who spread their on-call patients over the same four wards in the
+        // same proportions: their own histories say nothing the group's does not -> pool fully.
+        let alike: Vec<UserState> = (0..12)
+            .map(|_| reacher(&[(1, 40.0), (2, 30.0), (3, 20.0), (4, 10.0)]))
+            .collect();
+        let refs: Vec<&UserState> = alike.iter().collect();
+        assert_eq!(reach_strength(&refs), POOLING_MAX);
+        // Twelve social workers, each covering two wards of eight: a user's own history is the
+        // information (a handful of pseudo-accesses of the group's spread).
+        let own: Vec<UserState> = (0..12u16)
+            .map(|i| reacher(&[(i % 8, 50.0), ((i + 1) % 8, 50.0)]))
+            .collect();
+        let refs: Vec<&UserState> = own.iter().collect();
+        let m = reach_strength(&refs);
+        assert!(m > 0.0 && m < 5.0, "{m}");
+        // Too few users, or a single department reached: no estimate (the group alone).
+        let refs: Vec<&UserState> = own.iter().take(2).collect();
+        assert_eq!(reach_strength(&refs), POOLING_MAX);
+        let one: Vec<UserState> = (0..5).map(|_| reacher(&[(3, 40.0)])).collect();
+        let refs: Vec<&UserState> = one.iter().collect();
+        assert_eq!(reach_strength(&refs), POOLING_MAX);
     }
 }
