@@ -329,6 +329,8 @@ pub struct Monitor {
     /// Share of relationship-blind picks that land on a patient under care now or recently.
     null_under_care: f64,
     null_dept: Vec<f64>,
+    /// Per department: how many patients it treats at once on average (see [`census`]).
+    census: Vec<f64>,
     reach: FxHashMap<u64, f64>,
     reach_total: FxHashMap<u32, f64>,
     /// Per peer group: how many pseudo-accesses of the group's departments reached a user's
@@ -490,6 +492,7 @@ impl Monitor {
                 .sum(),
             null_relation,
             null_dept,
+            census: census(&world, &windows),
             reach: FxHashMap::default(),
             reach_total: FxHashMap::default(),
             reach_pooling: Vec::new(),
@@ -1022,8 +1025,23 @@ impl Monitor {
         // Opening one's own record through the clinical system is a policy violation in every
         // hospital policy we know of: its legitimate rate is a fixed prior, never learned (so a
         // habit of doing it cannot become "normal").
+        //
+        // The one exception is the user's own department's routine while it treats the user:
+        // a ward census, the rounds or the clinic's day list show every patient of the
+        // department, and the user is one of them. Work that is blind to who the patient is
+        // lands on any one of them at one over the department's census, as it lands on a VIP
+        // at the VIPs' share (see `flag_prevalence`); a look the user chose to take still
+        // shows in what it reads and how deep it goes.
         if f == Flag::SelfAccess {
-            return log2(f.p_misuse() / 1e-5);
+            let blind = match rel {
+                Some(Relation::CareCurrent | Relation::DeptCurrent) => staff
+                    .and_then(|s| self.world.staff.get(s as usize))
+                    .and_then(|st| st.dept)
+                    .and_then(|d| self.census.get(usize::from(d)))
+                    .map_or(0.0, |n| 1.0 / n.max(1.0)),
+                _ => 0.0,
+            };
+            return log2(f.p_misuse() / blind.max(1e-5));
         }
         // Hospital rate for this strength of link, then this peer group's rate around it.
         let hospital = self
@@ -2218,6 +2236,27 @@ fn null_model(
     let dept_total: f64 = depts.iter().sum();
     let depts = depts.iter().map(|c| c / dept_total.max(1.0)).collect();
     (counts.map(|c| (c / total).max(floor)), depts)
+}
+
+/// Per department: the average number of patients it treats at once over the context's span,
+/// counting each episode as current from `lead_secs` before it starts to `tail_secs` after it
+/// ends (as the "department treats the patient now" rung does).
+fn census(world: &World, w: &Windows) -> Vec<f64> {
+    let mut busy = vec![0.0f64; world.dept_names.len()];
+    let (t0, t1) = world.time_span;
+    const DAY: i64 = 86_400;
+    let span = (t1 - t0).max(DAY) as f64;
+    for e in &world.episodes {
+        let Some(slot) = e.dept.and_then(|d| busy.get_mut(usize::from(d))) else {
+            continue;
+        };
+        let from = e.start.saturating_sub(w.lead_secs).max(t0);
+        let to = e.end.saturating_add(w.tail_secs).min(t1.max(t0 + DAY));
+        if to > from {
+            *slot += (to - from) as f64;
+        }
+    }
+    busy.iter().map(|b| b / span).collect()
 }
 
 /// A tiny deterministic generator for the null model (no dependency needed for 20k draws).

@@ -580,8 +580,10 @@ fn a_physician_reading_from_home_every_evening_becomes_usual() {
 #[test]
 fn opening_ones_own_record_alerts_even_when_treated_by_a_department_the_user_serves() {
     // nurse5 (a cardiology nurse on no encounter: her routine is "my department's patients")
-    // is herself a patient of her own department today: the department link makes the access
-    // look routine, but self-access is a policy violation whatever the link.
+    // was herself a patient of her own department last week: the department link makes the
+    // access look routine, but self-access is a policy violation whatever the link. (While
+    // the department treats her, its census meets her as it meets every patient: see
+    // `meeting_oneself_in_ones_own_departments_census_is_not_self_snooping`.)
     let (mut m, mut c) = warmed_up();
     for k in 0..40 {
         let t = format!("2026-03-11T{:02}:{:02}:00Z", 8 + k / 6, (k * 9) % 60);
@@ -591,7 +593,7 @@ fn opening_ones_own_record_alerts_even_when_treated_by_a_department_the_user_ser
     let a = assess(
         &mut m,
         &mut c,
-        "2026-03-12T10:30:00Z",
+        "2026-03-20T10:30:00Z",
         "nurse5",
         "p-nurse5",
         "WS-CARD-5",
@@ -1282,4 +1284,68 @@ fn hours_are_a_habit_of_days_not_of_accesses() {
     let busy = evening_bits_after(400);
     assert!((busy - quiet).abs() < 0.5, "busy {busy} vs quiet {quiet}");
     assert!(quiet >= 3.0, "{quiet}");
+}
+
+#[test]
+fn meeting_oneself_in_ones_own_departments_census_is_not_self_snooping() {
+    // nurse5 is a cardiology patient on 11-13 March. On the 12th her ward round opens every
+    // cardiology patient, herself among them: routine work that is blind to who the patient is
+    // lands on her as on any of the ward's patients, so it is no alert. Opening her own record
+    // once her department no longer treats her (the 20th), and nurse1 opening her own record
+    // without being treated, are self-access as ever.
+    let config = MonitorConfig {
+        learning_days: 0,
+        ..MonitorConfig::default()
+    };
+    let mut m = Monitor::new(&context(), config);
+    let mut c = Clock(0);
+    let mut own = None;
+    for i in 0..30 {
+        let t = format!("2026-03-12T10:{i:02}:00Z");
+        assess(
+            &mut m,
+            &mut c,
+            &t,
+            "nurse5",
+            &format!("p{i}"),
+            "WS-CARD-1",
+            "TREAT",
+        );
+        if i == 15 {
+            let t = format!("2026-03-12T10:{i:02}:30Z");
+            own = Some(assess(
+                &mut m,
+                &mut c,
+                &t,
+                "nurse5",
+                "p-nurse5",
+                "WS-CARD-1",
+                "TREAT",
+            ));
+        }
+    }
+    let own = own.unwrap();
+    assert!(!own.alert && own.score < 5.0, "{own:?}");
+    let later = assess(
+        &mut m,
+        &mut c,
+        "2026-03-20T10:30:00Z",
+        "nurse5",
+        "p-nurse5",
+        "WS-CARD-1",
+        "TREAT",
+    );
+    assert!(later.alert, "{later:?}");
+    assert!(later.reasons.contains(&Reason::SelfAccess), "{later:?}");
+    let other = assess(
+        &mut m,
+        &mut c,
+        "2026-03-12T11:00:00Z",
+        "nurse1",
+        "p-self",
+        "WS-CARD-1",
+        "TREAT",
+    );
+    assert!(other.alert, "{other:?}");
+    assert!(other.reasons.contains(&Reason::SelfAccess), "{other:?}");
 }
