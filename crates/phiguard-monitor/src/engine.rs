@@ -1041,7 +1041,10 @@ impl Monitor {
                     .map_or(0.0, |n| 1.0 / n.max(1.0)),
                 _ => 0.0,
             };
-            return log2(f.p_misuse() / blind.max(1e-5));
+            // Like every identity fact it is evidence for misuse or none, never against it
+            // (a department whose census is smaller than one in `p_misuse` meets its own
+            // staff more often than misuse would pick them).
+            return log2(f.p_misuse() / blind.max(1e-5)).max(0.0);
         }
         // Hospital rate for this strength of link, then this peer group's rate around it.
         let hospital = self
