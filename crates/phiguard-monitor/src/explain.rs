@@ -24,7 +24,22 @@ pub fn sentence(a: &Assessment) -> String {
         }
     }
     let mut s = if parts.is_empty() {
-        routine(a.relation).to_owned()
+        // Who the patient is to the user stays a fact worth stating when the access is
+        // routine (a nurse meeting herself in her own ward's census, a neighbour on the ward):
+        // it is what a privacy officer or the patient asks about.
+        let mut facts: Vec<String> = Vec::new();
+        for e in a.evidence.iter().filter(|e| e.reason.is_identity()) {
+            let text = phrase(e);
+            if !facts.contains(&text) {
+                facts.push(text);
+            }
+        }
+        let base = routine(a.relation);
+        if facts.is_empty() {
+            base.to_owned()
+        } else {
+            format!("{} Also: {}.", base, facts.join("; "))
+        }
     } else {
         let body = parts.join("; ");
         let mut chars = body.chars();

@@ -1326,6 +1326,13 @@ fn meeting_oneself_in_ones_own_departments_census_is_not_self_snooping() {
     }
     let own = own.unwrap();
     assert!(!own.alert && own.score < 5.0, "{own:?}");
+    // Routine, and still said: the privacy officer (or the nurse, asking who opened her
+    // record) sees that the reader was the patient.
+    let said = own.explanation();
+    assert!(
+        said.starts_with("Routine") && said.contains("the user appears to be the patient"),
+        "{said}"
+    );
     let later = assess(
         &mut m,
         &mut c,
