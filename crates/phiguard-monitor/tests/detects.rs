@@ -1356,3 +1356,100 @@ fn meeting_oneself_in_ones_own_departments_census_is_not_self_snooping() {
     assert!(other.alert, "{other:?}");
     assert!(other.reasons.contains(&Reason::SelfAccess), "{other:?}");
 }
+
+/// The hand-built hospital with a social-work department of four social workers and four
+/// wards (`w0`..`w3`) of 40 inpatients each (`w{ward}p{i}`) through March.
+fn context_with_social_work() -> Context {
+    let mut ctx = context();
+    for (id, name) in [
+        ("sw", "Social Work"),
+        ("w0", "Ward 0"),
+        ("w1", "Ward 1"),
+        ("w2", "Ward 2"),
+        ("w3", "Ward 3"),
+    ] {
+        ctx.organizations.push(
+            parse_organization(&format!(
+                r#"{{"resourceType":"Organization","id":"{id}","name":"{name}"}}"#
+            ))
+            .unwrap(),
+        );
+    }
+    for k in 0..4 {
+        let mut p = parse_practitioner(&format!(
+            r#"{{"resourceType":"Practitioner","id":"s{k}","identifier":[{{"value":"social{k}"}}],"name":[{{"family":"Social{k}","given":["Sam"]}}]}}"#
+        ))
+        .unwrap();
+        let (_, r) = parse_role(&format!(
+            r#"{{"resourceType":"PractitionerRole","practitioner":{{"reference":"Practitioner/s{k}"}},"organization":{{"reference":"Organization/sw"}},"code":[{{"coding":[{{"code":"social-worker"}}]}}]}}"#
+        ))
+        .unwrap();
+        p.roles.push(r);
+        ctx.practitioners.push(p);
+    }
+    for ward in 0..4 {
+        for i in 0..40 {
+            ctx.patients.push(
+                parse_patient(&format!(
+                    r#"{{"resourceType":"Patient","id":"w{ward}p{i}","name":[{{"family":"Ward{ward}x{i}"}}]}}"#
+                ))
+                .unwrap(),
+            );
+            ctx.encounters.push(parse_encounter(&format!(
+                r#"{{"resourceType":"Encounter","id":"ew{ward}x{i}","class":{{"code":"IMP"}},"subject":{{"reference":"Patient/w{ward}p{i}"}},"period":{{"start":"2026-03-01T00:00:00Z","end":"2026-03-30T00:00:00Z"}},"serviceProvider":{{"reference":"Organization/w{ward}"}}}}"#
+            )).unwrap());
+        }
+    }
+    ctx
+}
+
+#[test]
+fn a_user_is_judged_by_the_departments_they_reach() {
+    // Each social worker covers one ward (social0 ward 0, social1 ward 1, ...): as a group
+    // they reach all four alike, but each of them one. After two weeks, social0 opening a
+    // ward-2 patient is stronger evidence than the same social worker opening one of her own
+    // ward's (both patients no one has opened yet): departments reached are learned per user,
+    // pooled towards the group only as far as the group's members are alike. (Judged by the
+    // group alone, the two differ by 0.003 bits; here by about 3.)
+    let mut m = Monitor::new(&context_with_social_work(), MonitorConfig::default());
+    let mut c = Clock(0);
+    for day in 2..=13 {
+        for k in 0..4 {
+            for j in 0..6 {
+                let t = format!("2026-03-{day:02}T{:02}:{:02}:00Z", 9 + j, 10 * k);
+                let p = format!("w{k}p{}", (j + 6 * day as usize) % 38);
+                assess(
+                    &mut m,
+                    &mut c,
+                    &t,
+                    &format!("social{k}"),
+                    &p,
+                    "WS-SW-1",
+                    "TREAT",
+                );
+            }
+        }
+    }
+    let own = link_bits(&assess(
+        &mut m,
+        &mut c,
+        "2026-03-16T10:00:00Z",
+        "social0",
+        "w0p39",
+        "WS-SW-1",
+        "TREAT",
+    ));
+    let elsewhere = link_bits(&assess(
+        &mut m,
+        &mut c,
+        "2026-03-16T10:05:00Z",
+        "social0",
+        "w2p39",
+        "WS-SW-1",
+        "TREAT",
+    ));
+    assert!(
+        elsewhere > own + 2.0,
+        "ward 2 {elsewhere} vs own ward {own}"
+    );
+}
