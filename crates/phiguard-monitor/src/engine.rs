@@ -667,20 +667,11 @@ impl Monitor {
         flags[Flag::UnknownPatient as usize] = patient
             .and_then(|p| self.world.patients.get(p as usize))
             .is_some_and(|info| !info.known);
-        let emergency_dept = |d: &u16| {
-            self.world
-                .emergency_depts
-                .get(usize::from(*d))
-                .copied()
-                .unwrap_or(false)
-        };
-        let emergency_context = link.emergency
-            || dept.as_ref().is_some_and(emergency_dept)
-            || staff
-                .and_then(|s| self.world.staff.get(s as usize))
-                .is_some_and(|m| m.other_depts.iter().any(emergency_dept));
+        // The emergency is the patient's (an emergency encounter current or just starting), not
+        // the reader's department: an emergency physician breaking the glass on a clinic
+        // patient with no emergency visit is not doing emergency care.
         flags[Flag::BreakGlass as usize] =
-            (ev.has_purpose("BTG") || ev.has_purpose("ETREAT")) && !emergency_context;
+            (ev.has_purpose("BTG") || ev.has_purpose("ETREAT")) && !link.emergency;
         // Policy violations whatever the user's role: opening one's own record without being
         // listed on one's own care team; opening a household member's, or breaking the glass,
         // without a direct link. Work that is routine for the role (billing a discharge,

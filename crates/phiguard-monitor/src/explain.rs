@@ -166,7 +166,7 @@ fn phrase(e: &Evidence) -> String {
         ),
         (Reason::Bulk, _) => "an unusual number of patients in a short time".to_owned(),
         (Reason::BreakGlass, _) => {
-            "break-the-glass used without an emergency encounter or emergency department".to_owned()
+            "break-the-glass used on a patient without an emergency encounter".to_owned()
         }
         (Reason::UnknownUser, _) => "the login is not a known staff member".to_owned(),
         (Reason::UnknownPatient, _) => "the patient id is not in the patient index".to_owned(),

@@ -169,8 +169,6 @@ pub struct World {
     pub patients: Vec<PatientInfo>,
     /// Episodes, grouped by patient and sorted by start.
     pub episodes: Vec<Episode>,
-    /// Departments that run emergency encounters.
-    pub emergency_depts: Vec<bool>,
     login_index: FxHashMap<Box<str>, u32>,
     patient_index: FxHashMap<Box<str>, u32>,
     group_index: FxHashMap<String, u32>,
@@ -359,7 +357,6 @@ impl World {
             }
         }
         raw.sort_by_key(|(p, e)| (*p, e.start));
-        w.emergency_depts = vec![false; w.dept_names.len()];
         let mut i = 0;
         while i < raw.len() {
             let p = raw.get(i).map(|r| r.0).unwrap_or(0);
@@ -367,11 +364,6 @@ impl World {
             while let Some((q, e)) = raw.get(i) {
                 if *q != p {
                     break;
-                }
-                if let (true, Some(d)) = (e.emergency, e.dept) {
-                    if let Some(slot) = w.emergency_depts.get_mut(usize::from(d)) {
-                        *slot = true;
-                    }
                 }
                 w.episodes.push(e.clone());
                 i += 1;

@@ -395,6 +395,40 @@ fn break_glass_outside_emergency() {
 }
 
 #[test]
+fn the_emergency_is_the_patients_not_the_readers_department() {
+    // The ED physician breaks the glass on the stranger, who has no emergency encounter (no
+    // encounter at all): that is break-the-glass outside an emergency, whoever breaks it. The
+    // same physician breaking the glass on a patient of the ED today is not.
+    let (mut m, mut c) = warmed_up();
+    let stranger = assess(
+        &mut m,
+        &mut c,
+        "2026-03-12T10:30:00Z",
+        "ed3",
+        "p-stranger",
+        "WS-ED-1",
+        "BTG",
+    );
+    assert!(
+        stranger.reasons.contains(&Reason::BreakGlass),
+        "{stranger:?}"
+    );
+    let patient = assess(
+        &mut m,
+        &mut c,
+        "2026-03-12T10:45:00Z",
+        "ed3",
+        "p-emp",
+        "WS-ED-1",
+        "BTG",
+    );
+    assert!(
+        !patient.reasons.contains(&Reason::BreakGlass),
+        "{patient:?}"
+    );
+}
+
+#[test]
 fn stolen_login_harvesting_at_night() {
     let (mut m, mut c) = warmed_up();
     let mut last = None;
