@@ -22,7 +22,7 @@ use crate::explain;
 use crate::exposure::{self, Exposures};
 use crate::model::{Counts, Rate, Stats};
 use crate::reason::Reason;
-use crate::relation::{static_link, Relation, StaticLink, Windows, RELATIONS};
+use crate::relation::{static_link, Relation, StaticLink, Windows, DAY, RELATIONS};
 use crate::world::{key, World};
 
 const LOCATION_LEVELS: usize = 4;
@@ -993,10 +993,10 @@ impl Monitor {
                 let days = if died == i64::MIN {
                     -1
                 } else {
-                    (t - died) / 86_400
+                    (t - died) / DAY
                 };
                 // Longer after death is stranger: +1 bit per doubling beyond the grace period.
-                let grace_days = (self.config.deceased_grace_secs / 86_400).max(1) as f64;
+                let grace_days = (self.config.deceased_grace_secs / DAY).max(1) as f64;
                 let extra = if days > 0 {
                     (days as f64 / grace_days).log2().clamp(0.0, 4.0)
                 } else {
@@ -2078,9 +2078,7 @@ fn pooled_strength<const K: usize>(units: &[&Counts<K>]) -> [f64; K] {
     if k < POOLING_MIN_USERS {
         return out;
     }
-    let n: f64 = units.iter().map(|u| u.total()).sum();
-    let n2: f64 = units.iter().map(|u| u.total() * u.total()).sum();
-    let effective = n - n2 / n;
+    let (n, effective) = effective_size(units.iter().map(|u| u.total()));
     for (r, o) in out.iter_mut().enumerate() {
         let p = units.iter().map(|u| u.count(r)).sum::<f64>() / n;
         *o = if p <= 0.0 || p >= 1.0 || effective <= 0.0 {
@@ -2094,16 +2092,32 @@ fn pooled_strength<const K: usize>(units: &[&Counts<K>]) -> [f64; K] {
                     d * d / u.total()
                 })
                 .sum();
-            let chi = spread / (p * (1.0 - p));
-            let rho = ((chi - (k - 1.0)) / effective).clamp(0.0, 1.0);
-            if rho <= 1.0 / POOLING_MAX {
-                POOLING_MAX
-            } else {
-                (1.0 / rho - 1.0).min(POOLING_MAX)
-            }
+            moment_strength(spread / (p * (1.0 - p)), k, effective)
         };
     }
     out
+}
+
+/// The total `n` of the units' totals and the effective number of observations behind their
+/// spread, `n - sum(n_u^2) / n` (the denominator of the intra-class correlation's moment
+/// estimate).
+fn effective_size(totals: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
+    let n: f64 = totals.clone().sum();
+    let n2: f64 = totals.map(|t| t * t).sum();
+    (n, n - n2 / n)
+}
+
+/// The empirical-Bayes prior strength `1 / rho - 1` from `k` units' Pearson statistic per
+/// degree of freedom of the categories (`k - 1` taken for the pooled rates): the method-of-
+/// moments intra-class correlation `rho`, [`POOLING_MAX`] when the spread is no more than
+/// chance.
+fn moment_strength(chi_per_category: f64, k: f64, effective: f64) -> f64 {
+    let rho = ((chi_per_category - (k - 1.0)) / effective).clamp(0.0, 1.0);
+    if rho <= 1.0 / POOLING_MAX {
+        POOLING_MAX
+    } else {
+        (1.0 / rho - 1.0).min(POOLING_MAX)
+    }
 }
 
 /// Empirical-Bayes prior strength of one peer group's departments reached (see
@@ -2119,9 +2133,7 @@ fn reach_strength(users: &[&UserState]) -> f64 {
             *depts.entry(d).or_insert(0.0) += w;
         }
     }
-    let n: f64 = users.iter().map(|u| u.reach_total).sum();
-    let n2: f64 = users.iter().map(|u| u.reach_total * u.reach_total).sum();
-    let effective = n - n2 / n;
+    let (n, effective) = effective_size(users.iter().map(|u| u.reach_total));
     let reached = depts.values().filter(|&&c| c > 0.0).count() as f64;
     if reached < 2.0 || effective <= 0.0 {
         return POOLING_MAX;
@@ -2143,12 +2155,7 @@ fn reach_strength(users: &[&UserState]) -> f64 {
         }
         chi += (nu - inside).max(0.0);
     }
-    let rho = ((chi / (reached - 1.0) - (k - 1.0)) / effective).clamp(0.0, 1.0);
-    if rho <= 1.0 / POOLING_MAX {
-        POOLING_MAX
-    } else {
-        (1.0 / rho - 1.0).min(POOLING_MAX)
-    }
+    moment_strength(chi / (reached - 1.0), k, effective)
 }
 
 fn pair(a: u32, b: u32) -> u64 {
@@ -2238,7 +2245,6 @@ fn null_model(
 fn census(world: &World, w: &Windows) -> Vec<f64> {
     let mut busy = vec![0.0f64; world.dept_names.len()];
     let (t0, t1) = world.time_span;
-    const DAY: i64 = 86_400;
     let span = (t1 - t0).max(DAY) as f64;
     for e in &world.episodes {
         let Some(slot) = e.dept.and_then(|d| busy.get_mut(usize::from(d))) else {

@@ -8,32 +8,18 @@ use crate::relation::Relation;
 
 /// Renders the explanation sentence of an assessment.
 pub fn sentence(a: &Assessment) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    if !a.reasons.is_empty() {
-        let mut named: Vec<&Evidence> = a
-            .evidence
-            .iter()
-            .filter(|e| e.bits > 0.0 && a.reasons.contains(&e.reason))
-            .collect();
-        named.sort_by(|x, y| y.bits.total_cmp(&x.bits));
-        for e in named {
-            let text = phrase(e);
-            if !parts.contains(&text) {
-                parts.push(text);
-            }
-        }
-    }
+    let mut named: Vec<&Evidence> = a
+        .evidence
+        .iter()
+        .filter(|e| e.bits > 0.0 && a.reasons.contains(&e.reason))
+        .collect();
+    named.sort_by(|x, y| y.bits.total_cmp(&x.bits));
+    let parts = distinct_phrases(named);
     let mut s = if parts.is_empty() {
         // Who the patient is to the user stays a fact worth stating when the access is
         // routine (a nurse meeting herself in her own ward's census, a neighbour on the ward):
         // it is what a privacy officer or the patient asks about.
-        let mut facts: Vec<String> = Vec::new();
-        for e in a.evidence.iter().filter(|e| e.reason.is_identity()) {
-            let text = phrase(e);
-            if !facts.contains(&text) {
-                facts.push(text);
-            }
-        }
+        let facts = distinct_phrases(a.evidence.iter().filter(|e| e.reason.is_identity()));
         let base = routine(a.relation);
         if facts.is_empty() {
             base.to_owned()
@@ -56,6 +42,18 @@ pub fn sentence(a: &Assessment) -> String {
         ));
     }
     s
+}
+
+/// The phrases of `evidence` in order, each once (two components can say the same thing).
+fn distinct_phrases<'e>(evidence: impl IntoIterator<Item = &'e Evidence>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for e in evidence {
+        let text = phrase(e);
+        if !out.contains(&text) {
+            out.push(text);
+        }
+    }
+    out
 }
 
 fn likelihood_ratio(bits: f64) -> String {

@@ -9,7 +9,7 @@
 use crate::world::{Episode, World};
 
 /// Seconds in one day.
-const DAY: i64 = 86_400;
+pub(crate) const DAY: i64 = 86_400;
 
 /// How the user relates to the patient when the access happens, strongest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
