@@ -901,8 +901,22 @@ impl Monitor {
                     target_dept: link.dept,
                     look_items,
                     activity: patient.map(|_| activity),
-                    legit_weight: 1.0
-                        / (1.0 + (score - self.config.legit_weight_midpoint_bits).exp2()),
+                    legit_weight: self.legit_weight(score),
+                    // A flag's own legitimate rate is learned from its accesses as judged
+                    // without the flag's own evidence (the rest of the score: the link, the
+                    // hour, the place, the other flags): judged with it, a flag at its prior
+                    // scores every access that carries it near or above the midpoint, so those
+                    // accesses would teach almost nothing and the rate could never rise,
+                    // however ordinary they otherwise are (consults that must break the glass
+                    // on restricted records, intensive-care physicians answering ward calls).
+                    flag_weight: FLAG_LIST.map(|f| {
+                        let own: f64 = evidence
+                            .iter()
+                            .filter(|e| e.reason == f.reason())
+                            .map(|e| e.bits.max(0.0))
+                            .sum();
+                        self.legit_weight(score - own)
+                    }),
                 },
             );
         }
@@ -1010,6 +1024,12 @@ impl Monitor {
                 });
             }
         }
+    }
+
+    /// Probability that an access scoring `bits` was legitimate, its weight in what is learned
+    /// (see [`MonitorConfig::legit_weight_midpoint_bits`]).
+    fn legit_weight(&self, bits: f64) -> f64 {
+        1.0 / (1.0 + (bits - self.config.legit_weight_midpoint_bits).exp2())
     }
 
     fn flag_bits(&self, f: Flag, rel: Option<Relation>, group: usize, staff: Option<u32>) -> f64 {
@@ -1783,9 +1803,17 @@ impl Monitor {
             f.exposure()
                 .map_or(1.0, |k| self.exposure.relative(l.staff, k))
         });
+        // An access carrying a flag teaches that flag's rate with its flag weight.
+        let wfl = |i: usize, hit: bool| {
+            if hit {
+                l.flag_weight.get(i).copied().unwrap_or(w)
+            } else {
+                w
+            }
+        };
         if let Some(rates) = self.flags_legit_today.get_mut(stratum(l.relation)) {
-            for ((rate, hit), x) in rates.iter_mut().zip(l.flags).zip(exposure) {
-                rate.add_exposed(hit, w, x);
+            for (i, ((rate, hit), x)) in rates.iter_mut().zip(l.flags).zip(exposure).enumerate() {
+                rate.add_exposed(hit, wfl(i, hit), x);
             }
         }
         let key = (
@@ -1796,8 +1824,8 @@ impl Monitor {
             .flags_group_today
             .entry(key)
             .or_insert([Rate::default(); FLAGS]);
-        for ((rate, hit), x) in rates.iter_mut().zip(l.flags).zip(exposure) {
-            rate.add_exposed(hit, w, x);
+        for (i, ((rate, hit), x)) in rates.iter_mut().zip(l.flags).zip(exposure).enumerate() {
+            rate.add_exposed(hit, wfl(i, hit), x);
         }
         if let (Some(r), Some(d)) = (l.relation, l.target_dept) {
             if matches!(
@@ -2047,6 +2075,9 @@ struct Learned {
     activity: Option<u64>,
     /// Probability that the access was legitimate: its weight in the learned rates.
     legit_weight: f64,
+    /// Per flag: the same, judged without that flag's own evidence (its weight in that
+    /// flag's rates when the access carries the flag).
+    flag_weight: [f64; FLAGS],
 }
 
 const FLAG_LIST: [Flag; FLAGS] = [

@@ -1487,3 +1487,47 @@ fn a_user_is_judged_by_the_departments_they_reach() {
         "ward 2 {elsewhere} vs own ward {own}"
     );
 }
+
+#[test]
+fn a_flag_is_learned_from_what_else_the_access_shows() {
+    // The ED physician answers rapid-response calls on the cardiology ward: he breaks the glass
+    // on its patients, from a workstation and on a ward new to him. The first call scores high
+    // (a new place, a department he never reached, and break-the-glass outside an emergency),
+    // but what makes it suspicious apart from the break-the-glass is modest (about 6 bits
+    // here, under the 14 at which an access counts half as legitimate work). How often his
+    // role breaks the glass is learned from such accesses as they are judged without the
+    // flag's own evidence: otherwise a flag that always scores high could never be learned
+    // as routine, however otherwise ordinary the accesses that carry it.
+    let (mut m, mut c) = warmed_up();
+    let btg = |a: &Assessment| {
+        a.evidence
+            .iter()
+            .filter(|e| e.reason == Reason::BreakGlass)
+            .map(|e| e.bits)
+            .sum::<f64>()
+    };
+    let mut first_day = Vec::new();
+    let mut second_day = Vec::new();
+    for day in 11..=12u32 {
+        care_team_day(
+            &mut m,
+            &mut c,
+            day,
+            &[("nurse1", "WS-CARD-1"), ("doc2", "WS-CARD-2")],
+        );
+        for k in 0..3u32 {
+            let t = format!("2026-03-{day:02}T{:02}:15:00Z", 9 + 2 * k);
+            let p = format!("p{}", (day * 3 + k) % 30);
+            let a = assess(&mut m, &mut c, &t, "ed3", &p, "WS-ED-1", "BTG");
+            if day == 11 {
+                first_day.push(btg(&a));
+            } else {
+                second_day.push(btg(&a));
+            }
+        }
+    }
+    // Day 11: the flag at its prior (about 10 bits). Day 12, after three such calls: about 4
+    // bits (judged with the flag's own evidence in the learning weight it would be about 6).
+    assert!(first_day[0] > 9.0, "{first_day:?}");
+    assert!(second_day[0] < 5.0, "{first_day:?} {second_day:?}");
+}
