@@ -826,10 +826,13 @@ impl Monitor {
             sum(Hypothesis::Compromised) + log2(0.5 * blind_bits.exp2() + 0.5),
         );
         let c = self.config.compromised_share.clamp(0.0, 1.0);
-        let top = insider.max(compromised);
-        let mix = ((1.0 - c) * (insider - top).exp2() + c * (compromised - top).exp2()).max(1e-300);
-        let score = (both + top + mix.log2()).clamp(-30.0, 60.0);
-        let score = (score * 100.0).round() / 100.0;
+        let combine = |both: f64, insider: f64| {
+            let top = insider.max(compromised);
+            let mix =
+                ((1.0 - c) * (insider - top).exp2() + c * (compromised - top).exp2()).max(1e-300);
+            (both + top + mix.log2()).clamp(-30.0, 60.0)
+        };
+        let score = (combine(both, insider) * 100.0).round() / 100.0;
         // What the monitor learns is gated by whether the access would alert (an attack on the
         // first day teaches no more than on any other); only the raised alert waits for the
         // learning days to pass.
@@ -909,13 +912,21 @@ impl Monitor {
                     // accesses would teach almost nothing and the rate could never rise,
                     // however ordinary they otherwise are (consults that must break the glass
                     // on restricted records, intensive-care physicians answering ward calls).
+                    // The score is recombined without the flag's evidence (under whichever
+                    // hypothesis it counts), so a flag on a stolen login's access is judged by
+                    // the login's own evidence.
                     flag_weight: FLAG_LIST.map(|f| {
-                        let own: f64 = evidence
-                            .iter()
-                            .filter(|e| e.reason == f.reason())
-                            .map(|e| e.bits.max(0.0))
-                            .sum();
-                        self.legit_weight(score - own)
+                        let own = |h: Hypothesis| -> f64 {
+                            evidence
+                                .iter()
+                                .filter(|e| e.reason == f.reason() && e.hypothesis == h)
+                                .map(|e| e.bits.max(0.0))
+                                .sum()
+                        };
+                        self.legit_weight(combine(
+                            both - own(Hypothesis::Both),
+                            insider - own(Hypothesis::Insider),
+                        ))
                     }),
                 },
             );
