@@ -875,6 +875,7 @@ impl Monitor {
             }
         }
         if learn {
+            let legit_weight = self.legit_weight(score);
             if let Some((k, continued, link_evidence)) = look {
                 // A sitting that began on an access with anything suspicious about it (an
                 // unexplained link, or who the patient is, or what was read) is one look: its
@@ -904,7 +905,7 @@ impl Monitor {
                     target_dept: link.dept,
                     look_items,
                     activity: patient.map(|_| activity),
-                    legit_weight: self.legit_weight(score),
+                    legit_weight,
                     // A flag's own legitimate rate is learned from its accesses as judged
                     // without the flag's own evidence (the rest of the score: the link, the
                     // hour, the place, the other flags): judged with it, a flag at its prior
@@ -914,8 +915,12 @@ impl Monitor {
                     // on restricted records, intensive-care physicians answering ward calls).
                     // The score is recombined without the flag's evidence (under whichever
                     // hypothesis it counts), so a flag on a stolen login's access is judged by
-                    // the login's own evidence.
-                    flag_weight: FLAG_LIST.map(|f| {
+                    // the login's own evidence. Flags the access does not carry keep the plain
+                    // weight (only the flags it carries need the recombination).
+                    flag_weight: std::array::from_fn(|i| {
+                        let Some(f) = FLAG_LIST.get(i).filter(|_| flags[i]) else {
+                            return legit_weight;
+                        };
                         let own = |h: Hypothesis| -> f64 {
                             evidence
                                 .iter()
@@ -1814,17 +1819,11 @@ impl Monitor {
             f.exposure()
                 .map_or(1.0, |k| self.exposure.relative(l.staff, k))
         });
-        // An access carrying a flag teaches that flag's rate with its flag weight.
-        let wfl = |i: usize, hit: bool| {
-            if hit {
-                l.flag_weight.get(i).copied().unwrap_or(w)
-            } else {
-                w
-            }
-        };
+        // An access carrying a flag teaches that flag's rates with its flag weight.
+        let flagged = l.flags.iter().zip(l.flag_weight).zip(exposure);
         if let Some(rates) = self.flags_legit_today.get_mut(stratum(l.relation)) {
-            for (i, ((rate, hit), x)) in rates.iter_mut().zip(l.flags).zip(exposure).enumerate() {
-                rate.add_exposed(hit, wfl(i, hit), x);
+            for (rate, ((&hit, wf), x)) in rates.iter_mut().zip(flagged.clone()) {
+                rate.add_exposed(hit, wf, x);
             }
         }
         let key = (
@@ -1835,8 +1834,8 @@ impl Monitor {
             .flags_group_today
             .entry(key)
             .or_insert([Rate::default(); FLAGS]);
-        for (i, ((rate, hit), x)) in rates.iter_mut().zip(l.flags).zip(exposure).enumerate() {
-            rate.add_exposed(hit, wfl(i, hit), x);
+        for (rate, ((&hit, wf), x)) in rates.iter_mut().zip(flagged) {
+            rate.add_exposed(hit, wf, x);
         }
         if let (Some(r), Some(d)) = (l.relation, l.target_dept) {
             if matches!(
@@ -2086,8 +2085,8 @@ struct Learned {
     activity: Option<u64>,
     /// Probability that the access was legitimate: its weight in the learned rates.
     legit_weight: f64,
-    /// Per flag: the same, judged without that flag's own evidence (its weight in that
-    /// flag's rates when the access carries the flag).
+    /// Per flag, its weight in that flag's rates: for a flag the access carries, the same
+    /// probability judged without the flag's own evidence; otherwise `legit_weight`.
     flag_weight: [f64; FLAGS],
 }
 
