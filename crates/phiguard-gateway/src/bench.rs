@@ -47,7 +47,7 @@ pub struct BenchOptions {
 /// One row of the result table.
 #[derive(Debug, Clone)]
 pub struct Row {
-    /// Short stable key of the row (`bare`, `gateway`, `pipeline`, `ledger`, `fsync-append`,
+    /// Short stable key of the row (`bare`, `bare-server`, `gateway`, `gateway-server`, `pipeline`, `ledger`, `fsync-append`,
     /// `fsync-prealloc`, `decision`, `static-direct`, `static-proxy`, `vault-direct`,
     /// `vault-proxy`, `ehr-direct`, `ehr-proxy`).
     pub key: &'static str,
@@ -88,20 +88,34 @@ async fn start(app: Router) -> Result<(SocketAddr, tokio::sync::oneshot::Sender<
     Ok((addr, tx))
 }
 
-/// The pipeline's own time per request (authentication, decision, score, durable ledger
-/// append), as the server measured it during the gateway row: the target's quantity itself,
-/// rather than a difference of two runs' percentiles.
-fn pipeline_row(samples: &[u32], rps: f64) -> Row {
+/// Percentiles of per-request times the server measured during a load row: the pipeline's
+/// own time (authentication, decision, score, durable ledger append; the target's quantity
+/// itself, rather than a difference of two runs' percentiles), or a whole request's handling
+/// (the load generator's and the loopback's share of the client-side times left out).
+/// Its rate is the samples' count over the run's seconds.
+fn samples_row(key: &'static str, samples: &[u32], secs: u64) -> Row {
     let mut v: Vec<f64> = samples.iter().map(|&u| f64::from(u)).collect();
     Row {
-        key: "pipeline",
+        key,
         name: String::new(),
-        rps,
+        rps: v.len() as f64 / secs.max(1) as f64,
         p50_us: pct(&mut v, 0.5),
         p99_us: pct(&mut v, 0.99),
         errors: 0,
         unavailable: 0,
     }
+}
+
+/// Times each request of the bare vault server the way the gateway's own `observe` layer
+/// times its requests, into [`crate::metrics::REQUEST_SAMPLES`].
+async fn time_bare(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let t = Instant::now();
+    let r = next.run(req).await;
+    crate::metrics::REQUEST_SAMPLES.record(t.elapsed().as_micros() as u64);
+    r
 }
 
 /// Summarizes a load generator sample as a table row (name and key left empty).
@@ -489,6 +503,7 @@ pub async fn run(
     let (bare, _s2) = start(
         Router::new()
             .route("/fhir/{t}/{id}", get(bare_read))
+            .layer(axum::middleware::from_fn(time_bare))
             .with_state(store),
     )
     .await?;
@@ -507,17 +522,27 @@ pub async fn run(
             "latency at {} req/s, {} s each ...",
             opts.rate, opts.secs
         ));
+        crate::metrics::REQUEST_SAMPLES.start();
         let mut r = open_loop(&bare_url, None, opts.rate, opts.secs).await?;
+        let handled = crate::metrics::REQUEST_SAMPLES.take();
         r.key = "bare";
         r.name = "vault read, no authz/audit".into();
+        let mut h = samples_row("bare-server", &handled, opts.secs);
         rows.push(r);
+        h.name = "  its whole request, server clock".into();
+        rows.push(h);
         crate::metrics::PIPELINE_SAMPLES.start();
+        crate::metrics::REQUEST_SAMPLES.start();
         let mut r = open_loop(&full_url, Some(&token), opts.rate, opts.secs).await?;
         let own = crate::metrics::PIPELINE_SAMPLES.take();
+        let handled = crate::metrics::REQUEST_SAMPLES.take();
         r.key = "gateway";
         r.name = format!("gateway read (JWT+Cedar+ledger {sync}+monitor)");
-        let mut p = pipeline_row(&own, r.rps);
+        let mut h = samples_row("gateway-server", &handled, opts.secs);
+        let mut p = samples_row("pipeline", &own, opts.secs);
         rows.push(r);
+        h.name = "  its whole request, server clock".into();
+        rows.push(h);
         p.name = format!("  its pipeline alone, server clock ({sync})");
         rows.push(p);
         let mut r = ledger_only(
@@ -760,6 +785,14 @@ pub fn table(rows: &[Row]) -> String {
         let _ = writeln!(
             s,
             "gateway read minus vault read (two runs' percentiles, noisier): p50 {:+.0} us, p99 {:+.0} us",
+            g.p50_us - b.p50_us,
+            g.p99_us - b.p99_us
+        );
+    }
+    if let (Some(b), Some(g)) = (get("bare-server"), get("gateway-server")) {
+        let _ = writeln!(
+            s,
+            "the same on the server's clock (whole requests, loopback and load generator left out): p50 {:+.0} us, p99 {:+.0} us",
             g.p50_us - b.p50_us,
             g.p99_us - b.p99_us
         );

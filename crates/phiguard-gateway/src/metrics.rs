@@ -126,6 +126,10 @@ impl Samples {
 /// The pipeline's own time per request (see [`Metrics::pipeline`]), for the benchmark.
 pub static PIPELINE_SAMPLES: Samples = Samples::new();
 
+/// Each request's whole handling time on the server's clock (see [`Metrics::duration`]), for
+/// the benchmark: what a read costs the server, without the loopback and the load generator.
+pub static REQUEST_SAMPLES: Samples = Samples::new();
+
 /// All gateway metrics.
 #[derive(Debug)]
 pub struct Metrics {
@@ -183,6 +187,7 @@ impl Metrics {
     /// Records one request's duration.
     pub fn observe(&self, secs: f64) {
         self.duration.observe(secs);
+        REQUEST_SAMPLES.record((secs * 1e6) as u64);
     }
 
     /// Records what the pipeline added to one request (see [`Metrics::pipeline`]).
