@@ -6,6 +6,10 @@
 //! vault-backed FHIR read without authorization or audit (an upstream doing real work); and,
 //! in addition, an EHR model (a fixed service time per read, [`EHR_SERVICE_MS`], and a bounded
 //! worker pool, [`EHR_WORKERS`], so that it has a capacity like a real EHR).
+//! Each latency row is timed on the client's clock (the round trip from the scheduled send)
+//! and, for the two reads, on the server's as well: the whole request, and for the gateway its
+//! pipeline alone (the target's quantity), exact per-request samples rather than a difference
+//! of two runs' percentiles.
 //! Everything runs in one process, side by side, in one run: the servers on one tokio runtime,
 //! the load generator ([`crate::load`]) on its own thread with its own single-threaded
 //! runtime and a pacer thread (so it never runs on the servers' worker threads; it still
