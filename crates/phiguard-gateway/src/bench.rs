@@ -51,9 +51,9 @@ pub struct BenchOptions {
 /// One row of the result table.
 #[derive(Debug, Clone)]
 pub struct Row {
-    /// Short stable key of the row (`bare`, `bare-server`, `gateway`, `gateway-server`, `pipeline`, `ledger`, `fsync-append`,
-    /// `fsync-prealloc`, `decision`, `static-direct`, `static-proxy`, `vault-direct`,
-    /// `vault-proxy`, `ehr-direct`, `ehr-proxy`).
+    /// Short stable key of the row (`bare`, `bare-server`, `gateway`, `gateway-server`,
+    /// `pipeline`, `ledger`, `fsync-append`, `fsync-prealloc`, `decision`, `static-direct`,
+    /// `static-proxy`, `vault-direct`, `vault-proxy`, `ehr-direct`, `ehr-proxy`).
     pub key: &'static str,
     /// What was measured.
     pub name: String,
