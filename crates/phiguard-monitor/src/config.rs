@@ -103,6 +103,10 @@ pub struct MonitorConfig {
     pub off_hours_end: u8,
     /// Whether Saturday and Sunday count as off hours all day.
     pub off_hours_weekends: bool,
+    /// Whether the workstation an access comes from counts as evidence about a patient of
+    /// another department: whether this place is one the hospital's legitimate work uses for
+    /// that department's patients (see the engine's `place_bits`). Default on.
+    pub place_evidence: bool,
 }
 
 impl Default for MonitorConfig {
@@ -134,6 +138,7 @@ impl Default for MonitorConfig {
             off_hours_start: 18,
             off_hours_end: 8,
             off_hours_weekends: true,
+            place_evidence: true,
         }
     }
 }

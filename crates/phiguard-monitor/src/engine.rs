@@ -169,6 +169,9 @@ pub enum Detail {
         dept: Option<String>,
         /// Days since the patient's last finished episode.
         days_since_last: Option<i64>,
+        /// Opened from a workstation used for that department's patients, which the user's
+        /// usual ones are not (a night on another ward, a consult at the bedside).
+        at_department: bool,
     },
     /// Local time and the user's share of accesses in that hour.
     Time {
@@ -296,6 +299,12 @@ struct UserState {
     /// department (see [`Monitor::reach_bits`]), and their total.
     reach: Vec<(u16, f64)>,
     reach_total: f64,
+    /// Legitimate-weighted accesses to another department's patient from a place serving that
+    /// department, and all of them (see [`Monitor::place_bits`]).
+    place_served: [f64; 2],
+    /// Where the user works from: legitimate-weighted accesses per place (address key), at
+    /// most [`PLACE_MAX_PER_USER`] places.
+    places: Vec<(u64, f32)>,
 }
 
 /// The access monitor: world (context) + learned state.
@@ -373,6 +382,16 @@ pub struct Monitor {
     /// that reached each depth (index 0: every look; index k: looks that went on to k + 1
     /// items or more, up to [`LOOK_DEPTHS`]).
     look_depths: [[f64; LOOK_DEPTHS]; RELATIONS],
+    /// Per place (address key): legitimate-weighted accesses to patients of each treating
+    /// department on earlier days, and today's (they join when the hospital's day ends, like
+    /// habits). See [`Monitor::place_bits`].
+    place_depts: FxHashMap<u64, Vec<(u16, f32)>>,
+    place_depts_today: FxHashMap<u64, Vec<(u16, f32)>>,
+    /// Per peer group, and for the hospital: legitimate-weighted accesses to another
+    /// department's patient (one the user's usual places do not serve) made from a place that
+    /// serves that department, and all of them.
+    place_served: Vec<[f64; 2]>,
+    place_served_hospital: [f64; 2],
 }
 
 /// Per flag, the share of the hospital's known patients that carry it: the rate at which
@@ -429,6 +448,27 @@ const LOOK_ACTIVITY_MAX_BITS: f64 = 8.0;
 /// ([`MonitorConfig::group_prior_strength`]'s default).
 const NIGHT_RATIO_PRIOR: f64 = 20.0;
 
+/// Legitimate-weighted accesses a place needs before it says which departments it serves
+/// (and the hospital's accesses to other departments' patients before the place evidence counts).
+const PLACE_MIN_HISTORY: f64 = 20.0;
+/// A place serves a department once this many of its legitimate-weighted accesses were to the
+/// department's patients ...
+const PLACE_SERVED_MIN: f32 = 2.0;
+/// ... and at least this share of them.
+const PLACE_SERVED_SHARE: f32 = 0.02;
+/// Places remembered per user (the least used is forgotten first).
+const PLACE_MAX_PER_USER: usize = 32;
+/// Places whose departments are learned (addresses come from the input: past this bound, new
+/// ones are not learned, so that memory does not grow with what a client writes).
+const MAX_PLACES: usize = 1 << 16;
+/// Most evidence the place takes off an access.
+const PLACE_MAX_BITS: f64 = 4.0;
+
+/// Whether `w` of a place's `total` legitimate-weighted accesses make it serve a department.
+fn served(w: f32, total: f32) -> bool {
+    w >= PLACE_SERVED_MIN && w >= PLACE_SERVED_SHARE * total
+}
+
 /// Depths of a look told apart; deeper looks count as this deep.
 const LOOK_DEPTHS: usize = 6;
 /// Pseudo-looks of the neutral prior on how deep unexplained looks go.
@@ -443,6 +483,9 @@ struct LinkEvidence {
     bits: f64,
     /// Bits under a relationship-blind pick (what a stolen login does).
     blind_bits: f64,
+    /// The access came from a place that serves the patient's department, which the user's
+    /// usual places do not (see [`Monitor::place_bits`]).
+    at_department: bool,
 }
 
 /// One user's look at one patient nothing links them to: the accesses of one sitting.
@@ -515,6 +558,10 @@ impl Monitor {
             looks: FxHashMap::default(),
             looks_pruned_day: None,
             look_depths: [[0.0; LOOK_DEPTHS]; RELATIONS],
+            place_depts: FxHashMap::default(),
+            place_depts_today: FxHashMap::default(),
+            place_served: Vec::new(),
+            place_served_hospital: [0.0; 2],
             windows,
             world,
             config,
@@ -565,6 +612,7 @@ impl Monitor {
         if new_day {
             self.absorb_todays_flags();
             self.absorb_todays_places();
+            self.absorb_todays_place_depts();
         }
         if new_day || self.pooling_day.is_none() || self.events_seen % POOLING_EVERY == 0 {
             self.estimate_pooling();
@@ -584,6 +632,7 @@ impl Monitor {
             self.group_places_today.push(Counts::default());
         }
         let patient = ev.patient.as_deref().map(|id| self.world.patient(id));
+        let place = ev.address.as_deref().map(|a| key(&(4u8, a)));
 
         self.roll_day(uid, group, day);
         let (hour_count, day_count) = self.track_volume(uid, patient, t);
@@ -623,7 +672,7 @@ impl Monitor {
                 .copied();
             let evidence_of_link = match continued {
                 Some(look) => look.first,
-                None => self.link_evidence(uid, dept, group, p, t, off_hours, &link),
+                None => self.link_evidence(uid, dept, group, p, t, off_hours, &link, place),
             };
             let LinkEvidence {
                 relation: rel,
@@ -640,6 +689,7 @@ impl Monitor {
                     relation: rel,
                     dept: link.dept.map(|d| self.world.dept_name(d).to_owned()),
                     days_since_last: link.days_since_last,
+                    at_department: evidence_of_link.at_department,
                 },
             });
             if let Some(look) = continued {
@@ -903,6 +953,10 @@ impl Monitor {
                     day,
                     first_day: day == first_day,
                     target_dept: link.dept,
+                    place,
+                    place_serves: relation
+                        .and_then(|r| self.place_observation(uid, r, link.dept, place))
+                        .map(|(serves, _)| serves),
                     look_items,
                     activity: patient.map(|_| activity),
                     legit_weight,
@@ -1145,6 +1199,7 @@ impl Monitor {
         t: i64,
         off_hours: bool,
         link: &StaticLink,
+        place: Option<u64>,
     ) -> LinkEvidence {
         let rel = self.stream_relation(uid, dept, p, t, link.relation);
         let p_null = self.null_probability(uid, dept, rel);
@@ -1170,10 +1225,139 @@ impl Monitor {
         } else {
             0.0
         };
+        let observation = self.place_observation(uid, rel, link.dept, place);
+        let place_bits = self.place_bits(uid, group, observation);
+        let reach = reach + place_bits;
         LinkEvidence {
+            at_department: observation.is_some_and(|(serves, _)| serves) && place_bits < 0.0,
             relation: rel,
             bits: log2(p_insider / p_legit).clamp(-8.0, ceiling) + reach,
             blind_bits: log2(p_null / p_legit).clamp(-8.0, ceiling) + reach,
+        }
+    }
+
+    /// Whether the place evidence applies to an access on this rung: a patient another
+    /// department treats now, recently or soon, or one the user's colleagues work on.
+    fn place_rung(rel: Relation) -> bool {
+        matches!(
+            rel,
+            Relation::Team
+                | Relation::OtherStarting
+                | Relation::OtherCurrent
+                | Relation::OtherRecent
+        )
+    }
+
+    /// Whether a place is one this hospital's legitimate work uses for patients of department
+    /// `d` (on earlier days): at least [`PLACE_SERVED_MIN`] legitimate-weighted accesses and
+    /// [`PLACE_SERVED_SHARE`] of the place's. `None` while the place has too little history to
+    /// say ([`PLACE_MIN_HISTORY`]).
+    fn place_serves(&self, place: u64, d: u16) -> Option<bool> {
+        let depts = self.place_depts.get(&place)?;
+        let total: f32 = depts.iter().map(|(_, w)| w).sum();
+        if f64::from(total) < PLACE_MIN_HISTORY {
+            return None;
+        }
+        let w = depts.iter().find(|(k, _)| *k == d).map_or(0.0, |(_, w)| *w);
+        Some(served(w, total))
+    }
+
+    /// Where this user usually works from serves department `d` for this share of their
+    /// work (their places weighted by their legitimate accesses there; a place without enough
+    /// history serves nothing yet). `None` until the user has [`PLACE_MIN_HISTORY`] such
+    /// accesses.
+    fn habitual_share(&self, uid: u32, d: u16) -> Option<f64> {
+        let places = &self.users.get(uid as usize)?.places;
+        let total: f64 = places.iter().map(|(_, w)| f64::from(*w)).sum();
+        if total < PLACE_MIN_HISTORY {
+            return None;
+        }
+        let hit: f64 = places
+            .iter()
+            .filter(|(p, _)| self.place_serves(*p, d) == Some(true))
+            .map(|(_, w)| f64::from(*w))
+            .sum();
+        Some(hit / total)
+    }
+
+    /// The place observation of an access to another department's patient (see
+    /// [`Monitor::place_bits`]): whether its place serves the patient's department, and how
+    /// often the user's usual places do. `None` where it does not apply: another rung, no
+    /// place or department, too little history, or usual places that mostly serve the
+    /// department already (then where the user sits says nothing a department's reach does
+    /// not: see [`Monitor::reach_bits`]).
+    fn place_observation(
+        &self,
+        uid: u32,
+        rel: Relation,
+        target: Option<u16>,
+        place: Option<u64>,
+    ) -> Option<(bool, f64)> {
+        if !self.config.place_evidence || !Self::place_rung(rel) {
+            return None;
+        }
+        let (d, place) = target.zip(place)?;
+        let serves = self.place_serves(place, d)?;
+        let habitual = self.habitual_share(uid, d)?;
+        (habitual < 0.5).then_some((serves, habitual))
+    }
+
+    /// The workstation: is it one the hospital's legitimate work uses for the patient's
+    /// department, when the user's usual places are not?
+    ///
+    /// Workstations stand somewhere. A resident covering another ward at night, a consultant
+    /// at the bedside, a ward clerk booking a transfer open another department's patient on
+    /// that department's computers; a snooper opens the neighbour's chart where they happen
+    /// to sit, at their own desk or ward. The monitor learns which departments' patients each
+    /// place serves (from the legitimately weighted accesses made there) and where each user
+    /// usually works from. For an access to a patient of a department the user's usual places
+    /// do not serve, under misuse the patient is picked without regard to where the user sits,
+    /// so the place serves the department as often as the user's usual places do (`m`); under
+    /// routine work, as often as this user's such work has come from a place serving the
+    /// department (`r`: smoothed towards the peer group's, itself towards the hospital's). The
+    /// evidence is `log2(m / r)`, at most 0, when the place serves: the user went to where
+    /// the department's patients are.
+    ///
+    /// A place that does not serve the department counts for nothing either way, although
+    /// `log2((1 - m) / (1 - r))` would count against the access: a consultant answering from
+    /// their office desk sits where a snooper sits, and how often a user's legitimate work on
+    /// other departments' patients is done away from their desk differs between users more
+    /// than a few such accesses can show (measured, counted that side caught one incident more
+    /// on one generator and cost precision on three: docs/monitor-results.md, session 15). A
+    /// hospital whose workstations stand in departments rather than wards, or
+    /// whose staff stay at their own desks, gets no place evidence at all; nor does an access
+    /// from a place with too little history, or without one.
+    fn place_bits(&self, uid: u32, group: usize, obs: Option<(bool, f64)>) -> f64 {
+        let Some((true, habitual)) = obs else {
+            return 0.0;
+        };
+        let [hs, hn] = self.place_served_hospital;
+        if hn < PLACE_MIN_HISTORY {
+            return 0.0;
+        }
+        let r_h = (hs + 1.0) / (hn + 2.0);
+        let [gs, gn] = self.place_served.get(group).copied().unwrap_or([0.0; 2]);
+        let alpha = self.config.group_prior_strength;
+        let r_g = (gs + alpha * r_h) / (gn + alpha);
+        let [us, un] = self
+            .users
+            .get(uid as usize)
+            .map_or([0.0; 2], |u| u.place_served);
+        let beta = self.config.user_prior_strength;
+        let r = ((us + beta * r_g) / (un + beta)).clamp(1e-3, 1.0 - 1e-3);
+        let m = habitual.clamp(1e-3, 1.0 - 1e-3);
+        log2(m / r).clamp(-PLACE_MAX_BITS, 0.0)
+    }
+
+    fn absorb_todays_place_depts(&mut self) {
+        for (place, today) in self.place_depts_today.drain() {
+            let learned = self.place_depts.entry(place).or_default();
+            for (d, w) in today {
+                match learned.iter_mut().find(|(k, _)| *k == d) {
+                    Some((_, c)) => *c += w,
+                    None => learned.push((d, w)),
+                }
+            }
         }
     }
 
@@ -1837,6 +2021,23 @@ impl Monitor {
         for (rate, ((&hit, wf), x)) in rates.iter_mut().zip(flagged) {
             rate.add_exposed(hit, wf, x);
         }
+        if let Some(hit) = l.place_serves {
+            if self.place_served.len() <= l.group {
+                self.place_served.resize(l.group + 1, [0.0; 2]);
+            }
+            let user = self
+                .users
+                .get_mut(l.uid as usize)
+                .map(|u| &mut u.place_served);
+            let group = self.place_served.get_mut(l.group);
+            for c in [Some(&mut self.place_served_hospital), group, user]
+                .into_iter()
+                .flatten()
+            {
+                c[0] += if hit { w } else { 0.0 };
+                c[1] += w;
+            }
+        }
         if let (Some(r), Some(d)) = (l.relation, l.target_dept) {
             if matches!(
                 r,
@@ -1974,6 +2175,37 @@ impl Monitor {
                 *n += w;
             }
         }
+        if let (Some(place), Some(u)) = (l.place, self.users.get_mut(l.uid as usize)) {
+            match u.places.iter_mut().find(|(k, _)| *k == place) {
+                Some((_, c)) => *c += w as f32,
+                None => {
+                    if u.places.len() >= PLACE_MAX_PER_USER {
+                        if let Some(i) = u
+                            .places
+                            .iter()
+                            .enumerate()
+                            .min_by(|a, b| a.1 .1.total_cmp(&b.1 .1))
+                            .map(|(i, _)| i)
+                        {
+                            u.places.swap_remove(i);
+                        }
+                    }
+                    u.places.push((place, w as f32));
+                }
+            }
+        }
+        let room = |m: &Self, p: u64| {
+            m.place_depts.len() + m.place_depts_today.len() < MAX_PLACES
+                || m.place_depts.contains_key(&p)
+                || m.place_depts_today.contains_key(&p)
+        };
+        if let (Some(place), Some(d)) = (l.place.filter(|&p| room(self, p)), l.target_dept) {
+            let today = self.place_depts_today.entry(place).or_default();
+            match today.iter_mut().find(|(k, _)| *k == d) {
+                Some((_, c)) => *c += w as f32,
+                None => today.push((d, w as f32)),
+            }
+        }
         if let Some(a) = l.activity {
             let g = activity_unit(l.group);
             if !self.activity.contains_key(&(HOSPITAL, a)) {
@@ -2079,6 +2311,11 @@ struct Learned {
     day: i64,
     first_day: bool,
     target_dept: Option<u16>,
+    /// The place (address key) it came from.
+    place: Option<u64>,
+    /// For an access to another department's patient: whether its place serves that
+    /// department (see [`Monitor::place_bits`]).
+    place_serves: Option<bool>,
     /// The access's place in an unexplained look (1: it opened the look), if any.
     look_items: Option<u32>,
     /// What part of a patient's record it touched (see [`Monitor::activity_evidence`]).

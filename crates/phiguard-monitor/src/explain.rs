@@ -20,9 +20,25 @@ pub fn sentence(a: &Assessment) -> String {
         // routine (a nurse meeting herself in her own ward's census, a neighbour on the ward):
         // it is what a privacy officer or the patient asks about.
         let facts = distinct_phrases(a.evidence.iter().filter(|e| e.reason.is_identity()));
-        let base = routine(a.relation);
+        let at_department = a.evidence.iter().any(|e| {
+            matches!(
+                e.detail,
+                Detail::Relation {
+                    at_department: true,
+                    ..
+                }
+            )
+        });
+        let base = if at_department {
+            format!(
+                "{} Opened from a workstation the patient's treating department uses.",
+                routine(a.relation)
+            )
+        } else {
+            routine(a.relation).to_owned()
+        };
         if facts.is_empty() {
-            base.to_owned()
+            base
         } else {
             format!("{} Also: {}.", base, facts.join("; "))
         }
@@ -131,6 +147,7 @@ fn phrase(e: &Evidence) -> String {
                 relation,
                 dept,
                 days_since_last,
+                ..
             },
         ) => relation_phrase(*relation, dept.as_deref(), *days_since_last),
         (Reason::NoRelationship, Detail::Depth { items }) => {

@@ -1531,3 +1531,75 @@ fn a_flag_is_learned_from_what_else_the_access_shows() {
     assert!(first_day[0] > 9.0, "{first_day:?}");
     assert!(second_day[0] < 5.0, "{first_day:?} {second_day:?}");
 }
+
+/// Whether the access's link evidence says it came from a workstation of the patient's
+/// treating department (one the user's usual places are not).
+fn at_department(a: &Assessment) -> bool {
+    a.evidence.iter().any(|e| {
+        matches!(
+            e.detail,
+            Detail::Relation {
+                at_department: true,
+                ..
+            }
+        )
+    })
+}
+
+#[test]
+fn a_workstation_of_the_patients_department_speaks_for_the_access() {
+    // Each social worker covers one ward from that ward's workstation, and every day also sees
+    // one patient of the next ward, on that ward's workstation (the ward's computers thus
+    // serve its patients). Then social0 opens a ward-2 patient, a ward she never reached:
+    // from ward 2's workstation the place speaks for the access (she went to where the
+    // ward's patients are); from her own ward's, it says nothing either way (a consultant
+    // at their own desk sits where a snooper sits).
+    let run = |ws: &str| {
+        let mut m = Monitor::new(&context_with_social_work(), MonitorConfig::default());
+        let mut c = Clock(0);
+        for day in 2..=13 {
+            for k in 0..4usize {
+                for j in 0..6 {
+                    let t = format!("2026-03-{day:02}T{:02}:{:02}:00Z", 9 + j, 10 * k);
+                    let p = format!("w{k}p{}", (j + 6 * day as usize) % 36);
+                    let own = format!("WS-W{k}");
+                    assess(&mut m, &mut c, &t, &format!("social{k}"), &p, &own, "TREAT");
+                }
+                let next = (k + 1) % 4;
+                let t = format!("2026-03-{day:02}T15:{:02}:00Z", 10 * k);
+                let p = format!("w{next}p{}", (5 * day as usize) % 36);
+                let there = format!("WS-W{next}");
+                assess(
+                    &mut m,
+                    &mut c,
+                    &t,
+                    &format!("social{k}"),
+                    &p,
+                    &there,
+                    "TREAT",
+                );
+            }
+        }
+        let a = assess(
+            &mut m,
+            &mut c,
+            "2026-03-16T10:00:00Z",
+            "social0",
+            "w2p39",
+            ws,
+            "TREAT",
+        );
+        (link_bits(&a), at_department(&a), a.explanation())
+    };
+    let (there, at_there, words) = run("WS-W2");
+    let (own, at_own, _) = run("WS-W0");
+    assert!(at_there && !at_own, "{there} {own}");
+    assert!(
+        there < own - 2.0,
+        "ward 2's workstation {there} vs own {own}"
+    );
+    assert!(
+        words.contains("workstation the patient's treating department uses"),
+        "{words}"
+    );
+}
