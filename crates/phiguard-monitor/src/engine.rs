@@ -1316,7 +1316,9 @@ impl Monitor {
     /// routine work, as often as this user's such work has come from a place serving the
     /// department (`r`: smoothed towards the peer group's, itself towards the hospital's). The
     /// evidence is `log2(m / r)`, at most 0, when the place serves: the user went to where
-    /// the department's patients are.
+    /// the department's patients are. An insider who walks to the patient's ward to read the
+    /// chart there takes at most [`PLACE_MAX_BITS`] off the link evidence; who the patient is
+    /// to them (a VIP, a colleague, a neighbour) still counts in full.
     ///
     /// A place that does not serve the department counts for nothing either way, although
     /// `log2((1 - m) / (1 - r))` would count against the access: a consultant answering from
