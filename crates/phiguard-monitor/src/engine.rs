@@ -464,6 +464,14 @@ const MAX_PLACES: usize = 1 << 16;
 /// Most evidence the place takes off an access.
 const PLACE_MAX_BITS: f64 = 4.0;
 
+/// Adds `w` to `key`'s weight in a short list of (key, weight) pairs, or appends the pair.
+fn add_weight<K: PartialEq, W: std::ops::AddAssign>(list: &mut Vec<(K, W)>, key: K, w: W) {
+    match list.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, c)) => *c += w,
+        None => list.push((key, w)),
+    }
+}
+
 /// Whether `w` of a place's `total` legitimate-weighted accesses make it serve a department.
 fn served(w: f32, total: f32) -> bool {
     w >= PLACE_SERVED_MIN && w >= PLACE_SERVED_SHARE * total
@@ -483,8 +491,11 @@ struct LinkEvidence {
     bits: f64,
     /// Bits under a relationship-blind pick (what a stolen login does).
     blind_bits: f64,
+    /// Whether the access's place serves the patient's department, where the place evidence
+    /// applies (see [`Monitor::place_observation`]).
+    place_serves: Option<bool>,
     /// The access came from a place that serves the patient's department, which the user's
-    /// usual places do not (see [`Monitor::place_bits`]).
+    /// usual places do not, and that spoke for it (see [`Monitor::place_bits`]).
     at_department: bool,
 }
 
@@ -647,6 +658,9 @@ impl Monitor {
         let mut relation = None;
         // The link's evidence under a relationship-blind pick (what a stolen login does).
         let mut blind_bits = 0.0;
+        // Whether the place serves the patient's department, where that applies (learned with
+        // the rates; a look's later items teach no rates, so they keep the first item's).
+        let mut place_serves = None;
         // This access's place in an unexplained look (1 for the first item), for learning.
         let mut look_items: Option<u32> = None;
         // The (user, patient) key, the look this access continues and its link evidence.
@@ -680,6 +694,7 @@ impl Monitor {
                 ..
             } = evidence_of_link;
             blind_bits = evidence_of_link.blind_bits;
+            place_serves = evidence_of_link.place_serves;
             relation = Some(rel);
             evidence.push(Evidence {
                 reason: Reason::NoRelationship,
@@ -954,9 +969,7 @@ impl Monitor {
                     first_day: day == first_day,
                     target_dept: link.dept,
                     place,
-                    place_serves: relation
-                        .and_then(|r| self.place_observation(uid, r, link.dept, place))
-                        .map(|(serves, _)| serves),
+                    place_serves,
                     look_items,
                     activity: patient.map(|_| activity),
                     legit_weight,
@@ -1227,12 +1240,13 @@ impl Monitor {
         };
         let observation = self.place_observation(uid, rel, link.dept, place);
         let place_bits = self.place_bits(uid, group, observation);
-        let reach = reach + place_bits;
+        let serves = observation.map(|(serves, _)| serves);
         LinkEvidence {
-            at_department: observation.is_some_and(|(serves, _)| serves) && place_bits < 0.0,
             relation: rel,
-            bits: log2(p_insider / p_legit).clamp(-8.0, ceiling) + reach,
-            blind_bits: log2(p_null / p_legit).clamp(-8.0, ceiling) + reach,
+            bits: log2(p_insider / p_legit).clamp(-8.0, ceiling) + reach + place_bits,
+            blind_bits: log2(p_null / p_legit).clamp(-8.0, ceiling) + reach + place_bits,
+            place_serves: serves,
+            at_department: serves == Some(true) && place_bits < 0.0,
         }
     }
 
@@ -1355,10 +1369,7 @@ impl Monitor {
         for (place, today) in self.place_depts_today.drain() {
             let learned = self.place_depts.entry(place).or_default();
             for (d, w) in today {
-                match learned.iter_mut().find(|(k, _)| *k == d) {
-                    Some((_, c)) => *c += w,
-                    None => learned.push((d, w)),
-                }
+                add_weight(learned, d, w);
             }
         }
     }
@@ -2051,10 +2062,7 @@ impl Monitor {
                     .or_insert(0.0) += w;
                 *self.reach_total.entry(l.group as u32).or_insert(0.0) += w;
                 if let Some(u) = self.users.get_mut(l.uid as usize) {
-                    match u.reach.iter_mut().find(|(k, _)| *k == d) {
-                        Some((_, c)) => *c += w,
-                        None => u.reach.push((d, w)),
-                    }
+                    add_weight(&mut u.reach, d, w);
                     u.reach_total += w;
                 }
             }
@@ -2178,23 +2186,19 @@ impl Monitor {
             }
         }
         if let (Some(place), Some(u)) = (l.place, self.users.get_mut(l.uid as usize)) {
-            match u.places.iter_mut().find(|(k, _)| *k == place) {
-                Some((_, c)) => *c += w as f32,
-                None => {
-                    if u.places.len() >= PLACE_MAX_PER_USER {
-                        if let Some(i) = u
-                            .places
-                            .iter()
-                            .enumerate()
-                            .min_by(|a, b| a.1 .1.total_cmp(&b.1 .1))
-                            .map(|(i, _)| i)
-                        {
-                            u.places.swap_remove(i);
-                        }
-                    }
-                    u.places.push((place, w as f32));
+            let known = u.places.iter().any(|(k, _)| *k == place);
+            if !known && u.places.len() >= PLACE_MAX_PER_USER {
+                if let Some(i) = u
+                    .places
+                    .iter()
+                    .enumerate()
+                    .min_by(|a, b| a.1 .1.total_cmp(&b.1 .1))
+                    .map(|(i, _)| i)
+                {
+                    u.places.swap_remove(i);
                 }
             }
+            add_weight(&mut u.places, place, w as f32);
         }
         let room = |m: &Self, p: u64| {
             m.place_depts.len() + m.place_depts_today.len() < MAX_PLACES
@@ -2202,11 +2206,11 @@ impl Monitor {
                 || m.place_depts_today.contains_key(&p)
         };
         if let (Some(place), Some(d)) = (l.place.filter(|&p| room(self, p)), l.target_dept) {
-            let today = self.place_depts_today.entry(place).or_default();
-            match today.iter_mut().find(|(k, _)| *k == d) {
-                Some((_, c)) => *c += w as f32,
-                None => today.push((d, w as f32)),
-            }
+            add_weight(
+                self.place_depts_today.entry(place).or_default(),
+                d,
+                w as f32,
+            );
         }
         if let Some(a) = l.activity {
             let g = activity_unit(l.group);

@@ -1437,6 +1437,23 @@ fn context_with_social_work() -> Context {
     ctx
 }
 
+/// One day of social worker `k` on their own ward: six of its patients (rotating through the
+/// first `rotation`) between 09:00 and 14:00, from workstation `ws`.
+fn social_worker_day(
+    m: &mut Monitor,
+    c: &mut Clock,
+    day: u32,
+    k: usize,
+    rotation: usize,
+    ws: &str,
+) {
+    for j in 0..6 {
+        let t = format!("2026-03-{day:02}T{:02}:{:02}:00Z", 9 + j, 10 * k);
+        let p = format!("w{k}p{}", (j + 6 * day as usize) % rotation);
+        assess(m, c, &t, &format!("social{k}"), &p, ws, "TREAT");
+    }
+}
+
 #[test]
 fn a_user_is_judged_by_the_departments_they_reach() {
     // Each social worker covers one ward (social0 ward 0, social1 ward 1, ...): as a group
@@ -1449,19 +1466,7 @@ fn a_user_is_judged_by_the_departments_they_reach() {
     let mut c = Clock(0);
     for day in 2..=13 {
         for k in 0..4 {
-            for j in 0..6 {
-                let t = format!("2026-03-{day:02}T{:02}:{:02}:00Z", 9 + j, 10 * k);
-                let p = format!("w{k}p{}", (j + 6 * day as usize) % 38);
-                assess(
-                    &mut m,
-                    &mut c,
-                    &t,
-                    &format!("social{k}"),
-                    &p,
-                    "WS-SW-1",
-                    "TREAT",
-                );
-            }
+            social_worker_day(&mut m, &mut c, day, k, 38, "WS-SW-1");
         }
     }
     let own = link_bits(&assess(
@@ -1559,12 +1564,7 @@ fn a_workstation_of_the_patients_department_speaks_for_the_access() {
         let mut c = Clock(0);
         for day in 2..=13 {
             for k in 0..4usize {
-                for j in 0..6 {
-                    let t = format!("2026-03-{day:02}T{:02}:{:02}:00Z", 9 + j, 10 * k);
-                    let p = format!("w{k}p{}", (j + 6 * day as usize) % 36);
-                    let own = format!("WS-W{k}");
-                    assess(&mut m, &mut c, &t, &format!("social{k}"), &p, &own, "TREAT");
-                }
+                social_worker_day(&mut m, &mut c, day, k, 36, &format!("WS-W{k}"));
                 let next = (k + 1) % 4;
                 let t = format!("2026-03-{day:02}T15:{:02}:00Z", 10 * k);
                 let p = format!("w{next}p{}", (5 * day as usize) % 36);
