@@ -51,6 +51,12 @@ pub struct MonitorConfig {
     pub compromised_share: f64,
     /// A deceased patient's record is unusual to open this long after death.
     pub deceased_grace_secs: i64,
+    /// The care team and the department of the stay in which a patient died keep a reason to
+    /// open the record this long after the death, longer than any stay's "recent" window:
+    /// mortality and morbidity review, the death audit, the coroner's and the family's
+    /// questions come weeks to months later. Default 90 days (a quarter: hospitals review
+    /// their deaths and report the reviews quarterly). Other staff are judged as after any stay.
+    pub death_review_secs: i64,
     /// Random (user, patient, time) samples used to learn what a relationship-blind access
     /// looks like in this hospital.
     pub null_samples: u32,
@@ -128,6 +134,7 @@ impl Default for MonitorConfig {
             bulk_min_patients: 12,
             compromised_share: 0.2,
             deceased_grace_secs: 14 * 86_400,
+            death_review_secs: 90 * 86_400,
             null_samples: 20_000,
             legit_weight_midpoint_bits: 14.0,
             triggered_share: 0.5,

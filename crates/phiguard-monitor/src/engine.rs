@@ -521,6 +521,7 @@ impl Monitor {
             tail_secs: config.encounter_tail_secs,
             recent_secs: config.encounter_recent_secs,
             soon_secs: config.encounter_soon_secs,
+            death_review_secs: config.death_review_secs,
         };
         let known_patients = world.known_patients().max(1) as f64;
         let (null_relation, null_dept) =

@@ -115,6 +115,9 @@ pub struct Windows {
     pub recent_secs: i64,
     /// Before an episode starts, it counts as "soon" this long (scheduling).
     pub soon_secs: i64,
+    /// After a patient died in an episode, it counts as recent this long for its care team and
+    /// department (mortality review, the death audit).
+    pub death_review_secs: i64,
 }
 
 impl Default for Windows {
@@ -126,6 +129,7 @@ impl Default for Windows {
             tail_secs: c.encounter_tail_secs,
             recent_secs: c.encounter_recent_secs,
             soon_secs: c.encounter_soon_secs,
+            death_review_secs: c.death_review_secs,
         }
     }
 }
@@ -203,6 +207,18 @@ pub fn static_link(
         let same_dept = (dept.is_some() && e.dept == dept)
             || e.dept
                 .is_some_and(|d| me.is_some_and(|m| m.other_depts.contains(&d)));
+        // The care team and department of the stay in which the patient died keep a reason to
+        // open the record for a while after any stay's "recent" window: mortality and morbidity
+        // review, the death audit, the coroner's and the family's questions.
+        let ph = if ph == Phase::Past
+            && e.death
+            && (on_team || same_dept)
+            && t <= e.end.saturating_add(w.death_review_secs)
+        {
+            Phase::Recent
+        } else {
+            ph
+        };
         let rung = match (ph, on_team, same_dept) {
             (Phase::Starting | Phase::Current, true, _) => Relation::CareCurrent,
             (Phase::Recent, true, _) => Relation::CareRecent,
@@ -271,6 +287,55 @@ mod tests {
         assert_eq!(at(-45, Some(0)), Relation::None);
         assert_eq!(at(-29, Some(0)), Relation::CareRecent);
         assert_eq!(at(-3, Some(0)), Relation::CareRecent);
+    }
+
+    #[test]
+    fn the_stay_a_patient_died_in_stays_recent_for_its_team_and_department_longer() {
+        // p1 died on 2026-03-05, the last day of a cardiology stay with d1 on its care team
+        // (or, in the second world, went home that day). d2 is a cardiologist off the team; d3
+        // works in neurology.
+        let world = |patient: &str| {
+            let mut ctx = Context::default();
+            for (id, org) in [("d1", "card"), ("d2", "card"), ("d3", "neuro")] {
+                let mut p = parse_practitioner(&format!(
+                    r#"{{"resourceType":"Practitioner","id":"{id}","identifier":[{{"value":"{id}"}}]}}"#
+                ))
+                .unwrap();
+                let (_, r) = parse_role(&format!(
+                    r#"{{"resourceType":"PractitionerRole","practitioner":{{"reference":"Practitioner/{id}"}},"organization":{{"reference":"Organization/{org}"}}}}"#
+                ))
+                .unwrap();
+                p.roles.push(r);
+                ctx.practitioners.push(p);
+            }
+            ctx.patients.push(parse_patient(patient).unwrap());
+            ctx.encounters.push(parse_encounter(r#"{"resourceType":"Encounter","id":"e1","class":{"code":"IMP"},"subject":{"reference":"Patient/p1"},"participant":[{"individual":{"reference":"Practitioner/d1"}}],"period":{"start":"2026-03-01T00:00:00Z","end":"2026-03-05T00:00:00Z"},"serviceProvider":{"reference":"Organization/card"}}"#).unwrap());
+            World::new(&ctx)
+        };
+        let dead = world(
+            r#"{"resourceType":"Patient","id":"p1","deceasedDateTime":"2026-03-05T00:00:00Z"}"#,
+        );
+        let alive = world(r#"{"resourceType":"Patient","id":"p1"}"#);
+        let win = Windows::default();
+        let end = 1_772_323_200 + 4 * DAY;
+        let link = |w: &World, s: u32, days: i64| {
+            let dept = w.staff.get(s as usize).and_then(|st| st.dept);
+            static_link(w, Some(s), dept, 0, end + days * DAY, &win).relation
+        };
+        // Within any stay's recent window (45 days) nothing changes.
+        assert_eq!(link(&dead, 0, 30), Relation::CareRecent);
+        assert_eq!(link(&dead, 1, 30), Relation::DeptRecent);
+        assert_eq!(link(&dead, 2, 30), Relation::OtherRecent);
+        // After it, the stay's team and department keep their link until the review window
+        // (90 days) ends; another department's staff see a former patient.
+        assert_eq!(link(&dead, 0, 70), Relation::CareRecent);
+        assert_eq!(link(&dead, 1, 70), Relation::DeptRecent);
+        assert_eq!(link(&dead, 2, 70), Relation::Past);
+        assert_eq!(link(&dead, 0, 100), Relation::CarePast);
+        assert_eq!(link(&dead, 1, 100), Relation::Past);
+        // A stay the patient survived gets no such extension.
+        assert_eq!(link(&alive, 0, 70), Relation::CarePast);
+        assert_eq!(link(&alive, 1, 70), Relation::Past);
     }
 
     #[test]

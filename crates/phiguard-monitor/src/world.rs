@@ -11,6 +11,7 @@ use phiguard_fhir::context::{Context, Deceased, Reference};
 use rustc_hash::{FxHashMap, FxHasher};
 
 use crate::normalize;
+use crate::relation::DAY;
 
 /// Hash of a normalised string (0 = absent).
 pub type Key = u64;
@@ -148,6 +149,8 @@ pub struct Episode {
     pub emergency: bool,
     /// Staff indices on the care team.
     pub staff: Vec<u32>,
+    /// The patient died during this episode (or within a day of its end).
+    pub death: bool,
 }
 
 /// The indexed context.
@@ -325,6 +328,7 @@ impl World {
                     dept,
                     emergency: e.class == "EMER",
                     staff: e.participants.iter().filter_map(resolve).collect(),
+                    death: false,
                 },
             ));
         }
@@ -338,6 +342,7 @@ impl World {
                     dept: None,
                     emergency: false,
                     staff: c.members.iter().filter_map(resolve).collect(),
+                    death: false,
                 },
             ));
         }
@@ -354,6 +359,7 @@ impl World {
                 if e.start <= d && e.end > d {
                     e.end = d;
                 }
+                e.death = e.start <= d && d <= e.end.saturating_add(DAY);
             }
         }
         raw.sort_by_key(|(p, e)| (*p, e.start));
