@@ -127,6 +127,12 @@ fn candidates() -> Vec<(&'static str, DetectorKind)> {
             "Q_if_half_loda",
             ens(forest_first(true), ZScore, FirstHalf, Mean),
         ),
+        // fourth round, the member chosen per data set without labels by its Mass-Volume
+        // criterion (see BENCHMARKS.md, "Round 4"; screened in Python before it was built)
+        (
+            "R_mass_volume",
+            ens(forest_first(false), ZScore, Weighting::MassVolume, Mean),
+        ),
     ]
 }
 

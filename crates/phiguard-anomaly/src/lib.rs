@@ -23,6 +23,7 @@ mod hbos;
 mod iforest;
 mod knn;
 mod loda;
+mod massvolume;
 mod matrix;
 pub mod metrics;
 mod pca;
