@@ -172,6 +172,8 @@ pub enum Detail {
         /// Opened from a workstation used for that department's patients, which the user's
         /// usual ones are not (a night on another ward, a consult at the bedside).
         at_department: bool,
+        /// The link is the review window of a stay the patient died in.
+        death_review: bool,
     },
     /// Local time and the user's share of accesses in that hour.
     Time {
@@ -673,6 +675,7 @@ impl Monitor {
             dept: None,
             emergency: false,
             days_since_last: None,
+            death_review: false,
         };
         if let Some(p) = patient {
             link = static_link(&self.world, staff, dept, p, t, &self.windows);
@@ -706,6 +709,7 @@ impl Monitor {
                     dept: link.dept.map(|d| self.world.dept_name(d).to_owned()),
                     days_since_last: link.days_since_last,
                     at_department: evidence_of_link.at_department,
+                    death_review: link.death_review,
                 },
             });
             if let Some(look) = continued {

@@ -15,21 +15,44 @@ pub fn sentence(a: &Assessment) -> String {
         .collect();
     named.sort_by(|x, y| y.bits.total_cmp(&x.bits));
     let parts = distinct_phrases(named);
+    let has = |f: fn(&Detail) -> bool| a.evidence.iter().any(|e| f(&e.detail));
+    let at_department = has(|d| {
+        matches!(
+            d,
+            Detail::Relation {
+                at_department: true,
+                ..
+            }
+        )
+    });
+    // A stay the patient died in keeps its team and department linked for the death's review
+    // (see `MonitorConfig::death_review_secs`): said whether or not the access alerts, since
+    // the deceased flag is named on it either way.
+    let death_review = has(|d| {
+        matches!(
+            d,
+            Detail::Relation {
+                death_review: true,
+                ..
+            }
+        )
+    })
+    .then_some(match a.relation {
+        Some(Relation::CareRecent) => {
+            "The patient died during a stay the user cared for, which stays linked to its care team for the death's review."
+        }
+        _ => {
+            "The patient died during a stay with the user's department, which stays linked to the department for the death's review."
+        }
+    });
     let mut s = if parts.is_empty() {
         // Who the patient is to the user stays a fact worth stating when the access is
         // routine (a nurse meeting herself in her own ward's census, a neighbour on the ward):
         // it is what a privacy officer or the patient asks about.
         let facts = distinct_phrases(a.evidence.iter().filter(|e| e.reason.is_identity()));
-        let at_department = a.evidence.iter().any(|e| {
-            matches!(
-                e.detail,
-                Detail::Relation {
-                    at_department: true,
-                    ..
-                }
-            )
-        });
-        let base = if at_department {
+        let base = if let Some(review) = death_review {
+            format!("Routine. {review}")
+        } else if at_department {
             format!(
                 "{} Opened from a workstation the patient's treating department uses.",
                 routine(a.relation)
@@ -45,10 +68,15 @@ pub fn sentence(a: &Assessment) -> String {
     } else {
         let body = parts.join("; ");
         let mut chars = body.chars();
-        match chars.next() {
+        let mut s = match chars.next() {
             Some(c) => c.to_uppercase().collect::<String>() + chars.as_str() + ".",
             None => String::new(),
+        };
+        if let Some(review) = death_review {
+            s.push(' ');
+            s.push_str(review);
         }
+        s
     };
     if a.alert {
         s.push_str(&format!(
@@ -232,5 +260,70 @@ fn relation_phrase(rel: Relation, dept: Option<&str>, days: Option<i64>) -> Stri
             "no encounter, care-team, department or earlier-access link to the patient".to_owned()
         }
         _ => "this kind of link to the patient is unusual for this user's role".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Hypothesis;
+
+    fn routine_review(relation: Relation, death_review: bool, named: bool) -> String {
+        let a = Assessment {
+            score: 1.0,
+            alert: false,
+            learning: false,
+            reasons: if named {
+                vec![Reason::Deceased]
+            } else {
+                Vec::new()
+            },
+            evidence: vec![
+                Evidence {
+                    reason: Reason::NoRelationship,
+                    hypothesis: Hypothesis::Insider,
+                    bits: -3.0,
+                    detail: Detail::Relation {
+                        relation,
+                        dept: Some("Cardiology".into()),
+                        days_since_last: Some(60),
+                        at_department: false,
+                        death_review,
+                    },
+                },
+                Evidence {
+                    reason: Reason::Deceased,
+                    hypothesis: Hypothesis::Insider,
+                    bits: 3.0,
+                    detail: Detail::DeceasedDays(60),
+                },
+            ],
+            relation: Some(relation),
+            out_of_order: false,
+        };
+        a.explanation()
+    }
+
+    #[test]
+    fn a_death_review_says_so() {
+        // Routine (nothing named): the review is the explanation.
+        assert_eq!(
+            routine_review(Relation::DeptRecent, true, false),
+            "Routine. The patient died during a stay with the user's department, which stays linked to the department for the death's review. Also: the patient died 60 days before this access."
+        );
+        assert!(
+            routine_review(Relation::CareRecent, true, false).contains("a stay the user cared for")
+        );
+        assert!(routine_review(Relation::DeptRecent, false, false)
+            .starts_with("Routine: the user's department treated the patient recently."));
+        // The deceased flag named (the usual case): the review follows it.
+        assert_eq!(
+            routine_review(Relation::DeptRecent, true, true),
+            "The patient died 60 days before this access. The patient died during a stay with the user's department, which stays linked to the department for the death's review."
+        );
+        assert_eq!(
+            routine_review(Relation::DeptRecent, false, true),
+            "The patient died 60 days before this access."
+        );
     }
 }

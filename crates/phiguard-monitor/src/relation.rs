@@ -145,6 +145,9 @@ pub struct StaticLink {
     pub emergency: bool,
     /// Days since the end of the latest finished episode (for explanations).
     pub days_since_last: Option<i64>,
+    /// The rung holds only because the patient died in that episode and its review window
+    /// (`death_review_secs`) is still open (for explanations).
+    pub death_review: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -190,6 +193,7 @@ pub fn static_link(
     let mut best_dept = None;
     let mut emergency = false;
     let mut days_since_last: Option<i64> = None;
+    let mut death_review = false;
     for e in world.episodes_of(patient) {
         let ph = phase(e, t, w);
         if ph == Phase::Future {
@@ -210,15 +214,11 @@ pub fn static_link(
         // The care team and department of the stay in which the patient died keep a reason to
         // open the record for a while after any stay's "recent" window: mortality and morbidity
         // review, the death audit, the coroner's and the family's questions.
-        let ph = if ph == Phase::Past
+        let review = ph == Phase::Past
             && e.death
             && (on_team || same_dept)
-            && t <= e.end.saturating_add(w.death_review_secs)
-        {
-            Phase::Recent
-        } else {
-            ph
-        };
+            && t <= e.end.saturating_add(w.death_review_secs);
+        let ph = if review { Phase::Recent } else { ph };
         let rung = match (ph, on_team, same_dept) {
             (Phase::Starting | Phase::Current, true, _) => Relation::CareCurrent,
             (Phase::Recent, true, _) => Relation::CareRecent,
@@ -234,6 +234,7 @@ pub fn static_link(
         if rung < best || (rung == best && best_dept.is_none()) {
             best = rung;
             best_dept = e.dept;
+            death_review = review;
         }
     }
     StaticLink {
@@ -241,6 +242,7 @@ pub fn static_link(
         dept: best_dept,
         emergency,
         days_since_last,
+        death_review,
     }
 }
 
@@ -330,6 +332,19 @@ mod tests {
         // (90 days) ends; another department's staff see a former patient.
         assert_eq!(link(&dead, 0, 70), Relation::CareRecent);
         assert_eq!(link(&dead, 1, 70), Relation::DeptRecent);
+        let review = |days: i64| {
+            static_link(
+                &dead,
+                Some(1),
+                dead.staff[1].dept,
+                0,
+                end + days * DAY,
+                &win,
+            )
+            .death_review
+        };
+        assert!(review(70));
+        assert!(!review(30));
         assert_eq!(link(&dead, 2, 70), Relation::Past);
         assert_eq!(link(&dead, 0, 100), Relation::CarePast);
         assert_eq!(link(&dead, 1, 100), Relation::Past);

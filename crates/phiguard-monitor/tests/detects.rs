@@ -851,6 +851,38 @@ fn no_one_is_under_care_after_they_died() {
     assert!(a.alert && a.reasons.contains(&Reason::Deceased), "{a:?}");
 }
 
+#[test]
+fn the_department_a_patient_died_in_reviews_the_death_weeks_later() {
+    // p-died died on 2026-01-20 at the end of a cardiology stay (doc2 on its team). On 12
+    // March, 51 days later (past any stay's 45 recent days), the cardiology nurse opens the
+    // record: her department's mortality review, not a stranger's chart.
+    let mut ctx = context();
+    ctx.patients.push(parse_patient(r#"{"resourceType":"Patient","id":"p-died","name":[{"family":"Late","given":["Lee"]}],"deceasedDateTime":"2026-01-20T06:00:00Z"}"#).unwrap());
+    ctx.encounters.push(parse_encounter(r#"{"resourceType":"Encounter","id":"ed1","class":{"code":"IMP"},"subject":{"reference":"Patient/p-died"},"participant":[{"individual":{"reference":"Practitioner/d2"}}],"period":{"start":"2026-01-10T00:00:00Z","end":"2026-01-20T06:00:00Z"},"serviceProvider":{"reference":"Organization/card"}}"#).unwrap());
+    let review = nurse_after_ten_days(&ctx, MonitorConfig::default(), "p-died");
+    let closed = nurse_after_ten_days(
+        &ctx,
+        MonitorConfig {
+            death_review_secs: 0,
+            ..MonitorConfig::default()
+        },
+        "p-died",
+    );
+    use phiguard_monitor::relation::Relation;
+    assert_eq!(review.relation, Some(Relation::DeptRecent), "{review:?}");
+    assert_eq!(closed.relation, Some(Relation::Past), "{closed:?}");
+    // Without the review window the access is an unlinked read of the long dead (12.3 bits,
+    // alerting); with it, the department's link takes 2.7 bits off and it stays quiet.
+    assert!(
+        review.score + 2.0 < closed.score && !review.alert && closed.alert,
+        "review {} vs closed window {}",
+        review.score,
+        closed.score
+    );
+    // The deceased flag still counts and is still named.
+    assert!(bits_of(&review, Reason::Deceased).is_some(), "{review:?}");
+}
+
 /// The hand-built hospital plus `n` patients nobody is linked to (`u0`, `u1`, ...).
 fn context_with_unlinked(n: usize) -> Context {
     let mut ctx = context();
