@@ -55,7 +55,8 @@ pub struct MonitorConfig {
     /// open the record this long after the death, longer than any stay's "recent" window:
     /// mortality and morbidity review, the death audit, the coroner's and the family's
     /// questions come weeks to months later. Default 90 days (a quarter: hospitals review
-    /// their deaths and report the reviews quarterly). Other staff are judged as after any stay.
+    /// their deaths and report the reviews quarterly); within it, how long ago the patient died
+    /// is no evidence for that team and department. Other staff are judged as after any stay.
     pub death_review_secs: i64,
     /// Random (user, patient, time) samples used to learn what a relationship-blind access
     /// looks like in this hospital.

@@ -729,6 +729,7 @@ impl Monitor {
                 dept,
                 p,
                 t,
+                link.death_review,
                 &mut flags,
                 &mut evidence,
             );
@@ -1028,6 +1029,7 @@ impl Monitor {
         dept: Option<u16>,
         p: u32,
         t: i64,
+        death_review: bool,
         flags: &mut [bool; FLAGS],
         evidence: &mut Vec<Evidence>,
     ) {
@@ -1097,9 +1099,13 @@ impl Monitor {
                 } else {
                     (t - died) / DAY
                 };
-                // Longer after death is stranger: +1 bit per doubling beyond the grace period.
+                // Longer after death is stranger: +1 bit per doubling beyond the grace period,
+                // except to the team and department of the stay the patient died in while the
+                // death's review is open (its reviews come at any time in that window).
                 let grace_days = (self.config.deceased_grace_secs / DAY).max(1) as f64;
-                let extra = if days > 0 {
+                let extra = if death_review {
+                    0.0
+                } else if days > 0 {
                     (days as f64 / grace_days).log2().clamp(0.0, 4.0)
                 } else {
                     2.0

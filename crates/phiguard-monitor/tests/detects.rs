@@ -883,6 +883,34 @@ fn the_department_a_patient_died_in_reviews_the_death_weeks_later() {
     assert!(bits_of(&review, Reason::Deceased).is_some(), "{review:?}");
 }
 
+/// The deceased flag's bits when the cardiology nurse opens, on 12 March, the record of a
+/// patient who died at the end of a cardiology stay on `died` (an RFC 3339 instant).
+fn deceased_bits_of_review(died: &str, config: MonitorConfig) -> f64 {
+    let mut ctx = context();
+    ctx.patients.push(parse_patient(&format!(r#"{{"resourceType":"Patient","id":"p-died","name":[{{"family":"Late","given":["Lee"]}}],"deceasedDateTime":"{died}"}}"#)).unwrap());
+    ctx.encounters.push(parse_encounter(&format!(r#"{{"resourceType":"Encounter","id":"ed1","class":{{"code":"IMP"}},"subject":{{"reference":"Patient/p-died"}},"participant":[{{"individual":{{"reference":"Practitioner/d2"}}}}],"period":{{"start":"2025-12-01T00:00:00Z","end":"{died}"}},"serviceProvider":{{"reference":"Organization/card"}}}}"#)).unwrap());
+    let a = nurse_after_ten_days(&ctx, config, "p-died");
+    bits_of(&a, Reason::Deceased).unwrap()
+}
+
+#[test]
+fn a_deaths_review_may_come_at_any_time_in_its_window() {
+    // Outside a review, a record opened longer after the death is stranger (one bit per
+    // doubling past the grace period); the department's review of the death comes at any time
+    // in its window, so 51 and 80 days after the death weigh the same.
+    let review = MonitorConfig::default();
+    let at51 = deceased_bits_of_review("2026-01-20T06:00:00Z", review.clone());
+    let at80 = deceased_bits_of_review("2025-12-22T06:00:00Z", review);
+    assert!((at51 - at80).abs() < 1e-9, "{at51} vs {at80}");
+    let closed = MonitorConfig {
+        death_review_secs: 0,
+        ..MonitorConfig::default()
+    };
+    let at51 = deceased_bits_of_review("2026-01-20T06:00:00Z", closed.clone());
+    let at80 = deceased_bits_of_review("2025-12-22T06:00:00Z", closed);
+    assert!(at80 > at51 + 0.5, "{at51} vs {at80}");
+}
+
 /// The hand-built hospital plus `n` patients nobody is linked to (`u0`, `u1`, ...).
 fn context_with_unlinked(n: usize) -> Context {
     let mut ctx = context();
