@@ -5,8 +5,12 @@ For each csv (x0..x{d-1},y) and seed: stratified 70/30 split, fit each member on
 part without labels, compute EM and MV of each member's scoring function on the training part
 (feature sub-sampling when d > 8, as Goix 2016 does), pick the best member by each criterion,
 report test AUC-ROC of every member, of the mean-z ensemble, of each selection and of the oracle.
+The screening of round 4 in ../BENCHMARKS.md.
+
+Usage: python3 -m venv V && V/bin/pip install scikit-learn pandas pyod
+       V/bin/python emmv_selection.py DATA.csv...
 """
-import sys, time
+import sys
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
@@ -19,7 +23,7 @@ from pyod.models.pca import PCA as PPCA
 N_GEN = 20000
 ALPHA = np.arange(0.9, 0.999, 0.001)
 MAX_F = 5
-N_SUB = int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[1] == "--sub" else 20
+N_SUB = 20
 files = [a for a in sys.argv[1:] if a.endswith(".csv")]
 
 
