@@ -145,8 +145,9 @@ pub struct StaticLink {
     pub emergency: bool,
     /// Days since the end of the latest finished episode (for explanations).
     pub days_since_last: Option<i64>,
-    /// The rung holds only because the patient died in that episode and its review window
-    /// (`death_review_secs`) is still open (for explanations).
+    /// The rung is the link of a stay the patient died in, to its care team or department,
+    /// while the death's review window (`death_review_secs`) is open: the time since the death
+    /// is then no evidence, and the explanation says so.
     pub death_review: bool,
 }
 
@@ -214,11 +215,17 @@ pub fn static_link(
         // The care team and department of the stay in which the patient died keep a reason to
         // open the record for a while after any stay's "recent" window: mortality and morbidity
         // review, the death audit, the coroner's and the family's questions.
-        let review = ph == Phase::Past
+        // Within the review window, how long ago the patient died says nothing either (see
+        // `death_review` below).
+        let review = matches!(ph, Phase::Recent | Phase::Past)
             && e.death
             && (on_team || same_dept)
             && t <= e.end.saturating_add(w.death_review_secs);
-        let ph = if review { Phase::Recent } else { ph };
+        let ph = if review && ph == Phase::Past {
+            Phase::Recent
+        } else {
+            ph
+        };
         let rung = match (ph, on_team, same_dept) {
             (Phase::Starting | Phase::Current, true, _) => Relation::CareCurrent,
             (Phase::Recent, true, _) => Relation::CareRecent,
@@ -235,6 +242,8 @@ pub fn static_link(
             best = rung;
             best_dept = e.dept;
             death_review = review;
+        } else if rung == best {
+            death_review |= review;
         }
     }
     StaticLink {
@@ -344,7 +353,19 @@ mod tests {
             .death_review
         };
         assert!(review(70));
-        assert!(!review(30));
+        assert!(review(30));
+        assert!(!review(100));
+        assert!(
+            !static_link(
+                &alive,
+                Some(1),
+                alive.staff[1].dept,
+                0,
+                end + 30 * DAY,
+                &win
+            )
+            .death_review
+        );
         assert_eq!(link(&dead, 2, 70), Relation::Past);
         assert_eq!(link(&dead, 0, 100), Relation::CarePast);
         assert_eq!(link(&dead, 1, 100), Relation::Past);
