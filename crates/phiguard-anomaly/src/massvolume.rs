@@ -59,40 +59,54 @@ pub(crate) fn mv_area(normal_x: &[f64], normal_u: &[f64], volume: f64) -> f64 {
     area
 }
 
-/// The Mass-Volume criterion of a fitted detector on `rows` (scored for the mass) and uniform
-/// points in `rows`' bounding box (features constant in `rows` are held at their value).
-fn criterion(
-    model: &dyn Detector,
-    rows: &Matrix,
-    rng: &mut ChaCha8Rng,
-) -> Result<f64, AnomalyError> {
-    let d = rows.cols();
-    let mut lo = vec![f64::INFINITY; d];
-    let mut hi = vec![f64::NEG_INFINITY; d];
-    for i in 0..rows.rows() {
-        for (j, v) in rows.row(i).iter().enumerate() {
-            if let (Some(l), Some(h)) = (lo.get_mut(j), hi.get_mut(j)) {
-                *l = l.min(*v);
-                *h = h.max(*v);
+/// The volume estimate shared by every member on one set of rows: the rows' bounding box and
+/// uniform points in it (features constant in the rows are held at their value).
+struct Probe {
+    volume: f64,
+    uniform: Matrix,
+}
+
+impl Probe {
+    fn new(rows: &Matrix, rng: &mut ChaCha8Rng) -> Result<Probe, AnomalyError> {
+        let d = rows.cols();
+        let mut lo = vec![f64::INFINITY; d];
+        let mut hi = vec![f64::NEG_INFINITY; d];
+        for i in 0..rows.rows() {
+            for (j, v) in rows.row(i).iter().enumerate() {
+                if let (Some(l), Some(h)) = (lo.get_mut(j), hi.get_mut(j)) {
+                    *l = l.min(*v);
+                    *h = h.max(*v);
+                }
             }
         }
-    }
-    let volume: f64 = lo
-        .iter()
-        .zip(&hi)
-        .map(|(l, h)| h - l)
-        .filter(|w| *w > 0.0)
-        .product();
-    let mut data = Vec::with_capacity(MV_UNIFORM_POINTS * d);
-    for _ in 0..MV_UNIFORM_POINTS {
-        for (l, h) in lo.iter().zip(&hi) {
-            data.push(if h > l { rng.gen_range(*l..*h) } else { *l });
+        let volume: f64 = lo
+            .iter()
+            .zip(&hi)
+            .map(|(l, h)| h - l)
+            .filter(|w| *w > 0.0)
+            .product();
+        let mut data = Vec::with_capacity(MV_UNIFORM_POINTS * d);
+        for _ in 0..MV_UNIFORM_POINTS {
+            for (l, h) in lo.iter().zip(&hi) {
+                data.push(if h > l { rng.gen_range(*l..*h) } else { *l });
+            }
         }
+        Ok(Probe {
+            volume,
+            uniform: Matrix::new(MV_UNIFORM_POINTS, d, data)?,
+        })
     }
-    let uniform = Matrix::new(MV_UNIFORM_POINTS, d, data)?;
-    let normal_x: Vec<f64> = model.score(rows)?.into_iter().map(|s| -s).collect();
-    let normal_u: Vec<f64> = model.score(&uniform)?.into_iter().map(|s| -s).collect();
-    Ok(mv_area(&normal_x, &normal_u, volume))
+
+    /// The Mass-Volume criterion of a detector fitted on `rows` (scored for the mass).
+    fn criterion(&self, model: &dyn Detector, rows: &Matrix) -> Result<f64, AnomalyError> {
+        let normal_x: Vec<f64> = model.score(rows)?.into_iter().map(|s| -s).collect();
+        let normal_u: Vec<f64> = model
+            .score(&self.uniform)?
+            .into_iter()
+            .map(|s| -s)
+            .collect();
+        Ok(mv_area(&normal_x, &normal_u, self.volume))
+    }
 }
 
 /// Columns `cols` of `x`.
@@ -117,24 +131,23 @@ pub(crate) fn mass_volume_weights(
     let d = x.cols();
     let mut crit = vec![0.0; kinds.len()];
     if d <= MV_MAX_DIRECT_FEATURES {
+        let probe = Probe::new(x, &mut rng)?;
         for (c, m) in crit.iter_mut().zip(fitted) {
-            // The same uniform points for every member: reseed per member.
-            let mut r = rng.clone();
-            *c = criterion(*m, x, &mut r)?;
+            *c = probe.criterion(*m, x)?;
         }
     } else {
         for _ in 0..MV_SUBSETS {
             let mut cols: Vec<usize> = sample(&mut rng, d, MV_SUBSET_FEATURES).into_vec();
             cols.sort_unstable();
             let sub_x = columns(x, &cols)?;
-            let points_rng = rng.clone();
+            // The points come from a copy of the stream, which then moves on by one draw: the
+            // next subset's columns do not depend on how many points were drawn.
+            let probe = Probe::new(&sub_x, &mut rng.clone())?;
+            let _: u64 = rng.gen();
             for (c, kind) in crit.iter_mut().zip(kinds) {
                 let model = kind.fit(&sub_x)?;
-                let mut r = points_rng.clone();
-                *c += criterion(&model, &sub_x, &mut r)? / MV_SUBSETS as f64;
+                *c += probe.criterion(&model, &sub_x)? / MV_SUBSETS as f64;
             }
-            // Advance the stream past this subset's uniform points.
-            let _: u64 = rng.gen();
         }
     }
     let best = crit
