@@ -15,29 +15,23 @@ pub fn sentence(a: &Assessment) -> String {
         .collect();
     named.sort_by(|x, y| y.bits.total_cmp(&x.bits));
     let parts = distinct_phrases(named);
-    let has = |f: fn(&Detail) -> bool| a.evidence.iter().any(|e| f(&e.detail));
-    let at_department = has(|d| {
-        matches!(
-            d,
+    // The link's facts beyond its rung (the one relationship component of the access).
+    let (at_department, death_review) = a
+        .evidence
+        .iter()
+        .find_map(|e| match e.detail {
             Detail::Relation {
-                at_department: true,
+                at_department,
+                death_review,
                 ..
-            }
-        )
-    });
+            } => Some((at_department, death_review)),
+            _ => None,
+        })
+        .unwrap_or((false, false));
     // A stay the patient died in keeps its team and department linked for the death's review
     // (see `MonitorConfig::death_review_secs`): said whether or not the access alerts, since
     // the deceased flag is named on it either way.
-    let death_review = has(|d| {
-        matches!(
-            d,
-            Detail::Relation {
-                death_review: true,
-                ..
-            }
-        )
-    })
-    .then_some(match a.relation {
+    let death_review = death_review.then_some(match a.relation {
         Some(Relation::CareRecent) => {
             "The patient died during a stay the user cared for, which stays linked to its care team for the death's review."
         }

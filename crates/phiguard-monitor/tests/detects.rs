@@ -851,14 +851,21 @@ fn no_one_is_under_care_after_they_died() {
     assert!(a.alert && a.reasons.contains(&Reason::Deceased), "{a:?}");
 }
 
+/// The hand-built hospital plus `p-died`, who died at the end (`died`, RFC 3339) of a
+/// cardiology stay that began at `start`, with doc2 on its care team.
+fn context_with_death(start: &str, died: &str) -> Context {
+    let mut ctx = context();
+    ctx.patients.push(parse_patient(&format!(r#"{{"resourceType":"Patient","id":"p-died","name":[{{"family":"Late","given":["Lee"]}}],"deceasedDateTime":"{died}"}}"#)).unwrap());
+    ctx.encounters.push(parse_encounter(&format!(r#"{{"resourceType":"Encounter","id":"ed1","class":{{"code":"IMP"}},"subject":{{"reference":"Patient/p-died"}},"participant":[{{"individual":{{"reference":"Practitioner/d2"}}}}],"period":{{"start":"{start}","end":"{died}"}},"serviceProvider":{{"reference":"Organization/card"}}}}"#)).unwrap());
+    ctx
+}
+
 #[test]
 fn the_department_a_patient_died_in_reviews_the_death_weeks_later() {
     // p-died died on 2026-01-20 at the end of a cardiology stay (doc2 on its team). On 12
     // March, 51 days later (past any stay's 45 recent days), the cardiology nurse opens the
     // record: her department's mortality review, not a stranger's chart.
-    let mut ctx = context();
-    ctx.patients.push(parse_patient(r#"{"resourceType":"Patient","id":"p-died","name":[{"family":"Late","given":["Lee"]}],"deceasedDateTime":"2026-01-20T06:00:00Z"}"#).unwrap());
-    ctx.encounters.push(parse_encounter(r#"{"resourceType":"Encounter","id":"ed1","class":{"code":"IMP"},"subject":{"reference":"Patient/p-died"},"participant":[{"individual":{"reference":"Practitioner/d2"}}],"period":{"start":"2026-01-10T00:00:00Z","end":"2026-01-20T06:00:00Z"},"serviceProvider":{"reference":"Organization/card"}}"#).unwrap());
+    let ctx = context_with_death("2026-01-10T00:00:00Z", "2026-01-20T06:00:00Z");
     let review = nurse_after_ten_days(&ctx, MonitorConfig::default(), "p-died");
     let closed = nurse_after_ten_days(
         &ctx,
@@ -886,9 +893,7 @@ fn the_department_a_patient_died_in_reviews_the_death_weeks_later() {
 /// The deceased flag's bits when the cardiology nurse opens, on 12 March, the record of a
 /// patient who died at the end of a cardiology stay on `died` (an RFC 3339 instant).
 fn deceased_bits_of_review(died: &str, config: MonitorConfig) -> f64 {
-    let mut ctx = context();
-    ctx.patients.push(parse_patient(&format!(r#"{{"resourceType":"Patient","id":"p-died","name":[{{"family":"Late","given":["Lee"]}}],"deceasedDateTime":"{died}"}}"#)).unwrap());
-    ctx.encounters.push(parse_encounter(&format!(r#"{{"resourceType":"Encounter","id":"ed1","class":{{"code":"IMP"}},"subject":{{"reference":"Patient/p-died"}},"participant":[{{"individual":{{"reference":"Practitioner/d2"}}}}],"period":{{"start":"2025-12-01T00:00:00Z","end":"{died}"}},"serviceProvider":{{"reference":"Organization/card"}}}}"#)).unwrap());
+    let ctx = context_with_death("2025-12-01T00:00:00Z", died);
     let a = nurse_after_ten_days(&ctx, config, "p-died");
     bits_of(&a, Reason::Deceased).unwrap()
 }
