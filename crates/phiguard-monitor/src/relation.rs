@@ -238,11 +238,16 @@ pub fn static_link(
             (Phase::Past, false, _) => Relation::Past,
             (Phase::Future, _, _) => Relation::None,
         };
-        if rung < best || (rung == best && best_dept.is_none()) {
+        // A stay of the same rung with a department names the link's department; the death's
+        // review holds if any stay of the best rung gives it.
+        if rung < best {
             best = rung;
             best_dept = e.dept;
             death_review = review;
         } else if rung == best {
+            if best_dept.is_none() {
+                best_dept = e.dept;
+            }
             death_review |= review;
         }
     }
@@ -260,7 +265,7 @@ mod tests {
     use super::*;
     use crate::world::World;
     use phiguard_fhir::context::{
-        parse_encounter, parse_patient, parse_practitioner, parse_role, Context,
+        parse_care_team, parse_encounter, parse_patient, parse_practitioner, parse_role, Context,
     };
 
     fn world() -> World {
@@ -372,6 +377,37 @@ mod tests {
         // A stay the patient survived gets no such extension.
         assert_eq!(link(&alive, 0, 70), Relation::CarePast);
         assert_eq!(link(&alive, 1, 70), Relation::Past);
+    }
+
+    #[test]
+    fn a_death_review_holds_when_another_stay_gives_the_same_rung() {
+        // p1 died on 2026-03-05 at the end of a care team's work (no department) with d1 on it;
+        // d1 had also treated p1 in cardiology from 02-20 to 02-25, a stay p1 survived. Ten
+        // days after the death both are "recent, on the team": the link names cardiology and
+        // keeps the death's review, whichever stay comes first.
+        let mut ctx = Context::default();
+        let mut d1 = parse_practitioner(
+            r#"{"resourceType":"Practitioner","id":"d1","identifier":[{"value":"d1"}]}"#,
+        )
+        .unwrap();
+        let (_, role) = parse_role(r#"{"resourceType":"PractitionerRole","practitioner":{"reference":"Practitioner/d1"},"organization":{"reference":"Organization/card"}}"#).unwrap();
+        d1.roles.push(role);
+        ctx.practitioners.push(d1);
+        ctx.patients.push(
+            parse_patient(
+                r#"{"resourceType":"Patient","id":"p1","deceasedDateTime":"2026-03-05T00:00:00Z"}"#,
+            )
+            .unwrap(),
+        );
+        ctx.care_teams.push(parse_care_team(r#"{"resourceType":"CareTeam","id":"c1","subject":{"reference":"Patient/p1"},"participant":[{"member":{"reference":"Practitioner/d1"}}],"period":{"start":"2026-02-15T00:00:00Z","end":"2026-03-05T00:00:00Z"}}"#).unwrap());
+        ctx.encounters.push(parse_encounter(r#"{"resourceType":"Encounter","id":"e1","class":{"code":"IMP"},"subject":{"reference":"Patient/p1"},"participant":[{"individual":{"reference":"Practitioner/d1"}}],"period":{"start":"2026-02-20T00:00:00Z","end":"2026-02-25T00:00:00Z"},"serviceProvider":{"reference":"Organization/card"}}"#).unwrap());
+        let w = World::new(&ctx);
+        let death = 1_772_323_200 + 4 * DAY; // 2026-03-05
+        let dept = w.staff[0].dept;
+        let link = static_link(&w, Some(0), dept, 0, death + 10 * DAY, &Windows::default());
+        assert_eq!(link.relation, Relation::CareRecent);
+        assert_eq!(link.dept, dept);
+        assert!(link.death_review);
     }
 
     #[test]
