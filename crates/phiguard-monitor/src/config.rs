@@ -114,6 +114,14 @@ pub struct MonitorConfig {
     /// another department: whether this place is one the hospital's legitimate work uses for
     /// that department's patients (see the engine's `place_bits`). Default on.
     pub place_evidence: bool,
+    /// Whether who opened the patient's record recently counts as evidence about an access
+    /// on a weak rung (another department's patient, colleagues' work, a former patient, no
+    /// link): legitimate work follows the people the user works with, a snooper's pick does
+    /// not (see `collab.rs`). Default on.
+    pub collaborator_evidence: bool,
+    /// How close in time two users' accesses to a patient must be to count as working on it
+    /// together, and how far back the patient's recent users are looked at. Default 7 days.
+    pub collaborator_window_secs: i64,
 }
 
 impl Default for MonitorConfig {
@@ -147,6 +155,8 @@ impl Default for MonitorConfig {
             off_hours_end: 8,
             off_hours_weekends: true,
             place_evidence: true,
+            collaborator_evidence: true,
+            collaborator_window_secs: 7 * 86_400,
         }
     }
 }

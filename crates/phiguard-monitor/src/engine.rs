@@ -17,6 +17,7 @@ use std::collections::VecDeque;
 use phiguard_fhir::{AccessEvent, AddressKind, Context};
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use crate::collab::Collaborators;
 use crate::config::MonitorConfig;
 use crate::explain;
 use crate::exposure::{self, Exposures};
@@ -174,6 +175,10 @@ pub enum Detail {
         at_department: bool,
         /// The link is the review window of a stay the patient died in.
         death_review: bool,
+        /// Whether someone the user works with opened the record in the collaborator window,
+        /// where that counted by at least half a bit (for the access when they had, against it
+        /// when nobody had; see `collab.rs`).
+        collaborators: Option<bool>,
     },
     /// Local time and the user's share of accesses in that hour.
     Time {
@@ -394,6 +399,12 @@ pub struct Monitor {
     /// serves that department, and all of them.
     place_served: Vec<[f64; 2]>,
     place_served_hospital: [f64; 2],
+    /// Who works with whom, and what legitimate and blind accesses find (see `collab.rs`).
+    collab: Collaborators,
+    /// Draws the relationship-blind samples of the collaborator evidence.
+    collab_rng: SplitMix,
+    /// Patients known from the context (the blind samples' pool).
+    known_list: Vec<u32>,
 }
 
 /// Per flag, the share of the hospital's known patients that carry it: the rate at which
@@ -499,6 +510,10 @@ struct LinkEvidence {
     /// The access came from a place that serves the patient's department, which the user's
     /// usual places do not, and that spoke for it (see [`Monitor::place_bits`]).
     at_department: bool,
+    /// The rung class and collaboration level, where the collaborator evidence applies.
+    collab: Option<(usize, usize)>,
+    /// The collaborator evidence's bits (in `bits`).
+    collab_bits: f64,
 }
 
 /// One user's look at one patient nothing links them to: the accesses of one sitting.
@@ -576,6 +591,15 @@ impl Monitor {
             place_depts_today: FxHashMap::default(),
             place_served: Vec::new(),
             place_served_hospital: [0.0; 2],
+            collab: Collaborators::new(config.collaborator_window_secs, COLLAB_CLASSES),
+            collab_rng: SplitMix(0x00c0_11ab_0a7e),
+            known_list: world
+                .patients
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.known)
+                .filter_map(|(i, _)| u32::try_from(i).ok())
+                .collect(),
             windows,
             world,
             config,
@@ -597,7 +621,7 @@ impl Monitor {
         (
             self.users.len(),
             self.world.patients.len(),
-            self.prior_access.len() + self.team_access.len(),
+            self.prior_access.len() + self.team_access.len() + self.collab.pairs(),
         )
     }
 
@@ -710,6 +734,11 @@ impl Monitor {
                     days_since_last: link.days_since_last,
                     at_department: evidence_of_link.at_department,
                     death_review: link.death_review,
+                    collaborators: match evidence_of_link.collab_bits {
+                        b if b <= -COLLAB_NAMED_BITS => Some(true),
+                        b if b >= COLLAB_NAMED_BITS => Some(false),
+                        _ => None,
+                    },
                 },
             });
             if let Some(look) = continued {
@@ -947,6 +976,10 @@ impl Monitor {
         }
         if learn {
             let legit_weight = self.legit_weight(score);
+            let collab = look.as_ref().and_then(|(_, _, e)| e.collab);
+            if self.config.collaborator_evidence {
+                self.sample_blind_collab(uid, staff, dept, t);
+            }
             if let Some((k, continued, link_evidence)) = look {
                 // A sitting that began on an access with anything suspicious about it (an
                 // unexplained link, or who the patient is, or what was read) is one look: its
@@ -977,6 +1010,7 @@ impl Monitor {
                     place,
                     place_serves,
                     look_items,
+                    collab,
                     activity: patient.map(|_| activity),
                     legit_weight,
                     // A flag's own legitimate rate is learned from its accesses as judged
@@ -1252,12 +1286,52 @@ impl Monitor {
         let observation = self.place_observation(uid, rel, link.dept, place);
         let place_bits = self.place_bits(uid, group, observation);
         let serves = observation.map(|(serves, _)| serves);
+        let collab = self.collab_observation(uid, p, t, rel);
+        let collab_bits = collab.map_or(0.0, |(c, l)| self.collab.bits(c, l));
         LinkEvidence {
             relation: rel,
-            bits: log2(p_insider / p_legit).clamp(-8.0, ceiling) + reach + place_bits,
-            blind_bits: log2(p_null / p_legit).clamp(-8.0, ceiling) + reach + place_bits,
+            bits: log2(p_insider / p_legit).clamp(-8.0, ceiling) + reach + place_bits + collab_bits,
+            blind_bits: log2(p_null / p_legit).clamp(-8.0, ceiling)
+                + reach
+                + place_bits
+                + collab_bits,
             place_serves: serves,
             at_department: serves == Some(true) && place_bits < 0.0,
+            collab,
+            collab_bits,
+        }
+    }
+
+    /// The rung class and collaboration level of an access by `uid` to `p` at `t` on rung
+    /// `rel`, where the collaborator evidence applies (see `collab.rs`).
+    fn collab_observation(
+        &self,
+        uid: u32,
+        p: u32,
+        t: i64,
+        rel: Relation,
+    ) -> Option<(usize, usize)> {
+        if !self.config.collaborator_evidence {
+            return None;
+        }
+        let class = collab_class(rel)?;
+        Some((class, self.collab.level(uid, p, t)))
+    }
+
+    /// Draws one relationship-blind sample for the collaborator evidence: a random patient,
+    /// its rung for this user now, and the collaboration the user would find there.
+    fn sample_blind_collab(&mut self, uid: u32, staff: Option<u32>, dept: Option<u16>, t: i64) {
+        if self.known_list.is_empty() {
+            return;
+        }
+        let i = usize::try_from(self.collab_rng.next() % self.known_list.len() as u64).unwrap_or(0);
+        let Some(&p) = self.known_list.get(i) else {
+            return;
+        };
+        let link = static_link(&self.world, staff, dept, p, t, &self.windows);
+        let rel = self.stream_relation(uid, dept, p, t, link.relation);
+        if let Some((class, level)) = self.collab_observation(uid, p, t, rel) {
+            self.collab.learn_blind(class, level);
         }
     }
 
@@ -2283,6 +2357,9 @@ impl Monitor {
                 }
             }
         }
+        if let Some((class, level)) = l.collab {
+            self.collab.learn_legit(class, level, l.legit_weight);
+        }
         if alert {
             return;
         }
@@ -2292,6 +2369,9 @@ impl Monitor {
             .max(u32::try_from(u.in_window.len()).unwrap_or(u32::MAX));
         u.day_legit_total = u32::try_from(u.day_patients.len()).unwrap_or(u32::MAX);
         if let Some(p) = l.patient {
+            if self.config.collaborator_evidence {
+                self.collab.observe(l.uid, p, l.t);
+            }
             if self.prior_access.insert(pair(l.uid, p), l.t).is_none() {
                 u.distinct_patients = u.distinct_patients.saturating_add(1);
             }
@@ -2309,6 +2389,8 @@ impl Monitor {
 }
 
 struct Learned {
+    /// The rung class and collaboration level the access found (see `collab.rs`).
+    collab: Option<(usize, usize)>,
     uid: u32,
     staff: Option<u32>,
     group: usize,
@@ -2485,6 +2567,25 @@ fn ip_prefix(address: &str) -> Option<&str> {
 
 /// What a relationship-blind access looks like here: sample random (staff, patient, time)
 /// triples from the context and count the rungs they land on.
+/// Rung classes the collaborator evidence learns apart.
+const COLLAB_CLASSES: usize = 6;
+/// Collaborator evidence the explanation mentions (either way).
+const COLLAB_NAMED_BITS: f64 = 0.5;
+
+/// The collaborator evidence's class of a rung: the weak rungs, where nothing in the context
+/// explains the access (see `collab.rs`).
+fn collab_class(rel: Relation) -> Option<usize> {
+    match rel {
+        Relation::Team => Some(0),
+        Relation::OtherStarting => Some(1),
+        Relation::OtherCurrent => Some(2),
+        Relation::OtherRecent => Some(3),
+        Relation::Past => Some(4),
+        Relation::None => Some(5),
+        _ => None,
+    }
+}
+
 fn null_model(
     world: &World,
     w: &Windows,
@@ -2555,6 +2656,7 @@ fn census(world: &World, w: &Windows) -> Vec<f64> {
 }
 
 /// A tiny deterministic generator for the null model (no dependency needed for 20k draws).
+#[derive(Debug)]
 struct SplitMix(u64);
 
 impl SplitMix {

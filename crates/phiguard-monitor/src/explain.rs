@@ -16,18 +16,19 @@ pub fn sentence(a: &Assessment) -> String {
     named.sort_by(|x, y| y.bits.total_cmp(&x.bits));
     let parts = distinct_phrases(named);
     // The link's facts beyond its rung (the one relationship component of the access).
-    let (at_department, death_review) = a
+    let (at_department, death_review, collaborators) = a
         .evidence
         .iter()
         .find_map(|e| match e.detail {
             Detail::Relation {
                 at_department,
                 death_review,
+                collaborators,
                 ..
-            } => Some((at_department, death_review)),
+            } => Some((at_department, death_review, collaborators)),
             _ => None,
         })
-        .unwrap_or((false, false));
+        .unwrap_or((false, false, None));
     // A stay the patient died in keeps its team and department linked for the death's review
     // (see `MonitorConfig::death_review_secs`): said whether or not the access alerts, since
     // the deceased flag is named on it either way.
@@ -53,6 +54,11 @@ pub fn sentence(a: &Assessment) -> String {
             )
         } else {
             routine(a.relation).to_owned()
+        };
+        let base = if collaborators == Some(true) {
+            format!("{base} Someone the user works with opened this record in the past week.")
+        } else {
+            base
         };
         if facts.is_empty() {
             base
@@ -169,9 +175,17 @@ fn phrase(e: &Evidence) -> String {
                 relation,
                 dept,
                 days_since_last,
+                collaborators,
                 ..
             },
-        ) => relation_phrase(*relation, dept.as_deref(), *days_since_last),
+        ) => {
+            let link = relation_phrase(*relation, dept.as_deref(), *days_since_last);
+            if *collaborators == Some(false) {
+                format!("{link}; no one the user works with has opened this record in the past week")
+            } else {
+                link
+            }
+        }
         (Reason::NoRelationship, Detail::Depth { items }) => {
             format!("{items} items of this record opened in one sitting")
         }
@@ -283,6 +297,7 @@ mod tests {
                         days_since_last: Some(60),
                         at_department: false,
                         death_review,
+                        collaborators: None,
                     },
                 },
                 Evidence {
@@ -319,5 +334,46 @@ mod tests {
             routine_review(Relation::DeptRecent, false, true),
             "The patient died 60 days before this access."
         );
+    }
+
+    #[test]
+    fn who_else_opened_the_record_is_said_where_it_counted() {
+        let access = |collaborators: Option<bool>, bits: f64, alert: bool| {
+            Assessment {
+                score: bits,
+                alert,
+                learning: false,
+                reasons: if alert {
+                    vec![Reason::NoRelationship]
+                } else {
+                    Vec::new()
+                },
+                evidence: vec![Evidence {
+                    reason: Reason::NoRelationship,
+                    hypothesis: Hypothesis::Insider,
+                    bits,
+                    detail: Detail::Relation {
+                        relation: Relation::OtherCurrent,
+                        dept: Some("Oncology".into()),
+                        days_since_last: None,
+                        at_department: false,
+                        death_review: false,
+                        collaborators,
+                    },
+                }],
+                relation: Some(Relation::OtherCurrent),
+                out_of_order: false,
+            }
+            .explanation()
+        };
+        assert_eq!(
+            access(Some(true), -2.0, false),
+            "Consistent with this user's usual work on patients treated by other departments. Someone the user works with opened this record in the past week."
+        );
+        assert!(access(Some(false), 11.0, true).starts_with(
+            "The patient is being treated by Oncology, and the user is neither on that care team nor in that department; no one the user works with has opened this record in the past week. Evidence 11.0 bits"
+        ));
+        assert!(!access(None, 11.0, true).contains("works with"));
+        assert!(!access(None, -2.0, false).contains("works with"));
     }
 }

@@ -18,6 +18,7 @@
 //! behaviour learned from the stream (model.rs), so scores add up and mean the same thing in every
 //! hospital. See `engine.rs` for the models and `config.rs` for the defaults.
 
+pub mod collab;
 pub mod config;
 pub mod engine;
 pub mod explain;

@@ -1668,3 +1668,78 @@ fn a_workstation_of_the_patients_department_speaks_for_the_access() {
         "{words}"
     );
 }
+
+/// Whether the access's link evidence says someone the user works with opened the record
+/// recently (`Some(true)`), or that nobody had (`Some(false)`), where that counted.
+fn collaborators(a: &Assessment) -> Option<bool> {
+    a.evidence.iter().find_map(|e| match e.detail {
+        Detail::Relation { collaborators, .. } => collaborators,
+        _ => None,
+    })
+}
+
+#[test]
+fn a_record_the_users_collaborators_opened_is_explained_by_them() {
+    // Each social worker covers one ward; every morning the cardiology nurse first sees the
+    // ward-0 patients that social0 will see that day (they work together: a shared caseload).
+    // On day 16 social0 opens two ward-1 patients she never reached: one that the nurse opened
+    // an hour before, one nobody has opened (both on the same rung: another department's
+    // patient). Legitimate work by social0 always found the nurse on the record, a random
+    // patient only sometimes: who opened the record speaks for the first access; with the
+    // evidence off, the two weigh the same.
+    let run = |config: MonitorConfig, patient: &str| {
+        let mut m = Monitor::new(&context_with_social_work(), config);
+        let mut c = Clock(0);
+        for day in 2..=13 {
+            for j in 0..6 {
+                let t = format!("2026-03-{day:02}T08:{:02}:00Z", 5 * j);
+                let p = format!("w0p{}", (j + 6 * day as usize) % 36);
+                assess(&mut m, &mut c, &t, "nurse1", &p, "WS-CARD-1", "TREAT");
+            }
+            for k in 0..4usize {
+                social_worker_day(&mut m, &mut c, day, k, 36, &format!("WS-W{k}"));
+            }
+        }
+        assess(
+            &mut m,
+            &mut c,
+            "2026-03-16T09:00:00Z",
+            "nurse1",
+            "w1p38",
+            "WS-CARD-1",
+            "TREAT",
+        );
+        let a = assess(
+            &mut m,
+            &mut c,
+            "2026-03-16T10:00:00Z",
+            "social0",
+            patient,
+            "WS-W0",
+            "TREAT",
+        );
+        (link_bits(&a), collaborators(&a), a.explanation())
+    };
+    let (with, said_with, words) = run(MonitorConfig::default(), "w1p38");
+    let (without, said_without, _) = run(MonitorConfig::default(), "w1p39");
+    // (The rates are the hospital's: the other social workers' visits find nobody, so here
+    // "nobody" is weak evidence, and a collaborator 1.6 bits for the access.)
+    assert_eq!(said_with, Some(true));
+    assert_ne!(said_without, Some(true));
+    assert!(with < without - 1.0, "{with} vs {without}");
+    assert!(
+        words.contains("Someone the user works with opened this record in the past week."),
+        "{words}"
+    );
+    let off = || MonitorConfig {
+        collaborator_evidence: false,
+        ..MonitorConfig::default()
+    };
+    let (with_off, said_off, _) = run(off(), "w1p38");
+    let (without_off, _, _) = run(off(), "w1p39");
+    assert_eq!(said_off, None);
+    assert!(
+        (with_off - without_off).abs() < 0.01,
+        "{with_off} vs {without_off}"
+    );
+}
