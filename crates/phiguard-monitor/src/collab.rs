@@ -15,9 +15,10 @@
 //! opened the patient's record in the window, in one of [`BUCKETS`] levels. The monitor learns
 //! how often legitimate work on each weak rung (another department's patient, colleagues' work,
 //! a former patient, none) finds each level, and how often a relationship-blind pick on the
-//! same rung does (random patients drawn from the stream as it goes); the evidence is the
-//! log-ratio of the two, so it is silent where the hospital's structure makes the signal
-//! useless (where everyone works with everyone) and speaks where it separates.
+//! same rung does (random patients drawn from the stream as it goes), per peer group smoothed
+//! towards the hospital; the evidence is the log-ratio of the two, so it is silent where the
+//! hospital's structure makes the signal useless (where everyone works with everyone) and
+//! speaks where it separates.
 //!
 //! [`window`]: Collaborators::new
 
@@ -52,6 +53,9 @@ pub struct Collaborators {
     legit: Vec<[f64; BUCKETS]>,
     /// Per rung class and level: relationship-blind samples.
     blind: Vec<[f64; BUCKETS]>,
+    /// Per peer group and rung class: the same counts for the group's users.
+    group_legit: FxHashMap<u64, [f64; BUCKETS]>,
+    group_blind: FxHashMap<u64, [f64; BUCKETS]>,
 }
 
 fn key(a: u32, b: u32) -> u64 {
@@ -131,23 +135,35 @@ impl Collaborators {
         self.shared.len() + self.recent.len()
     }
 
-    /// Counts a legitimate-weighted access on rung class `class` at `level`.
-    pub fn learn_legit(&mut self, class: usize, level: usize, weight: f64) {
+    /// Counts a legitimate-weighted access by a user of peer group `group` on rung class
+    /// `class` at `level`.
+    pub fn learn_legit(&mut self, group: u32, class: usize, level: usize, weight: f64) {
         if let Some(c) = self.legit.get_mut(class).and_then(|r| r.get_mut(level)) {
+            *c += weight;
+        }
+        let k = (u64::from(group) << 8) | class as u64;
+        if let Some(c) = self.group_legit.entry(k).or_default().get_mut(level) {
             *c += weight;
         }
     }
 
-    /// Counts a relationship-blind sample on rung class `class` at `level`.
-    pub fn learn_blind(&mut self, class: usize, level: usize) {
+    /// Counts a relationship-blind sample for a user of peer group `group` on rung class
+    /// `class` at `level`.
+    pub fn learn_blind(&mut self, group: u32, class: usize, level: usize) {
         if let Some(c) = self.blind.get_mut(class).and_then(|r| r.get_mut(level)) {
+            *c += 1.0;
+        }
+        let k = (u64::from(group) << 8) | class as u64;
+        if let Some(c) = self.group_blind.entry(k).or_default().get_mut(level) {
             *c += 1.0;
         }
     }
 
-    /// log2 P(level | blind pick on this rung) / P(level | legitimate work on it), within
-    /// ±[`MAX_BITS`]; 0 until the rung has [`MIN_NULL`] blind samples.
-    pub fn bits(&self, class: usize, level: usize) -> f64 {
+    /// log2 P(level | blind pick on this rung) / P(level | legitimate work on it) for a user
+    /// of peer group `group`, within ±[`MAX_BITS`]; 0 until the rung has [`MIN_NULL`] blind
+    /// samples hospital-wide. The group's rates are smoothed towards the hospital's, the
+    /// legitimate towards the blind, the blind towards uniform.
+    pub fn bits(&self, group: u32, class: usize, level: usize) -> f64 {
         let (Some(blind), Some(legit)) = (self.blind.get(class), self.legit.get(class)) else {
             return 0.0;
         };
@@ -155,13 +171,19 @@ impl Collaborators {
         if nb < MIN_NULL {
             return 0.0;
         }
-        let nl: f64 = legit.iter().sum();
+        let smooth = |counts: Option<&[f64; BUCKETS]>, prior: f64| {
+            counts.map_or(prior, |c| {
+                let n: f64 = c.iter().sum();
+                (c.get(level).copied().unwrap_or(0.0) + PRIOR * prior) / (n + PRIOR)
+            })
+        };
         let uniform = 1.0 / BUCKETS as f64;
-        let b = blind.get(level).copied().unwrap_or(0.0);
-        let l = legit.get(level).copied().unwrap_or(0.0);
-        let p_blind = (b + PRIOR * uniform) / (nb + PRIOR);
-        let p_legit = (l + PRIOR * p_blind) / (nl + PRIOR);
-        (p_blind / p_legit).log2().clamp(-MAX_BITS, MAX_BITS)
+        let p_blind = smooth(Some(blind), uniform);
+        let p_legit = smooth(Some(legit), p_blind);
+        let k = (u64::from(group) << 8) | class as u64;
+        let g_blind = smooth(self.group_blind.get(&k), p_blind);
+        let g_legit = smooth(self.group_legit.get(&k), p_legit);
+        (g_blind / g_legit).log2().clamp(-MAX_BITS, MAX_BITS)
     }
 }
 
@@ -211,23 +233,23 @@ mod tests {
     #[test]
     fn evidence_is_the_learned_ratio_and_silent_without_history() {
         let mut c = Collaborators::new(7 * DAY, 2);
-        assert_eq!(c.bits(0, 0), 0.0);
+        assert_eq!(c.bits(0, 0, 0), 0.0);
         // Rung 0: blind picks find no collaborator 80% of the time, legitimate work 10%.
         for i in 0..1000 {
-            c.learn_blind(0, usize::from(i % 10 >= 8) * 3);
-            c.learn_legit(0, usize::from(i % 10 >= 1) * 3, 1.0);
+            c.learn_blind(0, 0, usize::from(i % 10 >= 8) * 3);
+            c.learn_legit(0, 0, usize::from(i % 10 >= 1) * 3, 1.0);
         }
         // (The prior of PRIOR pseudo-observations pulls each estimate a little: 2.8 and -2.1.)
-        let none = c.bits(0, 0);
-        let strong = c.bits(0, 3);
+        let none = c.bits(0, 0, 0);
+        let strong = c.bits(0, 0, 3);
         assert!((none - (0.8f64 / 0.1).log2()).abs() < 0.3, "{none}");
         assert!((strong - (0.2f64 / 0.9).log2()).abs() < 0.3, "{strong}");
         // Rung 1: both find the same: no evidence.
         for i in 0..1000 {
-            c.learn_blind(1, i % BUCKETS);
-            c.learn_legit(1, i % BUCKETS, 1.0);
+            c.learn_blind(0, 1, i % BUCKETS);
+            c.learn_legit(0, 1, i % BUCKETS, 1.0);
         }
-        assert!(c.bits(1, 0).abs() < 0.05);
-        assert!(c.bits(1, 3).abs() < 0.05);
+        assert!(c.bits(0, 1, 0).abs() < 0.05);
+        assert!(c.bits(0, 1, 3).abs() < 0.05);
     }
 }

@@ -978,7 +978,7 @@ impl Monitor {
             let legit_weight = self.legit_weight(score);
             let collab = look.as_ref().and_then(|(_, _, e)| e.collab);
             if self.config.collaborator_evidence {
-                self.sample_blind_collab(uid, staff, dept, t);
+                self.sample_blind_collab(uid, group, staff, dept, t);
             }
             if let Some((k, continued, link_evidence)) = look {
                 // A sitting that began on an access with anything suspicious about it (an
@@ -1287,7 +1287,8 @@ impl Monitor {
         let place_bits = self.place_bits(uid, group, observation);
         let serves = observation.map(|(serves, _)| serves);
         let collab = self.collab_observation(uid, p, t, rel);
-        let collab_bits = collab.map_or(0.0, |(c, l)| self.collab.bits(c, l));
+        let g = u32::try_from(group).unwrap_or(u32::MAX);
+        let collab_bits = collab.map_or(0.0, |(c, l)| self.collab.bits(g, c, l));
         LinkEvidence {
             relation: rel,
             bits: log2(p_insider / p_legit).clamp(-8.0, ceiling) + reach + place_bits + collab_bits,
@@ -1320,7 +1321,14 @@ impl Monitor {
 
     /// Draws one relationship-blind sample for the collaborator evidence: a random patient,
     /// its rung for this user now, and the collaboration the user would find there.
-    fn sample_blind_collab(&mut self, uid: u32, staff: Option<u32>, dept: Option<u16>, t: i64) {
+    fn sample_blind_collab(
+        &mut self,
+        uid: u32,
+        group: usize,
+        staff: Option<u32>,
+        dept: Option<u16>,
+        t: i64,
+    ) {
         if self.known_list.is_empty() {
             return;
         }
@@ -1331,7 +1339,8 @@ impl Monitor {
         let link = static_link(&self.world, staff, dept, p, t, &self.windows);
         let rel = self.stream_relation(uid, dept, p, t, link.relation);
         if let Some((class, level)) = self.collab_observation(uid, p, t, rel) {
-            self.collab.learn_blind(class, level);
+            self.collab
+                .learn_blind(u32::try_from(group).unwrap_or(u32::MAX), class, level);
         }
     }
 
@@ -2358,7 +2367,12 @@ impl Monitor {
             }
         }
         if let Some((class, level)) = l.collab {
-            self.collab.learn_legit(class, level, l.legit_weight);
+            self.collab.learn_legit(
+                u32::try_from(l.group).unwrap_or(u32::MAX),
+                class,
+                level,
+                l.legit_weight,
+            );
         }
         if alert {
             return;
