@@ -129,6 +129,15 @@ impl Collaborators {
         recent.truncate(MAX_RECENT);
     }
 
+    /// Forgets the recent users of patients nobody has opened for the window and a day
+    /// (a day's margin for events that arrive out of order): they can no longer be anyone's
+    /// collaborator on the record, so memory follows the patients in active care.
+    pub fn prune(&mut self, t: i64) {
+        let keep = self.window.saturating_add(86_400);
+        self.recent
+            .retain(|_, r| r.first().is_some_and(|&(_, last)| t - last <= keep));
+    }
+
     /// Pairs of users with a shared patient (and patients with recent users): the state this
     /// model keeps, which grows with the hospital's working relationships, not with events.
     pub fn pairs(&self) -> usize {
@@ -228,6 +237,11 @@ mod tests {
             c.observe(u, 11, 100 + i64::from(u));
         }
         assert_eq!(c.recent.get(&11).map(Vec::len), Some(MAX_RECENT));
+        // Records nobody opened for the window and a day are forgotten, the others kept.
+        c.prune(100 + 8 * DAY - 1);
+        assert!(c.recent.contains_key(&11));
+        c.prune(200 + 8 * DAY);
+        assert!(c.recent.is_empty());
     }
 
     #[test]

@@ -677,6 +677,7 @@ impl Monitor {
         if learn && self.looks_pruned_day.is_none_or(|d| day > d) {
             let gap = self.config.look_gap_secs;
             self.looks.retain(|_, l| t - l.last <= gap);
+            self.collab.prune(t);
             self.looks_pruned_day = Some(day);
         }
 
