@@ -2404,8 +2404,6 @@ impl Monitor {
 }
 
 struct Learned {
-    /// The rung class and collaboration level the access found (see `collab.rs`).
-    collab: Option<(usize, usize)>,
     uid: u32,
     staff: Option<u32>,
     group: usize,
@@ -2432,6 +2430,8 @@ struct Learned {
     place_serves: Option<bool>,
     /// The access's place in an unexplained look (1: it opened the look), if any.
     look_items: Option<u32>,
+    /// The rung class and collaboration level the access found (see `collab.rs`).
+    collab: Option<(usize, usize)>,
     /// What part of a patient's record it touched (see [`Monitor::activity_evidence`]).
     activity: Option<u64>,
     /// Probability that the access was legitimate: its weight in the learned rates.
@@ -2580,8 +2580,6 @@ fn ip_prefix(address: &str) -> Option<&str> {
     }
 }
 
-/// What a relationship-blind access looks like here: sample random (staff, patient, time)
-/// triples from the context and count the rungs they land on.
 /// Rung classes the collaborator evidence learns apart.
 const COLLAB_CLASSES: usize = 6;
 /// Collaborator evidence the explanation mentions (either way).
@@ -2601,6 +2599,8 @@ fn collab_class(rel: Relation) -> Option<usize> {
     }
 }
 
+/// What a relationship-blind access looks like here: sample random (staff, patient, time)
+/// triples from the context and count the rungs they land on.
 fn null_model(
     world: &World,
     w: &Windows,
@@ -2670,7 +2670,8 @@ fn census(world: &World, w: &Windows) -> Vec<f64> {
     busy.iter().map(|b| b / span).collect()
 }
 
-/// A tiny deterministic generator for the null model (no dependency needed for 20k draws).
+/// A tiny deterministic generator for the null model and the collaborator evidence's blind
+/// samples (no dependency needed for uniform draws).
 #[derive(Debug)]
 struct SplitMix(u64);
 
