@@ -7,6 +7,8 @@
 //!                          │
 //!  AccessEvent ──> Monitor::assess ──> relationship rung  (relation.rs: care team, department,
 //!                          │                               earlier access, colleagues, elsewhere)
+//!                          ├──> who else opened it        (collab.rs: the user's collaborators
+//!                          │                               among the record's recent users)
 //!                          ├──> identity flags            (self, household, street, colleague,
 //!                          │                               VIP, deceased, sensitive, break-glass)
 //!                          ├──> behaviour                 (hour of day, location novelty, volume)
