@@ -30,9 +30,9 @@ pub const BUCKETS: usize = 4;
 const EDGES: [f32; BUCKETS - 2] = [0.03, 0.1];
 /// Most recent distinct users remembered per patient.
 const MAX_RECENT: usize = 12;
-/// Pseudo-observations pulling each learned distribution towards the one below it (the
-/// legitimate towards the blind, the blind towards uniform), so a rung with little history
-/// gives no evidence.
+/// Pseudo-observations pulling each learned distribution towards the one below it (a peer
+/// group's towards the hospital's, the legitimate towards the blind, the blind towards
+/// uniform), so a rung or a group with little history gives little or no evidence.
 const PRIOR: f64 = 20.0;
 /// Blind samples a rung needs before its evidence counts.
 const MIN_NULL: f64 = 40.0;
@@ -47,7 +47,8 @@ pub struct Collaborators {
     recent: FxHashMap<u32, Vec<(u32, i64)>>,
     /// Unordered user pair -> patients both opened within the window of each other.
     shared: FxHashMap<u64, f32>,
-    /// Per user: patients counted (the norm of the user's vector of patients).
+    /// Per user: patients counted (the squared norm of the user's 0/1 vector of patients, as
+    /// the cosine of two users' vectors needs it).
     patients: Vec<f32>,
     /// Per rung class and level: legitimate-weighted accesses.
     legit: Vec<[f64; BUCKETS]>,
@@ -108,8 +109,8 @@ impl Collaborators {
         let recent = self.recent.entry(patient).or_default();
         let mut fresh = true;
         if let Some(i) = recent.iter().position(|&(v, _)| v == uid) {
-            fresh = t - recent[i].1 > window;
-            recent.remove(i);
+            let (_, last) = recent.remove(i);
+            fresh = t - last > window;
         }
         if fresh {
             for &(v, tv) in recent.iter() {
