@@ -59,6 +59,11 @@ pub struct Collaborators {
     group_blind: FxHashMap<u64, [f64; BUCKETS]>,
 }
 
+/// The key of a peer group's counts on a rung class.
+fn group_key(group: usize, class: usize) -> u64 {
+    ((group as u64) << 8) | class as u64
+}
+
 fn key(a: u32, b: u32) -> u64 {
     let (lo, hi) = if a < b { (a, b) } else { (b, a) };
     (u64::from(hi) << 32) | u64::from(lo)
@@ -147,11 +152,11 @@ impl Collaborators {
 
     /// Counts a legitimate-weighted access by a user of peer group `group` on rung class
     /// `class` at `level`.
-    pub fn learn_legit(&mut self, group: u32, class: usize, level: usize, weight: f64) {
+    pub fn learn_legit(&mut self, group: usize, class: usize, level: usize, weight: f64) {
         if let Some(c) = self.legit.get_mut(class).and_then(|r| r.get_mut(level)) {
             *c += weight;
         }
-        let k = (u64::from(group) << 8) | class as u64;
+        let k = group_key(group, class);
         if let Some(c) = self.group_legit.entry(k).or_default().get_mut(level) {
             *c += weight;
         }
@@ -159,11 +164,11 @@ impl Collaborators {
 
     /// Counts a relationship-blind sample for a user of peer group `group` on rung class
     /// `class` at `level`.
-    pub fn learn_blind(&mut self, group: u32, class: usize, level: usize) {
+    pub fn learn_blind(&mut self, group: usize, class: usize, level: usize) {
         if let Some(c) = self.blind.get_mut(class).and_then(|r| r.get_mut(level)) {
             *c += 1.0;
         }
-        let k = (u64::from(group) << 8) | class as u64;
+        let k = group_key(group, class);
         if let Some(c) = self.group_blind.entry(k).or_default().get_mut(level) {
             *c += 1.0;
         }
@@ -173,7 +178,7 @@ impl Collaborators {
     /// of peer group `group`, within ±[`MAX_BITS`]; 0 until the rung has [`MIN_NULL`] blind
     /// samples hospital-wide. The group's rates are smoothed towards the hospital's, the
     /// legitimate towards the blind, the blind towards uniform.
-    pub fn bits(&self, group: u32, class: usize, level: usize) -> f64 {
+    pub fn bits(&self, group: usize, class: usize, level: usize) -> f64 {
         let (Some(blind), Some(legit)) = (self.blind.get(class), self.legit.get(class)) else {
             return 0.0;
         };
@@ -190,7 +195,7 @@ impl Collaborators {
         let uniform = 1.0 / BUCKETS as f64;
         let p_blind = smooth(Some(blind), uniform);
         let p_legit = smooth(Some(legit), p_blind);
-        let k = (u64::from(group) << 8) | class as u64;
+        let k = group_key(group, class);
         let g_blind = smooth(self.group_blind.get(&k), p_blind);
         let g_legit = smooth(self.group_legit.get(&k), p_legit);
         (g_blind / g_legit).log2().clamp(-MAX_BITS, MAX_BITS)

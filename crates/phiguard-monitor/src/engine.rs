@@ -541,8 +541,20 @@ impl Monitor {
             death_review_secs: config.death_review_secs,
         };
         let known_patients = world.known_patients().max(1) as f64;
-        let (null_relation, null_dept) =
-            null_model(&world, &windows, config.null_samples, known_patients);
+        let known_list: Vec<u32> = world
+            .patients
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.known)
+            .filter_map(|(i, _)| u32::try_from(i).ok())
+            .collect();
+        let (null_relation, null_dept) = null_model(
+            &world,
+            &windows,
+            &known_list,
+            config.null_samples,
+            known_patients,
+        );
         let exposure = Exposures::new(&world);
         let prevalence = flag_prevalence(&world, &exposure, known_patients);
         Monitor {
@@ -593,13 +605,7 @@ impl Monitor {
             place_served_hospital: [0.0; 2],
             collab: Collaborators::new(config.collaborator_window_secs, COLLAB_CLASSES),
             collab_rng: SplitMix(0x00c0_11ab_0a7e),
-            known_list: world
-                .patients
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| p.known)
-                .filter_map(|(i, _)| u32::try_from(i).ok())
-                .collect(),
+            known_list,
             windows,
             world,
             config,
@@ -1288,8 +1294,7 @@ impl Monitor {
         let place_bits = self.place_bits(uid, group, observation);
         let serves = observation.map(|(serves, _)| serves);
         let collab = self.collab_observation(uid, p, t, rel);
-        let g = u32::try_from(group).unwrap_or(u32::MAX);
-        let collab_bits = collab.map_or(0.0, |(c, l)| self.collab.bits(g, c, l));
+        let collab_bits = collab.map_or(0.0, |(c, l)| self.collab.bits(group, c, l));
         LinkEvidence {
             relation: rel,
             bits: log2(p_insider / p_legit).clamp(-8.0, ceiling) + reach + place_bits + collab_bits,
@@ -1340,8 +1345,7 @@ impl Monitor {
         let link = static_link(&self.world, staff, dept, p, t, &self.windows);
         let rel = self.stream_relation(uid, dept, p, t, link.relation);
         if let Some((class, level)) = self.collab_observation(uid, p, t, rel) {
-            self.collab
-                .learn_blind(u32::try_from(group).unwrap_or(u32::MAX), class, level);
+            self.collab.learn_blind(group, class, level);
         }
     }
 
@@ -2368,12 +2372,8 @@ impl Monitor {
             }
         }
         if let Some((class, level)) = l.collab {
-            self.collab.learn_legit(
-                u32::try_from(l.group).unwrap_or(u32::MAX),
-                class,
-                level,
-                l.legit_weight,
-            );
+            self.collab
+                .learn_legit(l.group, class, level, l.legit_weight);
         }
         if alert {
             return;
@@ -2604,19 +2604,13 @@ fn collab_class(rel: Relation) -> Option<usize> {
 fn null_model(
     world: &World,
     w: &Windows,
+    known: &[u32],
     samples: u32,
     patients: f64,
 ) -> ([f64; RELATIONS], Vec<f64>) {
     let mut counts = [0.5f64; RELATIONS];
     let mut depts = vec![0.5f64; world.dept_names.len()];
     let staff_n = world.staff.len() as u64;
-    let known: Vec<u32> = world
-        .patients
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.known)
-        .filter_map(|(i, _)| u32::try_from(i).ok())
-        .collect();
     let (t0, t1) = world.time_span;
     if staff_n > 0 && !known.is_empty() && t1 > t0 {
         let mut rng = SplitMix(0x005e_ed0f_ca5e);
