@@ -79,6 +79,11 @@ pub struct MonitorConfig {
     /// Share of insider snooping done outside the user's usual hours (the quiet night shift,
     /// a late evening): under insider misuse the hour is the user's own habit for the rest.
     pub insider_off_hours: f64,
+    /// Share of insider snooping done from a place the user does not usually work from
+    /// (another ward's computer, a terminal nobody watches): under insider misuse the place is
+    /// the user's own habit for the rest. Default 0.1, half the share of off-hours snooping:
+    /// moving is more trouble than staying late. Only counts for misuse (see the engine).
+    pub insider_elsewhere: f64,
     /// How deep a snooper reads: having opened an item of a patient's record they have no
     /// reason to see, the probability that they open one more (a geometric depth; 0.5 means
     /// half stop after one item, a quarter read three or more). Compared with how deep this
@@ -148,6 +153,7 @@ impl Default for MonitorConfig {
             legit_weight_midpoint_bits: 14.0,
             triggered_share: 0.5,
             insider_off_hours: 0.2,
+            insider_elsewhere: 0.1,
             snoop_continue: 0.5,
             look_gap_secs: 2 * 3600,
             learning_days: 2,

@@ -782,6 +782,57 @@ fn an_insider_at_an_unusual_hour_is_more_suspicious() {
 }
 
 #[test]
+fn an_insider_reading_from_a_place_they_never_work_from_is_more_suspicious() {
+    // The nurse reads her neighbour's record at her usual hour, once from her own workstation
+    // and once from a computer nobody in the hospital has used. Part of insider snooping is
+    // done away from one's desk, so the new place adds insider evidence (one-sided: her own
+    // workstation adds none), besides what it says for a stolen login.
+    let at = |address: &str, config: MonitorConfig| {
+        let (mut m, mut c) = warmed_up_with(config);
+        assess(
+            &mut m,
+            &mut c,
+            "2026-03-12T10:30:00Z",
+            "nurse1",
+            "p-neighbor",
+            address,
+            "TREAT",
+        )
+    };
+    let insider_place = |a: &Assessment| {
+        a.evidence
+            .iter()
+            .filter(|e| {
+                e.reason == Reason::UnusualLocation
+                    && matches!(e.hypothesis, phiguard_monitor::engine::Hypothesis::Insider)
+            })
+            .map(|e| e.bits)
+            .sum::<f64>()
+    };
+    let usual = at("WS-CARD-1", MonitorConfig::default());
+    let elsewhere = at("WS-ONC-9", MonitorConfig::default());
+    let off = at(
+        "WS-ONC-9",
+        MonitorConfig {
+            insider_elsewhere: 0.0,
+            ..MonitorConfig::default()
+        },
+    );
+    assert_eq!(insider_place(&usual), 0.0, "{usual:?}");
+    assert_eq!(insider_place(&off), 0.0, "{off:?}");
+    let bits = insider_place(&elsewhere);
+    assert!(bits > 1.0 && bits < 4.0, "{bits}");
+    assert!(
+        elsewhere.score > off.score + 1.0 && elsewhere.score > usual.score + 1.0,
+        "{} vs {} (off) and {} (usual place)",
+        elsewhere.score,
+        off.score,
+        usual.score
+    );
+    assert!(elsewhere.explanation().contains("workstation"), "{}", elsewhere.explanation());
+}
+
+#[test]
 fn a_user_covering_a_night_is_at_work_at_that_hour() {
     // nurse1 never works nights; tonight she covers one, opening her own patients from 02:00.
     // At 03:10 she opens a stranger's record: for an insider the hour is explained by her being
