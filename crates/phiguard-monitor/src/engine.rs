@@ -209,6 +209,9 @@ pub enum Detail {
         group_share: f64,
         /// Share of the hospital's accesses that do this.
         hospital_share: f64,
+        /// This item alone is no evidence (the user reads it as often as the hospital does, or
+        /// more): what the component carries is what earlier items of the same sitting read.
+        earlier_in_look: bool,
     },
     /// Bulk volume.
     Volume {
@@ -923,8 +926,15 @@ impl Monitor {
         };
         if patient.is_some() {
             if let Some(mut e) = self.activity_evidence(uid, group, activity, writes, ev) {
+                let own = e.bits;
                 e.bits = (e.bits + look_activity_bits)
                     .clamp(-LOOK_ACTIVITY_MAX_BITS, LOOK_ACTIVITY_MAX_BITS);
+                if let Detail::Activity {
+                    earlier_in_look, ..
+                } = &mut e.detail
+                {
+                    *earlier_in_look = own <= 0.0 && e.bits > 0.0;
+                }
                 look_activity_bits = e.bits;
                 evidence.push(e);
             }
@@ -1673,6 +1683,7 @@ impl Monitor {
                 user_share: p_u,
                 group_share: p_g,
                 hospital_share: p_h,
+                earlier_in_look: false,
             },
         })
     }

@@ -224,6 +224,15 @@ fn phrase(e: &Evidence) -> String {
         (Reason::Sensitive, _) => {
             "the record carries restricted or sensitive-information labels".to_owned()
         }
+        // The item itself is ordinary for the user: its shares would contradict "rarely".
+        (
+            Reason::UnusualActivity,
+            Detail::Activity {
+                earlier_in_look: true,
+                ..
+            },
+        ) => "earlier in this sitting the user read parts of the record that they and their peers rarely touch"
+            .to_owned(),
         (
             Reason::UnusualActivity,
             Detail::Activity {
@@ -231,6 +240,7 @@ fn phrase(e: &Evidence) -> String {
                 user_share,
                 group_share,
                 hospital_share,
+                ..
             },
         ) => format!(
             "{what}, which the user and their peers rarely do ({:.1}% of the user's accesses, {:.1}% of the peers', {:.1}% hospital-wide)",

@@ -829,7 +829,11 @@ fn an_insider_reading_from_a_place_they_never_work_from_is_more_suspicious() {
         off.score,
         usual.score
     );
-    assert!(elsewhere.explanation().contains("workstation"), "{}", elsewhere.explanation());
+    assert!(
+        elsewhere.explanation().contains("workstation"),
+        "{}",
+        elsewhere.explanation()
+    );
 }
 
 #[test]
@@ -1139,6 +1143,34 @@ fn what_one_look_reads_adds_up() {
         .collect();
     assert!(bits[0] >= 3.0, "{bits:?}");
     assert!(bits[1] > bits[0] + 2.0 && bits[2] >= bits[1], "{bits:?}");
+}
+
+#[test]
+fn an_ordinary_item_of_an_unusual_look_is_not_called_rare() {
+    // The nurse reads a note of a patient nothing links her to, then records an observation
+    // in the same sitting: the look keeps the note's evidence, but the observation is what she
+    // does all day, and the explanation must not call it rare (its own shares, far above the
+    // hospital's, would contradict the sentence).
+    let (mut m, mut c) = nurses_write_physicians_read();
+    let mut at = |t: &str, action: &str, data: &str| {
+        let line = touching(&mut c, t, "nurse1", "u7", action, data);
+        m.assess(&parse_audit_event(&line).unwrap())
+    };
+    let note = at("2026-03-11T10:00:00Z", "R", "DocumentReference/d1");
+    let obs = at("2026-03-11T10:02:00Z", "C", "Observation/o1");
+    assert!(
+        note.explanation()
+            .contains("read DocumentReference, which the user and their peers rarely do"),
+        "{}",
+        note.explanation()
+    );
+    assert!(activity_bits(&obs).unwrap() > 0.0, "{obs:?}");
+    let said = obs.explanation();
+    assert!(!said.contains("wrote Observation, which"), "{said}");
+    assert!(
+        said.contains("earlier in this sitting the user read parts of the record"),
+        "{said}"
+    );
 }
 
 #[test]
