@@ -81,8 +81,9 @@ pub struct MonitorConfig {
     pub insider_off_hours: f64,
     /// Share of insider snooping done from a place the user does not usually work from
     /// (another ward's computer, a terminal nobody watches): under insider misuse the place is
-    /// the user's own habit for the rest. Default 0.1, half the share of off-hours snooping:
-    /// moving is more trouble than staying late. Only counts for misuse (see the engine).
+    /// the user's own habit for the rest. Only counts for misuse: a usual place says nothing
+    /// (see the engine). Default 0.1; 0.2, the off-hours share, caught no incident more on the
+    /// fourteen evaluation sets and cost precision (docs/monitor-results.md, session 18).
     pub insider_elsewhere: f64,
     /// How deep a snooper reads: having opened an item of a patient's record they have no
     /// reason to see, the probability that they open one more (a geometric depth; 0.5 means
