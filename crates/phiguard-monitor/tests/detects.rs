@@ -718,6 +718,17 @@ fn bits_of(a: &Assessment, reason: Reason) -> Option<f64> {
         .map(|e| e.bits)
 }
 
+/// The bits of the access's evidence for `reason` under the insider hypothesis, if it has any.
+fn insider_bits_of(a: &Assessment, reason: Reason) -> Option<f64> {
+    a.evidence
+        .iter()
+        .find(|e| {
+            e.reason == reason
+                && matches!(e.hypothesis, phiguard_monitor::engine::Hypothesis::Insider)
+        })
+        .map(|e| e.bits)
+}
+
 fn link_bits(a: &Assessment) -> f64 {
     bits_of(a, Reason::NoRelationship).unwrap()
 }
@@ -773,12 +784,8 @@ fn an_insider_at_an_unusual_hour_is_more_suspicious() {
         night.score,
         day.score
     );
-    assert!(night
-        .evidence
-        .iter()
-        .any(|e| e.reason == Reason::UnusualTime
-            && e.bits >= 2.0
-            && matches!(e.hypothesis, phiguard_monitor::engine::Hypothesis::Insider)));
+    let hour = insider_bits_of(&night, Reason::UnusualTime);
+    assert!(hour.is_some_and(|b| b >= 2.0), "{night:?}");
 }
 
 #[test]
@@ -799,16 +806,7 @@ fn an_insider_reading_from_a_place_they_never_work_from_is_more_suspicious() {
             "TREAT",
         )
     };
-    let insider_place = |a: &Assessment| {
-        a.evidence
-            .iter()
-            .filter(|e| {
-                e.reason == Reason::UnusualLocation
-                    && matches!(e.hypothesis, phiguard_monitor::engine::Hypothesis::Insider)
-            })
-            .map(|e| e.bits)
-            .sum::<f64>()
-    };
+    let insider_place = |a: &Assessment| insider_bits_of(a, Reason::UnusualLocation).unwrap_or(0.0);
     let usual = at("WS-CARD-1", MonitorConfig::default());
     let elsewhere = at("WS-ONC-9", MonitorConfig::default());
     let off = at(
@@ -842,16 +840,7 @@ fn a_user_covering_a_night_is_at_work_at_that_hour() {
     // At 03:10 she opens a stranger's record: for an insider the hour is explained by her being
     // at work (a snooper on that shift would be there too), so only the missing link speaks;
     // for a stolen login the hour still counts.
-    let insider_hour = |a: &Assessment| {
-        a.evidence
-            .iter()
-            .find(|e| {
-                e.reason == Reason::UnusualTime
-                    && matches!(e.hypothesis, phiguard_monitor::engine::Hypothesis::Insider)
-            })
-            .map(|e| e.bits)
-            .unwrap()
-    };
+    let insider_hour = |a: &Assessment| insider_bits_of(a, Reason::UnusualTime).unwrap();
     let stranger = |covering: bool| {
         let (mut m, mut c) = warmed_up();
         if covering {
