@@ -11,6 +11,10 @@
 //! Causality: an assessment depends only on the context and earlier events, and learning uses
 //! only events that did not alert (an ongoing attack does not teach the baseline that it is
 //! normal). Determinism: no clocks, no random state at scoring time, fixed hashers.
+//!
+//! Submodules: `place` (where an access comes from: location levels and the workstations of
+//! each department) and `pooling` (how strongly users' and peer groups' own histories are
+//! weighed against their priors, re-estimated as the stream goes).
 
 use std::collections::VecDeque;
 
@@ -26,14 +30,11 @@ use crate::reason::Reason;
 use crate::relation::{static_link, Relation, StaticLink, Windows, DAY, RELATIONS};
 use crate::world::{key, World};
 
+mod place;
+mod pooling;
+
 const LOCATION_LEVELS: usize = 4;
-/// P(location level | compromised account): mostly places never seen before.
-const COMPROMISED_LOCATION: [f64; LOCATION_LEVELS] = [0.05, 0.05, 0.2, 0.7];
 const LN2: f64 = std::f64::consts::LN_2;
-/// A user's relationship profile counts towards the peer group's spread from this many accesses.
-const POOLING_MIN_HISTORY: f64 = 30.0;
-/// Populations of fewer units than this keep the configured pooling.
-const POOLING_MIN_USERS: f64 = 3.0;
 /// The pooling is re-estimated at the start of every local day and every this many events (so
 /// that the first day of a stream does not run on an estimate made from nothing).
 const POOLING_EVERY: u64 = 2048;
@@ -464,21 +465,11 @@ const LOOK_ACTIVITY_MAX_BITS: f64 = 8.0;
 /// ([`MonitorConfig::group_prior_strength`]'s default).
 const NIGHT_RATIO_PRIOR: f64 = 20.0;
 
-/// Legitimate-weighted accesses a place needs before it says which departments it serves
-/// (and the hospital's accesses to other departments' patients before the place evidence counts).
-const PLACE_MIN_HISTORY: f64 = 20.0;
-/// A place serves a department once this many of its legitimate-weighted accesses were to the
-/// department's patients ...
-const PLACE_SERVED_MIN: f32 = 2.0;
-/// ... and at least this share of them.
-const PLACE_SERVED_SHARE: f32 = 0.02;
 /// Places remembered per user (the least used is forgotten first).
 const PLACE_MAX_PER_USER: usize = 32;
 /// Places whose departments are learned (addresses come from the input: past this bound, new
 /// ones are not learned, so that memory does not grow with what a client writes).
 const MAX_PLACES: usize = 1 << 16;
-/// Most evidence the place takes off an access.
-const PLACE_MAX_BITS: f64 = 4.0;
 
 /// Adds `w` to `key`'s weight in a short list of (key, weight) pairs, or appends the pair.
 fn add_weight<K: PartialEq, W: std::ops::AddAssign>(list: &mut Vec<(K, W)>, key: K, w: W) {
@@ -486,11 +477,6 @@ fn add_weight<K: PartialEq, W: std::ops::AddAssign>(list: &mut Vec<(K, W)>, key:
         Some((_, c)) => *c += w,
         None => list.push((key, w)),
     }
-}
-
-/// Whether `w` of a place's `total` legitimate-weighted accesses make it serve a department.
-fn served(w: f32, total: f32) -> bool {
-    w >= PLACE_SERVED_MIN && w >= PLACE_SERVED_SHARE * total
 }
 
 /// Depths of a look told apart; deeper looks count as this deep.
@@ -1375,130 +1361,6 @@ impl Monitor {
         }
     }
 
-    /// Whether the place evidence applies to an access on this rung: a patient another
-    /// department treats now, recently or soon, or one the user's colleagues work on.
-    fn place_rung(rel: Relation) -> bool {
-        matches!(
-            rel,
-            Relation::Team
-                | Relation::OtherStarting
-                | Relation::OtherCurrent
-                | Relation::OtherRecent
-        )
-    }
-
-    /// Whether a place is one this hospital's legitimate work uses for patients of department
-    /// `d` (on earlier days): at least [`PLACE_SERVED_MIN`] legitimate-weighted accesses and
-    /// [`PLACE_SERVED_SHARE`] of the place's. `None` while the place has too little history to
-    /// say ([`PLACE_MIN_HISTORY`]).
-    fn place_serves(&self, place: u64, d: u16) -> Option<bool> {
-        let depts = self.place_depts.get(&place)?;
-        let total: f32 = depts.iter().map(|(_, w)| w).sum();
-        if f64::from(total) < PLACE_MIN_HISTORY {
-            return None;
-        }
-        let w = depts.iter().find(|(k, _)| *k == d).map_or(0.0, |(_, w)| *w);
-        Some(served(w, total))
-    }
-
-    /// Where this user usually works from serves department `d` for this share of their
-    /// work (their places weighted by their legitimate accesses there; a place without enough
-    /// history serves nothing yet). `None` until the user has [`PLACE_MIN_HISTORY`] such
-    /// accesses.
-    fn habitual_share(&self, uid: u32, d: u16) -> Option<f64> {
-        let places = &self.users.get(uid as usize)?.places;
-        let total: f64 = places.iter().map(|(_, w)| f64::from(*w)).sum();
-        if total < PLACE_MIN_HISTORY {
-            return None;
-        }
-        let hit: f64 = places
-            .iter()
-            .filter(|(p, _)| self.place_serves(*p, d) == Some(true))
-            .map(|(_, w)| f64::from(*w))
-            .sum();
-        Some(hit / total)
-    }
-
-    /// The place observation of an access to another department's patient (see
-    /// [`Monitor::place_bits`]): whether its place serves the patient's department, and how
-    /// often the user's usual places do. `None` where it does not apply: another rung, no
-    /// place or department, too little history, or usual places that mostly serve the
-    /// department already (then where the user sits says nothing a department's reach does
-    /// not: see [`Monitor::reach_bits`]).
-    fn place_observation(
-        &self,
-        uid: u32,
-        rel: Relation,
-        target: Option<u16>,
-        place: Option<u64>,
-    ) -> Option<(bool, f64)> {
-        if !self.config.place_evidence || !Self::place_rung(rel) {
-            return None;
-        }
-        let (d, place) = target.zip(place)?;
-        let serves = self.place_serves(place, d)?;
-        let habitual = self.habitual_share(uid, d)?;
-        (habitual < 0.5).then_some((serves, habitual))
-    }
-
-    /// The workstation: is it one the hospital's legitimate work uses for the patient's
-    /// department, when the user's usual places are not?
-    ///
-    /// Workstations stand somewhere. A resident covering another ward at night, a consultant
-    /// at the bedside, a ward clerk booking a transfer open another department's patient on
-    /// that department's computers; a snooper opens the neighbour's chart where they happen
-    /// to sit, at their own desk or ward. The monitor learns which departments' patients each
-    /// place serves (from the legitimately weighted accesses made there) and where each user
-    /// usually works from. For an access to a patient of a department the user's usual places
-    /// do not serve, under misuse the patient is picked without regard to where the user sits,
-    /// so the place serves the department as often as the user's usual places do (`m`); under
-    /// routine work, as often as this user's such work has come from a place serving the
-    /// department (`r`: smoothed towards the peer group's, itself towards the hospital's). The
-    /// evidence is `log2(m / r)`, at most 0, when the place serves: the user went to where
-    /// the department's patients are. An insider who walks to the patient's ward to read the
-    /// chart there takes at most [`PLACE_MAX_BITS`] off the link evidence; who the patient is
-    /// to them (a VIP, a colleague, a neighbour) still counts in full.
-    ///
-    /// A place that does not serve the department counts for nothing either way, although
-    /// `log2((1 - m) / (1 - r))` would count against the access: a consultant answering from
-    /// their office desk sits where a snooper sits, and how often a user's legitimate work on
-    /// other departments' patients is done away from their desk differs between users more
-    /// than a few such accesses can show (measured, counted that side caught one incident more
-    /// on one generator and cost precision on three: docs/monitor-results.md, session 15). A
-    /// hospital whose workstations stand in departments rather than wards, or
-    /// whose staff stay at their own desks, gets no place evidence at all; nor does an access
-    /// from a place with too little history, or without one.
-    fn place_bits(&self, uid: u32, group: usize, obs: Option<(bool, f64)>) -> f64 {
-        let Some((true, habitual)) = obs else {
-            return 0.0;
-        };
-        let [hs, hn] = self.place_served_hospital;
-        if hn < PLACE_MIN_HISTORY {
-            return 0.0;
-        }
-        let r_h = (hs + 1.0) / (hn + 2.0);
-        let [gs, gn] = self.place_served.get(group).copied().unwrap_or([0.0; 2]);
-        let alpha = self.config.group_prior_strength;
-        let r_g = (gs + alpha * r_h) / (gn + alpha);
-        let [us, un] = self
-            .users
-            .get(uid as usize)
-            .map_or([0.0; 2], |u| u.place_served);
-        let beta = self.config.user_prior_strength;
-        let r = ((us + beta * r_g) / (un + beta)).clamp(1e-3, 1.0 - 1e-3);
-        let m = habitual.clamp(1e-3, 1.0 - 1e-3);
-        log2(m / r).clamp(-PLACE_MAX_BITS, 0.0)
-    }
-
-    fn absorb_todays_place_depts(&mut self) {
-        for (place, today) in self.place_depts_today.drain() {
-            let learned = self.place_depts.entry(place).or_default();
-            for (d, w) in today {
-                add_weight(learned, d, w);
-            }
-        }
-    }
-
     /// Evidence of a look at an unexplained patient reaching `items` items: how much likelier
     /// a snooper reads this deep ([`MonitorConfig::snoop_continue`], geometric) than this
     /// hospital's own unexplained looks that began on the same rung do (learned, with a
@@ -1821,124 +1683,6 @@ impl Monitor {
         night || (self.config.off_hours_weekends && (day + 3).rem_euclid(7) >= 5)
     }
 
-    /// Empirical-Bayes strength of the peer-group prior on each user's relationship rates.
-    ///
-    /// Users of one peer group may differ in how often their legitimate work lands on a rung
-    /// (one physician consults, another never does), or not at all (a hospital where every
-    /// nurse opens an unlinked record now and then, at random). Under a beta-binomial model a
-    /// user's count of rung `r` among `n_u` accesses has variance `n_u p (1 - p) (1 + (n_u - 1)
-    /// rho)`; the method of moments estimates the within-group correlation `rho` from the spread
-    /// of the users' counts, and the prior strength is `1 / rho - 1`. A homogeneous group pools
-    /// fully (a user who has not yet opened an unlinked record is lucky, not different); a
-    /// heterogeneous one lets each user's own history speak. Estimated at the start of each local
-    /// day and every [`POOLING_EVERY`] events, from earlier events only (causal and
-    /// deterministic).
-    fn estimate_pooling(&mut self) {
-        let groups = self.world.group_names.len();
-        let mut members: Vec<Vec<&Counts<RELATIONS>>> = vec![Vec::new(); groups];
-        for (uid, u) in self.users.iter().enumerate() {
-            if let Some(m) = self
-                .world
-                .users
-                .get(uid)
-                .and_then(|w| members.get_mut(w.group as usize))
-            {
-                m.push(&u.profile.relations);
-            }
-        }
-        self.pooling = members.iter().map(|m| pooled_strength(m)).collect();
-        let groups: Vec<&Counts<RELATIONS>> = self.groups.iter().map(|g| &g.relations).collect();
-        self.group_pooling = pooled_strength(&groups);
-        self.estimate_night_ratios();
-        self.estimate_reach_pooling();
-    }
-
-    /// How alike a peer group's members are in the departments they reach outside their own
-    /// patients: the Dirichlet-multinomial analogue of [`pooled_strength`]. Under that model a
-    /// user's Pearson statistic over the `D` departments the group reaches has expectation
-    /// `(D - 1)(1 + (n_u - 1) rho)`; the method of moments on the group's users (pooled rates,
-    /// `k - 1` degrees of freedom taken) estimates `rho`, and the prior strength is
-    /// `1 / rho - 1`. Residents who all take the same on-call nights pool fully; social workers
-    /// each covering their own wards do not. Groups with too few users of enough history keep
-    /// [`POOLING_MAX`] (the group's rate alone). Estimated with the pooling, from earlier
-    /// events only.
-    fn estimate_reach_pooling(&mut self) {
-        let groups = self.world.group_names.len();
-        let mut members: Vec<Vec<&UserState>> = vec![Vec::new(); groups];
-        for (uid, u) in self.users.iter().enumerate() {
-            if u.reach_total < POOLING_MIN_HISTORY {
-                continue;
-            }
-            if let Some(m) = self
-                .world
-                .users
-                .get(uid)
-                .and_then(|w| members.get_mut(w.group as usize))
-            {
-                m.push(u);
-            }
-        }
-        self.reach_pooling = members.iter().map(|m| reach_strength(m)).collect();
-    }
-
-    /// The night's effect on each peer group's rungs: off-hours accesses observed on a rung
-    /// against those expected at the group's working-hours rate, as a standardised ratio is
-    /// estimated (Poisson counts, Gamma prior of mean 1 worth [`NIGHT_RATIO_PRIOR`] expected
-    /// accesses). Hierarchical: a role's groups share their night (the residents of every
-    /// department take the on-call nights that cover every ward; nurses' nights stay on their
-    /// own wards), so each group's ratio is shrunk towards its role's, and a group's first
-    /// night on call is judged by its role's. A rare rung not yet seen at night is not taken
-    /// to be a hundred times rarer. Estimated with the pooling, from earlier events only.
-    fn estimate_night_ratios(&mut self) {
-        let uniform = 1.0 / RELATIONS as f64;
-        let strength = self.config.group_prior_strength;
-        let hospital: [f64; RELATIONS] = std::array::from_fn(|r| {
-            self.hospital
-                .relations
-                .smoothed(r, uniform, RELATIONS as f64)
-        });
-        // Per group: (observed, expected) off-hours accesses on each rung.
-        let per_group: Vec<[(f64, f64); RELATIONS]> = self
-            .groups
-            .iter()
-            .map(|g| {
-                let nights = g.relations_off.total();
-                let days = g.relations.without(&g.relations_off);
-                std::array::from_fn(|r| {
-                    let day =
-                        days.smoothed(r, hospital.get(r).copied().unwrap_or(uniform), strength);
-                    (g.relations_off.count(r), nights * day)
-                })
-            })
-            .collect();
-        let roles = self.world.role_names.len();
-        let mut by_role = vec![[(0.0, 0.0); RELATIONS]; roles];
-        let role_of = |g: usize| self.world.group_roles.get(g).map(|&r| r as usize);
-        for (g, counts) in per_group.iter().enumerate() {
-            if let Some(acc) = role_of(g).and_then(|r| by_role.get_mut(r)) {
-                for (a, c) in acc.iter_mut().zip(counts) {
-                    a.0 += c.0;
-                    a.1 += c.1;
-                }
-            }
-        }
-        let a = NIGHT_RATIO_PRIOR;
-        self.night_ratio = per_group
-            .iter()
-            .enumerate()
-            .map(|(g, counts)| {
-                let role = role_of(g).and_then(|r| by_role.get(r));
-                std::array::from_fn(|r| {
-                    let (c_role, e_role) =
-                        role.and_then(|x| x.get(r)).copied().unwrap_or((0.0, 0.0));
-                    let prior = (a + c_role) / (a + e_role);
-                    let (c, e) = counts.get(r).copied().unwrap_or((0.0, 0.0));
-                    (a * prior + c) / (a + e)
-                })
-            })
-            .collect();
-    }
-
     /// Evidence of the hour under a stolen login (uniform hours) against the user's hours,
     /// smoothed user -> group -> hospital, and the user's share of activity at that hour.
     ///
@@ -1988,55 +1732,6 @@ impl Monitor {
         // A stolen login is used at any hour: P(hour | compromised) is uniform.
         let bits = log2(uniform / share.max(1e-9)).clamp(-4.0, 8.0);
         Some((bits, share))
-    }
-
-    fn location_level(
-        &self,
-        uid: u32,
-        group: usize,
-        address: &str,
-        kind: AddressKind,
-        day: i64,
-    ) -> (usize, [u64; 4]) {
-        let a = key(address);
-        let k_user = key(&(0u8, uid, a));
-        let k_group = key(&(1u8, group, a));
-        let k_host = key(&(2u8, a));
-        let prefix = if kind == AddressKind::Ip {
-            ip_prefix(address).map(|p| key(&(3u8, p)))
-        } else {
-            None
-        };
-        let known = |k: u64| self.seen_addresses.get(&k).is_some_and(|&(_, d)| d < day);
-        let level = if known(k_user) {
-            0
-        } else if known(k_group) {
-            1
-        } else if known(k_host) || prefix.is_some_and(known) {
-            2
-        } else {
-            3
-        };
-        (level, [k_user, k_group, k_host, prefix.unwrap_or(0)])
-    }
-
-    fn location_bits(&self, uid: u32, group: usize, level: usize) -> f64 {
-        let uniform = 1.0 / LOCATION_LEVELS as f64;
-        let h = self
-            .hospital
-            .locations
-            .smoothed(level, uniform, LOCATION_LEVELS as f64);
-        let g = self.groups.get(group).map_or(h, |g| {
-            g.locations
-                .smoothed(level, h, self.config.group_prior_strength)
-        });
-        let p = self.users.get(uid as usize).map_or(g, |u| {
-            u.profile
-                .locations
-                .smoothed(level, g, self.config.user_prior_strength)
-        });
-        let q = COMPROMISED_LOCATION.get(level).copied().unwrap_or(0.25);
-        log2(q / p.max(1e-9)).clamp(-4.0, 8.0)
     }
 
     fn bulk_evidence(
@@ -2100,21 +1795,6 @@ impl Monitor {
                 .or_insert([Rate::default(); FLAGS]);
             absorb(learned, &mut today);
         }
-    }
-
-    /// The day's location levels of the peer groups and the hospital join their habits (at the
-    /// end of the hospital's day, like its flag rates).
-    fn absorb_todays_places(&mut self) {
-        for (learned, today) in self
-            .groups
-            .iter_mut()
-            .zip(self.group_places_today.iter_mut())
-        {
-            learned.locations.absorb(today);
-        }
-        self.hospital
-            .locations
-            .absorb(&mut self.hospital_places_today);
     }
 
     /// Learns the relationship and flag rates of legitimate work from this access, weighted
@@ -2482,101 +2162,6 @@ const FLAG_LIST: [Flag; FLAGS] = [
     Flag::UnknownPatient,
 ];
 
-/// Empirical-Bayes prior strength per category for units (users of a group, groups of the
-/// hospital) drawn from one population: the method-of-moments beta-binomial estimate
-/// `1 / rho - 1` of how many pseudo-observations of the population rate a unit's own counts are
-/// weighed against (0 when there are too few units to tell; [`POOLING_MAX`] when the units'
-/// counts spread no more than chance).
-fn pooled_strength<const K: usize>(units: &[&Counts<K>]) -> [f64; K] {
-    let units: Vec<&&Counts<K>> = units
-        .iter()
-        .filter(|u| u.total() >= POOLING_MIN_HISTORY)
-        .collect();
-    let mut out = [0.0f64; K];
-    let k = units.len() as f64;
-    if k < POOLING_MIN_USERS {
-        return out;
-    }
-    let (n, effective) = effective_size(units.iter().map(|u| u.total()));
-    for (r, o) in out.iter_mut().enumerate() {
-        let p = units.iter().map(|u| u.count(r)).sum::<f64>() / n;
-        *o = if p <= 0.0 || p >= 1.0 || effective <= 0.0 {
-            // Nobody (or everybody) lands here: no sign that units differ.
-            POOLING_MAX
-        } else {
-            let spread: f64 = units
-                .iter()
-                .map(|u| {
-                    let d = u.count(r) - u.total() * p;
-                    d * d / u.total()
-                })
-                .sum();
-            moment_strength(spread / (p * (1.0 - p)), k, effective)
-        };
-    }
-    out
-}
-
-/// The total `n` of the units' totals and the effective number of observations behind their
-/// spread, `n - sum(n_u^2) / n` (the denominator of the intra-class correlation's moment
-/// estimate).
-fn effective_size(totals: impl Iterator<Item = f64> + Clone) -> (f64, f64) {
-    let n: f64 = totals.clone().sum();
-    let n2: f64 = totals.map(|t| t * t).sum();
-    (n, n - n2 / n)
-}
-
-/// The empirical-Bayes prior strength `1 / rho - 1` from `k` units' Pearson statistic per
-/// degree of freedom of the categories (`k - 1` taken for the pooled rates): the method-of-
-/// moments intra-class correlation `rho`, [`POOLING_MAX`] when the spread is no more than
-/// chance.
-fn moment_strength(chi_per_category: f64, k: f64, effective: f64) -> f64 {
-    let rho = ((chi_per_category - (k - 1.0)) / effective).clamp(0.0, 1.0);
-    if rho <= 1.0 / POOLING_MAX {
-        POOLING_MAX
-    } else {
-        (1.0 / rho - 1.0).min(POOLING_MAX)
-    }
-}
-
-/// Empirical-Bayes prior strength of one peer group's departments reached (see
-/// [`Monitor::estimate_reach_pooling`]).
-fn reach_strength(users: &[&UserState]) -> f64 {
-    let k = users.len() as f64;
-    if k < POOLING_MIN_USERS {
-        return POOLING_MAX;
-    }
-    let mut depts: FxHashMap<u16, f64> = FxHashMap::default();
-    for u in users {
-        for &(d, w) in &u.reach {
-            *depts.entry(d).or_insert(0.0) += w;
-        }
-    }
-    let (n, effective) = effective_size(users.iter().map(|u| u.reach_total));
-    let reached = depts.values().filter(|&&c| c > 0.0).count() as f64;
-    if reached < 2.0 || effective <= 0.0 {
-        return POOLING_MAX;
-    }
-    // Pearson's statistic of each user against the pooled shares: over the departments the
-    // user reached, plus the expected counts of those they did not (which sum to n_u less
-    // the expected counts of those they did).
-    let mut chi = 0.0;
-    for u in users {
-        let nu = u.reach_total;
-        let mut inside = 0.0;
-        for &(d, c) in &u.reach {
-            let p = depts.get(&d).copied().unwrap_or(0.0) / n;
-            if p > 0.0 {
-                let e = nu * p;
-                chi += (c - e) * (c - e) / e;
-                inside += e;
-            }
-        }
-        chi += (nu - inside).max(0.0);
-    }
-    moment_strength(chi / (reached - 1.0), k, effective)
-}
-
 fn pair(a: u32, b: u32) -> u64 {
     (u64::from(a) << 32) | u64::from(b)
 }
@@ -2587,24 +2172,6 @@ fn log2(x: f64) -> f64 {
 
 fn shrink_default(s: &Stats, default: (f64, f64)) -> (f64, f64) {
     s.shrunk(default, 10.0)
-}
-
-/// The /24 (IPv4) or /48 (IPv6) prefix of an address.
-fn ip_prefix(address: &str) -> Option<&str> {
-    if address.contains(':') {
-        let mut n = 0;
-        for (i, c) in address.char_indices() {
-            if c == ':' {
-                n += 1;
-                if n == 3 {
-                    return address.get(..i);
-                }
-            }
-        }
-        None
-    } else {
-        address.rfind('.').and_then(|i| address.get(..i))
-    }
 }
 
 /// Rung classes the collaborator evidence learns apart.
@@ -2703,85 +2270,5 @@ impl SplitMix {
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prefixes() {
-        assert_eq!(ip_prefix("10.1.2.3"), Some("10.1.2"));
-        assert_eq!(ip_prefix("2001:db8:1:2::5"), Some("2001:db8:1"));
-    }
-
-    /// `n` units of `size` observations each; unit `u` lands on category 0 `hits(u)` times.
-    fn units(n: usize, size: usize, hits: impl Fn(usize) -> usize) -> Vec<Counts<2>> {
-        (0..n)
-            .map(|u| {
-                let mut c = Counts::<2>::default();
-                for i in 0..size {
-                    c.add(usize::from(i >= hits(u)));
-                }
-                c
-            })
-            .collect()
-    }
-
-    #[test]
-    fn pooling_follows_the_spread_between_units() {
-        // Every unit at 1%, exactly: no spread beyond chance -> pool fully.
-        let same = units(20, 1000, |_| 10);
-        let refs: Vec<&Counts<2>> = same.iter().collect();
-        assert_eq!(pooled_strength(&refs)[0], POOLING_MAX);
-        // Half the units at 0%, half at 10%: a unit's own history carries the information.
-        let split = units(20, 1000, |u| if u % 2 == 0 { 0 } else { 100 });
-        let refs: Vec<&Counts<2>> = split.iter().collect();
-        let m = pooled_strength(&refs)[0];
-        assert!(m > 0.0 && m < 100.0, "{m}");
-        // A unit with no hits then sits near its own zero, not at the 5% average.
-        let own = split.first().map(|c| c.smoothed(0, 0.05, m)).unwrap_or(1.0);
-        assert!(own < 0.01, "{own}");
-        // Nobody hits the category: pool fully; too few units: no estimate.
-        let none = units(5, 1000, |_| 0);
-        let refs: Vec<&Counts<2>> = none.iter().collect();
-        assert_eq!(pooled_strength(&refs)[0], POOLING_MAX);
-        let refs: Vec<&Counts<2>> = same.iter().take(2).collect();
-        assert_eq!(pooled_strength(&refs)[0], 0.0);
-    }
-
-    /// A user who reached `per_dept[d]` patients of department `d`.
-    fn reacher(per_dept: &[(u16, f64)]) -> UserState {
-        UserState {
-            reach: per_dept.to_vec(),
-            reach_total: per_dept.iter().map(|(_, w)| w).sum(),
-            ..UserState::default()
-        }
-    }
-
-    #[test]
-    fn reach_pooling_follows_how_alike_users_reach() {
-        // Twelve residents who spread their on-call patients over the same four wards in the
-        // same proportions: their own histories say nothing the group's does not -> pool fully.
-        let alike: Vec<UserState> = (0..12)
-            .map(|_| reacher(&[(1, 40.0), (2, 30.0), (3, 20.0), (4, 10.0)]))
-            .collect();
-        let refs: Vec<&UserState> = alike.iter().collect();
-        assert_eq!(reach_strength(&refs), POOLING_MAX);
-        // Twelve social workers, each covering two wards of eight: a user's own history is the
-        // information (a handful of pseudo-accesses of the group's spread).
-        let own: Vec<UserState> = (0..12u16)
-            .map(|i| reacher(&[(i % 8, 50.0), ((i + 1) % 8, 50.0)]))
-            .collect();
-        let refs: Vec<&UserState> = own.iter().collect();
-        let m = reach_strength(&refs);
-        assert!(m > 0.0 && m < 5.0, "{m}");
-        // Too few users, or a single department reached: no estimate (the group alone).
-        let refs: Vec<&UserState> = own.iter().take(2).collect();
-        assert_eq!(reach_strength(&refs), POOLING_MAX);
-        let one: Vec<UserState> = (0..5).map(|_| reacher(&[(3, 40.0)])).collect();
-        let refs: Vec<&UserState> = one.iter().collect();
-        assert_eq!(reach_strength(&refs), POOLING_MAX);
     }
 }
