@@ -12,9 +12,10 @@
 //! only events that did not alert (an ongoing attack does not teach the baseline that it is
 //! normal). Determinism: no clocks, no random state at scoring time, fixed hashers.
 //!
-//! Submodules: `place` (where an access comes from: location levels and the workstations of
-//! each department) and `pooling` (how strongly users' and peer groups' own histories are
-//! weighed against their priors, re-estimated as the stream goes).
+//! Submodules: `flags` (who the patient is to the user, and what each identity or context flag
+//! is worth), `place` (where an access comes from: location levels and the workstations of each
+//! department) and `pooling` (how strongly users' and peer groups' own histories are weighed
+//! against their priors, re-estimated as the stream goes).
 
 use std::collections::VecDeque;
 
@@ -24,14 +25,17 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use crate::collab::Collaborators;
 use crate::config::MonitorConfig;
 use crate::explain;
-use crate::exposure::{self, Exposures};
+use crate::exposure::Exposures;
 use crate::model::{Counts, Rate, Stats};
 use crate::reason::Reason;
 use crate::relation::{static_link, Relation, StaticLink, Windows, DAY, RELATIONS};
 use crate::world::{key, World};
 
+mod flags;
 mod place;
 mod pooling;
+
+use flags::{flag_prevalence, stratum, Flag, FLAGS, FLAG_LIST, STRATA};
 
 const LOCATION_LEVELS: usize = 4;
 const LN2: f64 = std::f64::consts::LN_2;
@@ -40,84 +44,6 @@ const LN2: f64 = std::f64::consts::LN_2;
 const POOLING_EVERY: u64 = 2048;
 /// Largest empirical-Bayes prior strength (pseudo-accesses): full pooling in practice.
 const POOLING_MAX: f64 = 1e6;
-
-/// Identity and context flags with their probability under misuse (what snoopers target) and the
-/// prior mean of their rate in legitimate work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Flag {
-    SelfAccess,
-    Household,
-    Neighbor,
-    Coworker,
-    /// A staff member of the user's own department: rarer in routine work than any employee.
-    DeptColleague,
-    Vip,
-    Deceased,
-    Sensitive,
-    BreakGlass,
-    UnknownUser,
-    UnknownPatient,
-}
-
-const FLAGS: usize = 11;
-/// Lowest legitimate rate assumed for any flag (see `flag_bits`).
-const FLAG_RATE_FLOOR: f64 = 1e-4;
-/// Flag rates are learned per strength of link (direct, stream-learned, weak): a VIP's record is
-/// opened legitimately mostly by the care team, so the VIP flag means more without a link.
-const STRATA: usize = 3;
-
-fn stratum(rel: Option<Relation>) -> usize {
-    match rel {
-        Some(r) if r.is_direct() => 0,
-        Some(Relation::Prior) | Some(Relation::Team) => 1,
-        _ => 2,
-    }
-}
-
-impl Flag {
-    /// P(flag | misuse): published insider-snooping cases concentrate on family, colleagues,
-    /// famous people, neighbours and one's own record.
-    fn p_misuse(self) -> f64 {
-        match self {
-            Flag::SelfAccess => 0.05,
-            Flag::Household => 0.10,
-            Flag::Neighbor => 0.10,
-            Flag::Coworker => 0.10,
-            Flag::DeptColleague => 0.10,
-            Flag::Vip => 0.10,
-            Flag::Deceased => 0.03,
-            Flag::Sensitive => 0.10,
-            Flag::BreakGlass => 0.10,
-            Flag::UnknownUser => 0.05,
-            Flag::UnknownPatient => 0.02,
-        }
-    }
-
-    /// The coincidence whose base rate depends on the user (see `exposure.rs`), if any.
-    fn exposure(self) -> Option<exposure::Kind> {
-        match self {
-            Flag::Household => Some(exposure::Kind::Home),
-            Flag::Neighbor => Some(exposure::Kind::Street),
-            Flag::DeptColleague => Some(exposure::Kind::DeptStaff),
-            _ => None,
-        }
-    }
-
-    fn reason(self) -> Reason {
-        match self {
-            Flag::SelfAccess => Reason::SelfAccess,
-            Flag::Household => Reason::Family,
-            Flag::Neighbor => Reason::Neighbor,
-            Flag::Coworker | Flag::DeptColleague => Reason::Coworker,
-            Flag::Vip => Reason::Vip,
-            Flag::Deceased => Reason::Deceased,
-            Flag::Sensitive => Reason::Sensitive,
-            Flag::BreakGlass => Reason::BreakGlass,
-            Flag::UnknownUser => Reason::UnknownUser,
-            Flag::UnknownPatient => Reason::UnknownPatient,
-        }
-    }
-}
 
 /// Which kind of misuse a component is evidence for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -409,31 +335,6 @@ pub struct Monitor {
     collab_rng: SplitMix,
     /// Patients known from the context (the blind samples' pool).
     known_list: Vec<u32>,
-}
-
-/// Per flag, the share of the hospital's known patients that carry it: the rate at which
-/// legitimate work that is blind to who the patient is (a billing or coding worklist, a ward
-/// census, a care team treating whoever is admitted) lands on such a patient. Its own legitimate
-/// rate can never be learned below this: flagged accesses are weighted down as they are
-/// learned (they score high), so a rate learned from them alone would keep itself low; where
-/// employees are a twentieth of the patients, a clerk's batch meets them a twentieth of the time.
-/// For the coincidences that depend on the user (home, street, department), the share per unit
-/// of exposure (the staff mean), so that `prevalence * x` is this user's own share. Flags that
-/// are never a coincidence of routine work (self, deceased, break-the-glass, unknown ids) have
-/// none.
-fn flag_prevalence(world: &World, exposure: &Exposures, known_patients: f64) -> [f64; FLAGS] {
-    let mut counts = [0.0f64; FLAGS];
-    for p in world.patients.iter().filter(|p| p.known) {
-        counts[Flag::Vip as usize] += f64::from(u8::from(p.labels.vip));
-        counts[Flag::Coworker as usize] +=
-            f64::from(u8::from(p.labels.employee || p.staff_match.is_some()));
-        counts[Flag::Sensitive as usize] +=
-            f64::from(u8::from(p.labels.restricted || p.labels.sensitive));
-    }
-    counts[Flag::Household as usize] = exposure.mean(exposure::Kind::Home);
-    counts[Flag::Neighbor as usize] = exposure.mean(exposure::Kind::Street);
-    counts[Flag::DeptColleague as usize] = exposure.mean(exposure::Kind::DeptStaff);
-    counts.map(|c| c / known_patients.max(1.0))
 }
 
 /// The peer-group key under which the whole hospital's activity is counted.
@@ -1179,59 +1080,6 @@ impl Monitor {
         1.0 / (1.0 + (bits - self.config.legit_weight_midpoint_bits).exp2())
     }
 
-    fn flag_bits(&self, f: Flag, rel: Option<Relation>, group: usize, staff: Option<u32>) -> f64 {
-        // Opening one's own record through the clinical system is a policy violation in every
-        // hospital policy we know of: its legitimate rate is a fixed prior, never learned (so a
-        // habit of doing it cannot become "normal").
-        //
-        // The one exception is the user's own department's routine while it treats the user:
-        // a ward census, the rounds or the clinic's day list show every patient of the
-        // department, and the user is one of them. Work that is blind to who the patient is
-        // lands on any one of them at one over the department's census, as it lands on a VIP
-        // at the VIPs' share (see `flag_prevalence`); a look the user chose to take still
-        // shows in what it reads and how deep it goes.
-        if f == Flag::SelfAccess {
-            let blind = match rel {
-                Some(Relation::CareCurrent | Relation::DeptCurrent) => staff
-                    .and_then(|s| self.world.staff.get(s as usize))
-                    .and_then(|st| st.dept)
-                    .and_then(|d| self.census.get(usize::from(d)))
-                    .map_or(0.0, |n| 1.0 / n.max(1.0)),
-                _ => 0.0,
-            };
-            // Like every identity fact it is evidence for misuse or none, never against it
-            // (a department whose census is smaller than one in `p_misuse` meets its own
-            // staff more often than misuse would pick them).
-            return log2(f.p_misuse() / blind.max(1e-5)).max(0.0);
-        }
-        // Hospital rate for this strength of link, then this peer group's rate around it.
-        let hospital = self
-            .flags_legit
-            .get(stratum(rel))
-            .and_then(|r| r.get(f as usize))
-            .map(|r| r.p(1e-4, 1000.0))
-            .unwrap_or(1e-4);
-        let key = (u32::try_from(group).unwrap_or(u32::MAX), stratum(rel) as u8);
-        // The group's rate can show that a flag is routine for this role (registrars meet
-        // colleagues, billing meets the deceased) but not push it below the hospital rate: a
-        // role that has not met a VIP yet is not evidence that meeting one is misuse.
-        let p_legit = self
-            .flags_group
-            .get(&key)
-            .and_then(|r| r.get(f as usize))
-            .map_or(hospital, |r| r.p(hospital, 200.0).max(hospital));
-        // Coincidences whose base rate depends on the user: the rate is per unit of exposure.
-        let x = f
-            .exposure()
-            .map_or(1.0, |k| self.exposure.relative(staff, k));
-        // Not having seen a legitimate VIP access in 40,000 events does not make its rate
-        // 1 in 400,000: the estimate is floored at 1 in 10,000 (at most ~10 bits per flag),
-        // and at the flag's prevalence among the patients (see `flag_prevalence`).
-        let floor =
-            (self.prevalence.get(f as usize).copied().unwrap_or(0.0) * x).max(FLAG_RATE_FLOOR);
-        log2(f.p_misuse() / (p_legit * x).max(floor)).clamp(0.0, 14.0)
-    }
-
     fn stream_relation(
         &self,
         uid: u32,
@@ -1774,29 +1622,6 @@ impl Monitor {
         })
     }
 
-    /// Today's flag observations join the learned rates (at the first event of a new day).
-    fn absorb_todays_flags(&mut self) {
-        fn absorb(learned: &mut [Rate; FLAGS], today: &mut [Rate; FLAGS]) {
-            for (l, t) in learned.iter_mut().zip(today.iter_mut()) {
-                l.absorb(t);
-            }
-        }
-        for (learned, today) in self
-            .flags_legit
-            .iter_mut()
-            .zip(self.flags_legit_today.iter_mut())
-        {
-            absorb(learned, today);
-        }
-        for (key, mut today) in self.flags_group_today.drain() {
-            let learned = self
-                .flags_group
-                .entry(key)
-                .or_insert([Rate::default(); FLAGS]);
-            absorb(learned, &mut today);
-        }
-    }
-
     /// Learns the relationship and flag rates of legitimate work from this access, weighted
     /// by its probability of being legitimate (`MonitorConfig::legit_weight_midpoint_bits`).
     fn learn_rates(&mut self, l: &Learned) {
@@ -2147,20 +1972,6 @@ struct Learned {
     /// probability judged without the flag's own evidence; otherwise `legit_weight`.
     flag_weight: [f64; FLAGS],
 }
-
-const FLAG_LIST: [Flag; FLAGS] = [
-    Flag::SelfAccess,
-    Flag::Household,
-    Flag::Neighbor,
-    Flag::Coworker,
-    Flag::DeptColleague,
-    Flag::Vip,
-    Flag::Deceased,
-    Flag::Sensitive,
-    Flag::BreakGlass,
-    Flag::UnknownUser,
-    Flag::UnknownPatient,
-];
 
 fn pair(a: u32, b: u32) -> u64 {
     (u64::from(a) << 32) | u64::from(b)

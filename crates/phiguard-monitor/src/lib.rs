@@ -18,8 +18,8 @@
 //!
 //! Each component is a log2 likelihood ratio between a misuse model and this user's legitimate
 //! behaviour learned from the stream (model.rs), so scores add up and mean the same thing in every
-//! hospital. See `engine.rs` (with `engine/place.rs` and `engine/pooling.rs`) for the models and
-//! `config.rs` for the defaults.
+//! hospital. See `engine.rs` (with `engine/flags.rs`, `engine/place.rs` and `engine/pooling.rs`)
+//! for the models and `config.rs` for the defaults.
 
 pub mod collab;
 pub mod config;
