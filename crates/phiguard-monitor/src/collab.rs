@@ -64,6 +64,25 @@ fn group_key(group: usize, class: usize) -> u64 {
     ((group as u64) << 8) | class as u64
 }
 
+/// Adds `w` to the hospital's and the peer group's counts of a (group, rung class, level).
+fn add(
+    hospital: &mut [[f64; BUCKETS]],
+    groups: &mut FxHashMap<u64, [f64; BUCKETS]>,
+    (group, class, level): (usize, usize, usize),
+    w: f64,
+) {
+    if let Some(c) = hospital.get_mut(class).and_then(|r| r.get_mut(level)) {
+        *c += w;
+    }
+    if let Some(c) = groups
+        .entry(group_key(group, class))
+        .or_default()
+        .get_mut(level)
+    {
+        *c += w;
+    }
+}
+
 fn key(a: u32, b: u32) -> u64 {
     let (lo, hi) = if a < b { (a, b) } else { (b, a) };
     (u64::from(hi) << 32) | u64::from(lo)
@@ -153,25 +172,23 @@ impl Collaborators {
     /// Counts a legitimate-weighted access by a user of peer group `group` on rung class
     /// `class` at `level`.
     pub fn learn_legit(&mut self, group: usize, class: usize, level: usize, weight: f64) {
-        if let Some(c) = self.legit.get_mut(class).and_then(|r| r.get_mut(level)) {
-            *c += weight;
-        }
-        let k = group_key(group, class);
-        if let Some(c) = self.group_legit.entry(k).or_default().get_mut(level) {
-            *c += weight;
-        }
+        add(
+            &mut self.legit,
+            &mut self.group_legit,
+            (group, class, level),
+            weight,
+        );
     }
 
     /// Counts a relationship-blind sample for a user of peer group `group` on rung class
     /// `class` at `level`.
     pub fn learn_blind(&mut self, group: usize, class: usize, level: usize) {
-        if let Some(c) = self.blind.get_mut(class).and_then(|r| r.get_mut(level)) {
-            *c += 1.0;
-        }
-        let k = group_key(group, class);
-        if let Some(c) = self.group_blind.entry(k).or_default().get_mut(level) {
-            *c += 1.0;
-        }
+        add(
+            &mut self.blind,
+            &mut self.group_blind,
+            (group, class, level),
+            1.0,
+        );
     }
 
     /// log2 P(level | blind pick on this rung) / P(level | legitimate work on it) for a user

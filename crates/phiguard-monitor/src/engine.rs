@@ -1155,13 +1155,15 @@ impl Monitor {
         let serves = observation.map(|(serves, _)| serves);
         let collab = self.collab_observation(uid, p, t, rel);
         let collab_bits = collab.map_or(0.0, |(c, l)| self.collab.bits(group, c, l));
+        // The rung's ratio, under misuse as modelled and for a relationship-blind pick, plus
+        // what the departments reached, the place and the collaborators add to either.
+        let with_context = |p_misuse: f64| {
+            log2(p_misuse / p_legit).clamp(-8.0, ceiling) + reach + place_bits + collab_bits
+        };
         LinkEvidence {
             relation: rel,
-            bits: log2(p_insider / p_legit).clamp(-8.0, ceiling) + reach + place_bits + collab_bits,
-            blind_bits: log2(p_null / p_legit).clamp(-8.0, ceiling)
-                + reach
-                + place_bits
-                + collab_bits,
+            bits: with_context(p_insider),
+            blind_bits: with_context(p_null),
             place_serves: serves,
             at_department: serves == Some(true) && place_bits < 0.0,
             collab,
