@@ -8,7 +8,7 @@
 use std::hash::{Hash, Hasher};
 
 use phiguard_fhir::context::{Context, Deceased, Reference};
-use rustc_hash::{FxHashMap, FxHasher};
+use rustc_hash::{FxHashMap, FxHashSet, FxHasher};
 
 use crate::normalize;
 use crate::relation::DAY;
@@ -484,13 +484,17 @@ impl World {
 
 /// The department each Organization belongs to, as (id, name) of the department's Organization.
 ///
-/// `partOf` trees are read the way hospitals draw them: a top-level Organization with two or
-/// more parts is the hospital (or health system), and each of its direct parts is a department
-/// that owns everything below it (wards, units, clinics), so a cardiologist assigned to
-/// "Cardiology" and a patient admitted to "Cardiology Ward 4B" are in one department. A top-level
-/// Organization with at most one part is itself the department of everything below it. A flat
-/// list (no `partOf`) leaves every Organization its own department. Cycles and references to
-/// unknown Organizations end the walk.
+/// `partOf` trees are read the way hospitals draw them, whatever their depth. A department is
+/// an Organization whose parts are all leaves (wards, clinics, units): it owns them, so a
+/// cardiologist assigned to "Cardiology" and a patient admitted to "Cardiology Ward 4B" are in
+/// one department, whether Cardiology sits directly under the hospital or under a site and a
+/// division of a trust. An Organization that groups others which have parts of their own (a
+/// division, a site, a trust), or a top-level one with two or more parts (the hospital), is no
+/// department of its leaves: each such leaf is its own department ("Day Surgery Unit" directly
+/// under "Division of Surgery"), and the grouping is the department of whoever is assigned to it
+/// directly. A top-level Organization with one part owns it; a flat list (no `partOf`) leaves
+/// every Organization its own department. Cycles and references to unknown Organizations end
+/// the walk.
 fn departments(orgs: &[phiguard_fhir::context::Organization]) -> FxHashMap<&str, (&str, &str)> {
     let by_id: FxHashMap<&str, &phiguard_fhir::context::Organization> =
         orgs.iter().map(|o| (o.id.as_str(), o)).collect();
@@ -506,24 +510,30 @@ fn departments(orgs: &[phiguard_fhir::context::Organization]) -> FxHashMap<&str,
             *parts.entry(p).or_insert(0) += 1;
         }
     }
+    let is_leaf = |id: &str| !parts.contains_key(id);
+    // Organizations with a part that has parts of its own: divisions, sites, trusts.
+    let mut groups: FxHashSet<&str> = FxHashSet::default();
+    for o in orgs {
+        if let Some(p) = parent(&o.id).filter(|_| !is_leaf(&o.id)) {
+            groups.insert(p);
+        }
+    }
     let mut out = FxHashMap::default();
     for o in orgs {
-        // Path from the Organization up to its top (bounded: a cycle stops at a repeat).
-        let mut path: Vec<&str> = vec![o.id.as_str()];
-        while let Some(p) = path.last().and_then(|&id| parent(id)) {
-            if path.contains(&p) || path.len() > 64 {
-                break;
+        let id = o.id.as_str();
+        let dept = match parent(id) {
+            Some(p) if is_leaf(id) && !groups.contains(p) => {
+                let top_with_many = parent(p).is_none() && parts.get(p).copied().unwrap_or(0) >= 2;
+                if top_with_many {
+                    id
+                } else {
+                    p
+                }
             }
-            path.push(p);
-        }
-        let top = path.last().copied().unwrap_or(o.id.as_str());
-        let dept = if parts.get(top).copied().unwrap_or(0) >= 2 && path.len() >= 2 {
-            path.get(path.len() - 2).copied().unwrap_or(top)
-        } else {
-            top
+            _ => id,
         };
         let name = by_id.get(dept).map_or(o.name.as_str(), |d| d.name.as_str());
-        out.insert(o.id.as_str(), (dept, name));
+        out.insert(id, (dept, name));
     }
     out
 }
@@ -568,6 +578,44 @@ mod tests {
         let small = [org("card", None), org("w4b", Some("card"))];
         let d = departments(&small);
         assert_eq!(d["w4b"].0, "card");
+        // A trust drawn deep: trust > two sites > division > specialty > wards and clinics.
+        // The specialty owns its ward and clinic (not the site, not the division); a unit
+        // directly under the division is its own department; whoever is assigned to the
+        // division or a site is in that grouping.
+        let trust = [
+            org("trust", None),
+            org("site1", Some("trust")),
+            org("site2", Some("trust")),
+            org("med", Some("site1")),
+            org("resp", Some("med")),
+            org("w10", Some("resp")),
+            org("resp-clinic", Some("resp")),
+            org("card", Some("med")),
+            org("w11", Some("card")),
+            org("dsu", Some("med")),
+            org("community", Some("site2")),
+            org("district", Some("community")),
+        ];
+        let d = departments(&trust);
+        assert_eq!(d["w10"].0, "resp");
+        assert_eq!(d["resp-clinic"].0, "resp");
+        assert_eq!(d["resp"].0, "resp");
+        assert_eq!(d["w11"].0, "card");
+        assert_eq!(d["dsu"].0, "dsu");
+        assert_eq!(d["med"].0, "med");
+        assert_eq!(d["site1"].0, "site1");
+        assert_eq!(d["district"].0, "community");
+        // A health system with one hospital: the hospital's departments are still departments.
+        let system = [
+            org("system", None),
+            org("hosp", Some("system")),
+            org("card", Some("hosp")),
+            org("w4b", Some("card")),
+            org("ed", Some("hosp")),
+        ];
+        let d = departments(&system);
+        assert_eq!(d["w4b"].0, "card");
+        assert_eq!(d["ed"].0, "ed");
         // In the indexed world, the ward and its department are one department.
         let ctx = Context {
             organizations: orgs,
