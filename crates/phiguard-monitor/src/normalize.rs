@@ -57,7 +57,14 @@ fn street_word(w: &str) -> &str {
         "court" => "ct",
         "place" => "pl",
         "square" => "sq",
-        "terrace" => "ter",
+        "terrace" | "terr" => "ter",
+        "gardens" => "gdns",
+        "crescent" => "cres",
+        "close" => "cl",
+        "grove" => "gr",
+        "green" => "grn",
+        "park" => "pk",
+        "parade" => "pde",
         "highway" => "hwy",
         "parkway" => "pkwy",
         "circle" => "cir",
@@ -96,6 +103,19 @@ fn is_street_suffix(w: &str) -> bool {
             | "pkwy"
             | "cir"
             | "way"
+            | "gdns"
+            | "cres"
+            | "cl"
+            | "gr"
+            | "grn"
+            | "pk"
+            | "pde"
+            | "mews"
+            | "walk"
+            | "rise"
+            | "row"
+            | "hill"
+            | "view"
     )
 }
 
@@ -103,14 +123,27 @@ fn has_digit(w: &str) -> bool {
     w.bytes().any(|b| b.is_ascii_digit())
 }
 
-/// A postal code for comparison: [`name`], with a US ZIP+4 cut to its five-digit ZIP.
+/// A postal code for comparison: [`name`], cut to the district it names where the code goes
+/// down to a few doors, so that two homes on one street share it: a US ZIP+4 to its five-digit
+/// ZIP, a UK postcode to its outward code (`SW1A 1AA` -> `sw1a`), a Canadian one to its forward
+/// sortation area (`K1A 0B1` -> `k1a`), a Dutch one to its four digits (`1234 AB` -> `1234`).
 fn postal_code(s: &str) -> String {
     let n = name(s);
-    if n.len() == 9 && n.bytes().all(|b| b.is_ascii_digit()) {
-        n.get(..5).unwrap_or(&n).to_owned()
-    } else {
-        n
-    }
+    let b = n.as_bytes();
+    let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    let letter = |i: usize| b.get(i).is_some_and(u8::is_ascii_lowercase);
+    let keep = match b.len() {
+        9 if b.iter().all(u8::is_ascii_digit) => 5,
+        // UK: outward code (letter, then 1-3 letters or digits) and inward code (digit, two
+        // letters).
+        5..=7 if letter(0) && digit(b.len() - 3) && letter(b.len() - 2) && letter(b.len() - 1) => {
+            b.len() - 3
+        }
+        6 if (0..6).all(|i| if i % 2 == 0 { letter(i) } else { digit(i) }) => 3,
+        6 if (0..4).all(digit) && letter(4) && letter(5) => 4,
+        _ => b.len(),
+    };
+    n.get(..keep).unwrap_or(&n).to_owned()
 }
 
 /// Normalises address lines, city and postal code. `None` when there is no street line.
@@ -120,17 +153,30 @@ fn postal_code(s: &str) -> String {
 /// side of it) belong to the home, not to the street: "22 rue Daniel Mayer" / "Bât. C - Appt
 /// 30" is on the same street as "22 rue Daniel Mayer" and "5 rue Daniel Mayer".
 pub fn address(lines: &[String], city: Option<&str>, postal: Option<&str>) -> Option<AddressKey> {
+    let words_of = |l: &str| -> Vec<String> {
+        text(l)
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .map(|w| street_word(w).to_owned())
+            .collect()
+    };
+    // A unit written before the street on one line ("Flat 3, 12 Mill Lane", "Apt 4B, 100 Main
+    // St") is a line of its own.
     let per_line: Vec<Vec<String>> = lines
         .iter()
-        .map(|l| {
-            text(l)
-                .split(' ')
-                .filter(|w| !w.is_empty())
-                .map(|w| street_word(w).to_owned())
-                .collect::<Vec<String>>()
+        .flat_map(|l| match l.split_once(',') {
+            Some((unit, street))
+                if words_of(unit).first().is_some_and(|w| w == "#")
+                    && !words_of(street).is_empty() =>
+            {
+                vec![words_of(unit), words_of(street)]
+            }
+            _ => vec![words_of(l)],
         })
         .filter(|w| !w.is_empty())
         .collect();
+    // A named house without a number ("The Old School House" / "Ivy Road") is on the line that
+    // ends with a street type.
     let street_line = per_line
         .iter()
         .position(|w| w.len() >= 2 && w.first().is_some_and(|n| has_digit(n)))
@@ -138,6 +184,11 @@ pub fn address(lines: &[String], city: Option<&str>, postal: Option<&str>) -> Op
             per_line
                 .iter()
                 .position(|w| w.len() >= 2 && w.last().is_some_and(|n| has_digit(n)))
+        })
+        .or_else(|| {
+            per_line
+                .iter()
+                .position(|w| w.len() >= 2 && w.last().is_some_and(|n| is_street_suffix(n)))
         })
         .unwrap_or(0);
     let mut words: Vec<String> = per_line.get(street_line)?.clone();
@@ -289,6 +340,42 @@ mod tests {
         let n = address(&["HAUPTSTRASSE 14".into()], Some("KOLN"), None).unwrap();
         assert_eq!(m.street, n.street);
         assert_ne!(m.home, n.home);
+        // British addresses: a postcode covers a few doors, so the street is compared on its
+        // outward code; a flat before the street on one line; a named house; abbreviations.
+        let o = address(
+            &["112 Sycamore Street".into()],
+            Some("Ashcombe"),
+            Some("AC2 8DQ"),
+        )
+        .unwrap();
+        let p = address(&["88 Sycamore St".into()], Some("Ashcombe"), Some("ac28nz")).unwrap();
+        assert_eq!(o.street, p.street);
+        assert_eq!(o.street, "sycamore st|ac2");
+        let q = address(&["20 Holly Gardens".into()], None, Some("KM8 3JY")).unwrap();
+        let r = address(&["20 HOLLY GDNS".into()], None, Some("KM8 3JY")).unwrap();
+        assert_eq!(q, r);
+        let s = address(&["FLAT 3, 1 BROOK ROAD".into()], None, Some("KM1 2AB")).unwrap();
+        let t = address(
+            &["Flat 3".into(), "1 Brook Rd".into()],
+            None,
+            Some("KM1 2AB"),
+        )
+        .unwrap();
+        assert_eq!(s, t);
+        assert_eq!(s.street, "brook rd|km1");
+        let u = address(&["1 Brook Road".into()], None, Some("KM1 2AB")).unwrap();
+        assert_ne!(s.home, u.home);
+        let v = address(
+            &["The Old School House".into(), "Ivy Road".into()],
+            None,
+            Some("AC1 4QT"),
+        )
+        .unwrap();
+        assert_eq!(v.street, "ivy rd|ac1");
+        assert_eq!(postal_code("K1A 0B1"), "k1a");
+        assert_eq!(postal_code("1234 AB"), "1234");
+        assert_eq!(postal_code("37100"), "37100");
+        assert_eq!(postal_code("12345-6789"), "12345");
         assert!(address(&[], None, None).is_none());
         assert!(address(&["Apt 3".into()], None, None).is_none());
         assert!(address(&["#".into(), "12".into()], None, None).is_none());
