@@ -160,18 +160,22 @@ pub fn address(lines: &[String], city: Option<&str>, postal: Option<&str>) -> Op
             .map(|w| street_word(w).to_owned())
             .collect()
     };
-    // A unit written before the street on one line ("Flat 3, 12 Mill Lane", "Apt 4B, 100 Main
-    // St") is a line of its own.
+    // Parts of a line separated by commas are lines of their own ("Flat 3, 12 Mill Lane",
+    // "Brook Cottage, Willow Grove", "100 Main St, Suite 200"), unless the first part is only
+    // the house number ("22 bis, rue Daniel Mayer", "12, Oak Street").
+    let is_number = |w: &str| has_digit(w) || matches!(w, "bis" | "ter" | "quater");
     let per_line: Vec<Vec<String>> = lines
         .iter()
-        .flat_map(|l| match l.split_once(',') {
-            Some((unit, street))
-                if words_of(unit).first().is_some_and(|w| w == "#")
-                    && !words_of(street).is_empty() =>
-            {
-                vec![words_of(unit), words_of(street)]
+        .flat_map(|l| {
+            let parts: Vec<Vec<String>> = l
+                .split(',')
+                .map(words_of)
+                .filter(|w| !w.is_empty())
+                .collect();
+            match parts.first() {
+                Some(first) if parts.len() > 1 && !first.iter().all(|w| is_number(w)) => parts,
+                _ => vec![words_of(l)],
             }
-            _ => vec![words_of(l)],
         })
         .filter(|w| !w.is_empty())
         .collect();
@@ -372,6 +376,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(v.street, "ivy rd|ac1");
+        let w = address(&["Brook Cottage, Ivy Road".into()], None, Some("AC1 4QT")).unwrap();
+        assert_eq!(v.street, w.street);
+        assert_ne!(v.home, w.home);
+        let x = address(
+            &["Brook Cottage".into(), "Ivy Rd".into()],
+            None,
+            Some("AC1 9ZZ"),
+        )
+        .unwrap();
+        assert_eq!(w, x);
+        let y = address(&["12 Oak St, Apt 3".into()], None, Some("12345")).unwrap();
+        assert_eq!(y, f);
         assert_eq!(postal_code("K1A 0B1"), "k1a");
         assert_eq!(postal_code("1234 AB"), "1234");
         assert_eq!(postal_code("37100"), "37100");
