@@ -49,7 +49,9 @@ pub struct MonitorConfig {
     /// patient-privacy monitoring); a stolen login's evidence (hour, place, volume) is usually
     /// strong enough not to need the prior's help.
     pub compromised_share: f64,
-    /// A deceased patient's record is unusual to open this long after death.
+    /// Beyond this long after death, opening a deceased patient's record grows stranger: the
+    /// deceased flag's evidence gains a bit per doubling of the time since the death. Within it
+    /// the flag counts for its learned legitimate rate alone.
     pub deceased_grace_secs: i64,
     /// The care team and the department of the stay in which a patient died keep a reason to
     /// open the record this long after the death, longer than any stay's "recent" window:

@@ -694,7 +694,11 @@ impl Monitor {
             if flags[i]
                 && !matches!(
                     f,
-                    Flag::Household | Flag::Coworker | Flag::DeptColleague | Flag::Deceased
+                    Flag::Household
+                        | Flag::Coworker
+                        | Flag::DeptColleague
+                        | Flag::Deceased
+                        | Flag::RecentlyDeceased
                 )
             {
                 let bits = self.flag_bits(*f, relation, group, staff);
@@ -1046,8 +1050,18 @@ impl Monitor {
         flags[Flag::Vip as usize] = info.labels.vip;
         flags[Flag::Sensitive as usize] = info.labels.restricted || info.labels.sensitive;
         if let Some(died) = info.deceased {
-            if t > died.saturating_add(self.config.deceased_grace_secs) {
-                flags[Flag::Deceased as usize] = true;
+            // From the death on, the patient being dead is a fact the access carries; what it
+            // is worth is its legitimate rate, learned like any flag's, apart for the weeks
+            // right after the death (the death certificate, the medical examiner, the
+            // bereavement office are routine where they are) and for the long dead.
+            if t > died {
+                let recent = t <= died.saturating_add(self.config.deceased_grace_secs);
+                let flag = if recent {
+                    Flag::RecentlyDeceased
+                } else {
+                    Flag::Deceased
+                };
+                flags[flag as usize] = true;
                 let days = if died == i64::MIN {
                     -1
                 } else {
@@ -1055,11 +1069,12 @@ impl Monitor {
                 };
                 // Longer after death is stranger: +1 bit per doubling beyond the grace period,
                 // except to the team and department of the stay the patient died in while the
-                // death's review is open (its reviews come at any time in that window).
+                // death's review is open (its reviews come at any time in that window). A death
+                // without a date counts as two doublings.
                 let grace_days = (self.config.deceased_grace_secs / DAY).max(1) as f64;
                 let extra = if death_review {
                     0.0
-                } else if days > 0 {
+                } else if days >= 0 {
                     (days as f64 / grace_days).log2().clamp(0.0, 4.0)
                 } else {
                     2.0
@@ -1067,7 +1082,7 @@ impl Monitor {
                 evidence.push(Evidence {
                     reason: Reason::Deceased,
                     hypothesis: Hypothesis::Insider,
-                    bits: self.flag_bits(Flag::Deceased, rel, group, staff) + extra,
+                    bits: self.flag_bits(flag, rel, group, staff) + extra,
                     detail: Detail::DeceasedDays(days),
                 });
             }

@@ -960,6 +960,30 @@ fn a_deaths_review_may_come_at_any_time_in_its_window() {
     assert!(at80 > at51 + 0.5, "{at51} vs {at80}");
 }
 
+#[test]
+fn a_death_within_the_grace_period_still_counts() {
+    // Within the grace period the time since the death adds nothing, but the patient being dead
+    // is still a fact of the access, worth what its learned legitimate rate says: a stranger
+    // reading last week's death is not let off because it was last week.
+    let closed = MonitorConfig {
+        death_review_secs: 0,
+        ..MonitorConfig::default()
+    };
+    let at = |died: &str| {
+        let ctx = context_with_death("2025-12-01T00:00:00Z", died);
+        bits_of(
+            &nurse_after_ten_days(&ctx, closed.clone(), "p-died"),
+            Reason::Deceased,
+        )
+    };
+    let (three, ten) = (at("2026-03-09T06:00:00Z"), at("2026-03-02T06:00:00Z"));
+    assert!(three.is_some_and(|b| b > 1.0), "{three:?}");
+    assert_eq!(three, ten);
+    // Past the grace period it grows.
+    let sixty = at("2026-01-11T06:00:00Z");
+    assert!(sixty > ten.map(|b| b + 1.0), "{sixty:?} vs {ten:?}");
+}
+
 /// The hand-built hospital plus `n` patients nobody is linked to (`u0`, `u1`, ...).
 fn context_with_unlinked(n: usize) -> Context {
     let mut ctx = context();

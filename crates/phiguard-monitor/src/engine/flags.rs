@@ -21,14 +21,19 @@ pub(super) enum Flag {
     /// A staff member of the user's own department: rarer in routine work than any employee.
     DeptColleague,
     Vip,
+    /// Deceased beyond the grace period (`MonitorConfig::deceased_grace_secs`).
     Deceased,
+    /// Deceased within the grace period: the certificate, the medical examiner, the mortuary
+    /// and the bereavement office open these records, not the long dead's, so the two rates
+    /// are learned apart.
+    RecentlyDeceased,
     Sensitive,
     BreakGlass,
     UnknownUser,
     UnknownPatient,
 }
 
-pub(super) const FLAGS: usize = 11;
+pub(super) const FLAGS: usize = 12;
 /// Lowest legitimate rate assumed for any flag (see `flag_bits`).
 const FLAG_RATE_FLOOR: f64 = 1e-4;
 /// Flag rates are learned per strength of link (direct, stream-learned, weak): a VIP's record is
@@ -55,6 +60,7 @@ impl Flag {
             Flag::DeptColleague => 0.10,
             Flag::Vip => 0.10,
             Flag::Deceased => 0.03,
+            Flag::RecentlyDeceased => 0.01,
             Flag::Sensitive => 0.10,
             Flag::BreakGlass => 0.10,
             Flag::UnknownUser => 0.05,
@@ -79,7 +85,7 @@ impl Flag {
             Flag::Neighbor => Reason::Neighbor,
             Flag::Coworker | Flag::DeptColleague => Reason::Coworker,
             Flag::Vip => Reason::Vip,
-            Flag::Deceased => Reason::Deceased,
+            Flag::Deceased | Flag::RecentlyDeceased => Reason::Deceased,
             Flag::Sensitive => Reason::Sensitive,
             Flag::BreakGlass => Reason::BreakGlass,
             Flag::UnknownUser => Reason::UnknownUser,
@@ -96,6 +102,7 @@ pub(super) const FLAG_LIST: [Flag; FLAGS] = [
     Flag::DeptColleague,
     Flag::Vip,
     Flag::Deceased,
+    Flag::RecentlyDeceased,
     Flag::Sensitive,
     Flag::BreakGlass,
     Flag::UnknownUser,
