@@ -493,8 +493,9 @@ impl World {
 /// department of its leaves: each such leaf is its own department ("Day Surgery Unit" directly
 /// under "Division of Surgery"), and the grouping is the department of whoever is assigned to it
 /// directly. A top-level Organization with one part owns it; a flat list (no `partOf`) leaves
-/// every Organization its own department. Cycles and references to unknown Organizations end
-/// the walk.
+/// every Organization its own department, and so does a cycle or a reference to an unknown
+/// Organization. The limit: bays or beds drawn as Organizations under the wards would make each
+/// ward a department of its own (FHIR puts them in Location, which the monitor does not read).
 fn departments(orgs: &[phiguard_fhir::context::Organization]) -> FxHashMap<&str, (&str, &str)> {
     let by_id: FxHashMap<&str, &phiguard_fhir::context::Organization> =
         orgs.iter().map(|o| (o.id.as_str(), o)).collect();
