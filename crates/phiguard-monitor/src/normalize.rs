@@ -174,7 +174,8 @@ pub fn address(lines: &[String], city: Option<&str>, postal: Option<&str>) -> Op
                 .collect();
             match parts.first() {
                 Some(first) if parts.len() > 1 && !first.iter().all(|w| is_number(w)) => parts,
-                _ => vec![words_of(l)],
+                // The line's words: the commas were only separators.
+                _ => vec![parts.concat()],
             }
         })
         .filter(|w| !w.is_empty())
