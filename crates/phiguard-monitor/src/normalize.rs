@@ -1,8 +1,9 @@
 //! Name and address normalisation for identity matching.
 //!
 //! Case, accents, punctuation and spacing are removed (`Núñez-García` and `nunez garcia` are one
-//! surname); common street suffixes are abbreviated (`Street` = `St`), so that "12 Oak Street" and
-//! "12 oak st." are the same address. The house number is split off so that two addresses can be
+//! surname) and German umlauts' transliterations folded (`Müller` = `Mueller`); common street
+//! suffixes are abbreviated (`Street` = `St`, `Straße` = `Str`), so that "12 Oak Street" and
+//! "12 oak st." are the same address, as are "Bergstraße 5" and "Bergstr. 5". The house number is split off so that two addresses can be
 //! the same *street* without being the same *home*.
 
 use unicode_normalization::UnicodeNormalization;
@@ -40,9 +41,28 @@ pub fn text(s: &str) -> String {
     out
 }
 
-/// A surname or given name for comparison: [`text`] without spaces.
+/// A surname or given name for comparison: [`text`] without spaces, with German umlauts'
+/// transliterations folded ([`fold_umlauts`]).
 pub fn name(s: &str) -> String {
-    text(s).replace(' ', "")
+    fold_umlauts(&text(s).replace(' ', ""))
+}
+
+/// `ae`, `oe` and `ue` as `a`, `o` and `u`: `Müller` is written `Mueller` where the keyboard or
+/// the system has no umlauts, and [`text`] has already made the first `muller`. Applied to both
+/// sides of a comparison, it costs only the distinction between names that differ by such an
+/// `e` alone.
+pub fn fold_umlauts(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut prev: Option<char> = None;
+    for c in s.chars() {
+        if c == 'e' && matches!(prev, Some('a' | 'o' | 'u')) {
+            prev = None;
+            continue;
+        }
+        out.push(c);
+        prev = Some(c);
+    }
+    out
 }
 
 fn street_word(w: &str) -> &str {
@@ -78,6 +98,18 @@ fn street_word(w: &str) -> &str {
     }
 }
 
+/// A street word for comparison: [`street_word`], then a German or Dutch street type at the end
+/// of a compound spelled as its abbreviation (`Bergstraße`, `Bergstrasse` and `Bergstr.` are
+/// `bergstr`; `Marktplatz` and `Marktpl.` are `marktpl`), then [`fold_umlauts`].
+fn street_token(w: &str) -> String {
+    let w = street_word(w);
+    let compound = ["strasse", "straat", "platz"]
+        .iter()
+        .zip(["str", "str", "pl"])
+        .find_map(|(long, short)| w.strip_suffix(long).map(|stem| format!("{stem}{short}")));
+    fold_umlauts(compound.as_deref().unwrap_or(w))
+}
+
 /// A normalised postal address, split into what identifies the home and what identifies the street.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct AddressKey {
@@ -89,34 +121,37 @@ pub struct AddressKey {
 
 /// A street-type word (after [`street_word`]) that ends a street name.
 fn is_street_suffix(w: &str) -> bool {
-    matches!(
-        w,
-        "st" | "ave"
-            | "rd"
-            | "dr"
-            | "ln"
-            | "blvd"
-            | "ct"
-            | "pl"
-            | "sq"
-            | "ter"
-            | "pkwy"
-            | "cir"
-            | "way"
-            | "gdns"
-            | "cres"
-            | "cl"
-            | "gr"
-            | "grn"
-            | "pk"
-            | "pde"
-            | "mews"
-            | "walk"
-            | "rise"
-            | "row"
-            | "hill"
-            | "view"
-    )
+    // German and Dutch compounds ("bergstr", see `street_token`).
+    (w.len() > 3 && w.ends_with("str"))
+        || matches!(
+            w,
+            "st" | "ave"
+                | "rd"
+                | "dr"
+                | "ln"
+                | "blvd"
+                | "ct"
+                | "pl"
+                | "sq"
+                | "ter"
+                | "pkwy"
+                | "cir"
+                | "way"
+                | "gdns"
+                | "cres"
+                | "cl"
+                | "gr"
+                | "grn"
+                | "pk"
+                | "pde"
+                | "mews"
+                | "walk"
+                | "rise"
+                | "row"
+                | "hill"
+                | "view"
+                | "str"
+        )
 }
 
 fn has_digit(w: &str) -> bool {
@@ -157,7 +192,7 @@ pub fn address(lines: &[String], city: Option<&str>, postal: Option<&str>) -> Op
         text(l)
             .split(' ')
             .filter(|w| !w.is_empty())
-            .map(|w| street_word(w).to_owned())
+            .map(street_token)
             .collect()
     };
     // Parts of a line separated by commas are lines of their own ("Flat 3, 12 Mill Lane",
@@ -182,9 +217,20 @@ pub fn address(lines: &[String], city: Option<&str>, postal: Option<&str>) -> Op
         .collect();
     // A named house without a number ("The Old School House" / "Ivy Road") is on the line that
     // ends with a street type.
+    // A line with a house number and a street type is the street wherever it is ("2. OG
+    // Mitte" / "Licher Str. 13": a floor numbered before the street with its number after).
+    let numbered = |w: &Vec<String>| {
+        w.len() >= 2
+            && (w.first().is_some_and(|n| has_digit(n)) || w.last().is_some_and(|n| has_digit(n)))
+    };
     let street_line = per_line
         .iter()
-        .position(|w| w.len() >= 2 && w.first().is_some_and(|n| has_digit(n)))
+        .position(|w| numbered(w) && w.iter().any(|t| is_street_suffix(t)))
+        .or_else(|| {
+            per_line
+                .iter()
+                .position(|w| w.len() >= 2 && w.first().is_some_and(|n| has_digit(n)))
+        })
         .or_else(|| {
             per_line
                 .iter()
@@ -288,6 +334,12 @@ mod tests {
         assert_eq!(name("Strauß"), name("STRAUSS"));
         assert_eq!(name("Lœtitia"), name("Loetitia"));
         assert_eq!(name("Søren Ødegård"), name("soren odegard"));
+        // German umlauts typed without them.
+        assert_eq!(name("Müller-Lüdenscheidt"), name("Mueller-Luedenscheidt"));
+        assert_eq!(name("Schüßler-Heß"), name("SCHUESSLER-HESS"));
+        assert_eq!(name("Öztürk"), name("Oeztuerk"));
+        assert_eq!(name("Öztürk"), name("Ozturk"));
+        assert_ne!(name("Müller"), name("Möller"));
     }
 
     #[test]
@@ -345,6 +397,29 @@ mod tests {
         let n = address(&["HAUPTSTRASSE 14".into()], Some("KOLN"), None).unwrap();
         assert_eq!(m.street, n.street);
         assert_ne!(m.home, n.home);
+        // German street types written out, spelled without ß or abbreviated, in a compound or
+        // as a word of their own, and umlauts transliterated; a floor on a line of its own is
+        // the home, not the street.
+        let m2 = address(&["Weiherstr. 41".into()], Some("Alsfeld"), Some("36304")).unwrap();
+        let n2 = address(&["Weiherstrasse 41".into()], Some("Alsfeld"), Some("36304")).unwrap();
+        assert_eq!(m2, n2);
+        let m3 = address(
+            &["Licher Straße 13".into(), "2. OG Mitte".into()],
+            Some("Lollar"),
+            Some("35457"),
+        )
+        .unwrap();
+        let n3 = address(&["Licher Str. 13".into()], Some("Lollar"), Some("35457")).unwrap();
+        assert_eq!(m3.street, n3.street);
+        assert_ne!(m3.home, n3.home);
+        let m4 = address(&["Bülowstraße 7a".into()], None, Some("35390")).unwrap();
+        let n4 = address(&["Buelowstr. 7a".into()], None, Some("35390")).unwrap();
+        assert_eq!(m4, n4);
+        assert_eq!(m4.street, "bulowstr|35390");
+        let m5 = address(&["Marktplatz 2".into()], None, Some("35390")).unwrap();
+        let n5 = address(&["Marktpl. 2".into()], None, Some("35390")).unwrap();
+        assert_eq!(m5, n5);
+        assert_ne!(m5.street, m4.street);
         // British addresses: a postcode covers a few doors, so the street is compared on its
         // outward code; a flat before the street on one line; a named house; abbreviations.
         let o = address(
