@@ -80,6 +80,8 @@ pub enum Detail {
         /// Surnames equal.
         same_surname: bool,
     },
+    /// The patient has the user's surname and lives elsewhere.
+    SameSurname,
     /// The patient is staff.
     Colleague {
         /// Matched a staff member of the user's own department.
@@ -710,7 +712,11 @@ impl Monitor {
                     reason: f.reason(),
                     hypothesis,
                     bits,
-                    detail: Detail::None,
+                    detail: if *f == Flag::Kin {
+                        Detail::SameSurname
+                    } else {
+                        Detail::None
+                    },
                 });
             }
         }
@@ -878,7 +884,9 @@ impl Monitor {
                 // named whenever it holds, even where such coincidences are common enough in
                 // this hospital to add little or nothing (a staff clinic where a third of the
                 // patients are employees); behaviour needs real weight.
-                let min_bits = if e.reason.is_identity() {
+                // A shared surname alone is a coincidence as often as a relative (a common
+                // name): named like behaviour, when it carries weight.
+                let min_bits = if e.reason.is_identity() && e.detail != Detail::SameSurname {
                     0.0
                 } else {
                     self.config.reason_min_bits
@@ -1018,8 +1026,12 @@ impl Monitor {
                     bits,
                     detail: Detail::Household { same_surname },
                 });
-            } else if same_street {
-                flags[Flag::Neighbor as usize] = true;
+            } else {
+                flags[Flag::Neighbor as usize] = same_street;
+                // Elsewhere, the user's surname: how often routine work meets it is learned per
+                // patient of that surname in the hospital (see `exposure.rs`).
+                flags[Flag::Kin as usize] =
+                    m.identity.family != 0 && m.identity.family == info.identity.family;
             }
         }
         let colleague = info.staff_match.filter(|&s| Some(s) != staff);

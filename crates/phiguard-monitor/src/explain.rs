@@ -44,7 +44,11 @@ pub fn sentence(a: &Assessment) -> String {
         // Who the patient is to the user stays a fact worth stating when the access is
         // routine (a nurse meeting herself in her own ward's census, a neighbour on the ward):
         // it is what a privacy officer or the patient asks about.
-        let facts = distinct_phrases(a.evidence.iter().filter(|e| e.reason.is_identity()));
+        let facts = distinct_phrases(
+            a.evidence
+                .iter()
+                .filter(|e| e.reason.is_identity() && e.detail != Detail::SameSurname),
+        );
         let base = if let Some(review) = death_review {
             format!("Routine. {review}")
         } else if at_department {
@@ -148,6 +152,9 @@ fn phrase(e: &Evidence) -> String {
         }
         (Reason::Family, Detail::Household { same_surname: true }) => {
             "the user shares surname and home address with the patient".to_owned()
+        }
+        (Reason::Family, Detail::SameSurname) => {
+            "the patient has the user's surname, at another address".to_owned()
         }
         (Reason::Family, _) => "the user lives at the patient's home address".to_owned(),
         (Reason::Neighbor, _) => "the user lives on the patient's street".to_owned(),

@@ -26,9 +26,12 @@ pub enum Kind {
     Street,
     /// Patients who are staff of the user's department (not the user).
     DeptStaff,
+    /// Patients with the user's surname who do not share their home: a parent or a grown child
+    /// living elsewhere, or a namesake (a user named Müller has many, one named Jöckel few).
+    Surname,
 }
 
-const KINDS: usize = 3;
+const KINDS: usize = 4;
 
 /// Relative exposure of every staff member (mean 1 over staff with a known value).
 #[derive(Debug, Clone, Default)]
@@ -45,6 +48,8 @@ impl Exposures {
         let mut homes: FxHashMap<u64, u32> = FxHashMap::default();
         let mut streets: FxHashMap<u64, u32> = FxHashMap::default();
         let mut dept_staff: FxHashMap<u16, u32> = FxHashMap::default();
+        let mut surnames: FxHashMap<u64, u32> = FxHashMap::default();
+        let mut home_surnames: FxHashMap<(u64, u64), u32> = FxHashMap::default();
         let mut matched = vec![false; world.staff.len()];
         for p in world.patients.iter().filter(|p| p.known) {
             if p.identity.home != 0 {
@@ -52,6 +57,14 @@ impl Exposures {
             }
             if p.identity.street != 0 {
                 *streets.entry(p.identity.street).or_insert(0) += 1;
+            }
+            if p.identity.family != 0 {
+                *surnames.entry(p.identity.family).or_insert(0) += 1;
+                if p.identity.home != 0 {
+                    *home_surnames
+                        .entry((p.identity.home, p.identity.family))
+                        .or_insert(0) += 1;
+                }
             }
             if let Some(s) = p.staff_match {
                 if let Some(m) = matched.get_mut(s as usize) {
@@ -83,12 +96,30 @@ impl Exposures {
                     .dept
                     .and_then(|d| dept_staff.get(&d).copied())
                     .unwrap_or(0);
+                let surname = if id.family == 0 {
+                    0
+                } else {
+                    let at_home = if id.home == 0 {
+                        0
+                    } else {
+                        home_surnames
+                            .get(&(id.home, id.family))
+                            .copied()
+                            .unwrap_or(0)
+                    };
+                    surnames
+                        .get(&id.family)
+                        .copied()
+                        .unwrap_or(0)
+                        .saturating_sub(at_home.max(own))
+                };
                 // The user's own record (same home, a staff match in their department) is SELF,
                 // not a coincidence with someone else.
                 [
                     f64::from(home.saturating_sub(own)),
                     f64::from(street.saturating_sub(home)),
                     f64::from(dept.saturating_sub(own)),
+                    f64::from(surname),
                 ]
             })
             .collect();
@@ -131,6 +162,7 @@ impl Exposures {
             Kind::Home => 0,
             Kind::Street => 1,
             Kind::DeptStaff => 2,
+            Kind::Surname => 3,
         };
         staff
             .and_then(|s| self.relative.get(s as usize))

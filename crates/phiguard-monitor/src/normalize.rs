@@ -121,8 +121,15 @@ pub struct AddressKey {
 
 /// A street-type word (after [`street_word`]) that ends a street name.
 fn is_street_suffix(w: &str) -> bool {
-    // German and Dutch compounds ("bergstr", see `street_token`).
-    (w.len() > 3 && w.ends_with("str"))
+    // German and Dutch street types, in a compound ("bergstr", see `street_token`;
+    // "birkenweg", "lindenallee", "kerklaan") or on their own ("Am Ring").
+    const COMPOUND: [&str; 13] = [
+        "str", "weg", "allee", "gasse", "ring", "damm", "ufer", "pfad", "chaussee", "pl", "laan",
+        "plein", "gracht",
+    ];
+    COMPOUND
+        .iter()
+        .any(|t| w.ends_with(t) && (w.len() == t.len() || w.len() > t.len() + 2))
         || matches!(
             w,
             "st" | "ave"
@@ -416,6 +423,15 @@ mod tests {
         let n4 = address(&["Buelowstr. 7a".into()], None, Some("35390")).unwrap();
         assert_eq!(m4, n4);
         assert_eq!(m4.street, "bulowstr|35390");
+        let m6 = address(
+            &["Birkenweg 141".into(), "2. OG rechts".into()],
+            None,
+            Some("35394"),
+        )
+        .unwrap();
+        let n6 = address(&["Birkenweg 14".into()], None, Some("35394")).unwrap();
+        assert_eq!(m6.street, n6.street);
+        assert_eq!(m6.street, "birkenweg|35394");
         let m5 = address(&["Marktplatz 2".into()], None, Some("35390")).unwrap();
         let n5 = address(&["Marktpl. 2".into()], None, Some("35390")).unwrap();
         assert_eq!(m5, n5);

@@ -148,6 +148,9 @@ fn context_with_registry(registry: usize) -> Context {
             "77 Canal Street",
             "",
         ),
+        // The nurse's surname, written differently, at another address: a relative living
+        // elsewhere or a namesake (a rare name here: nobody else outside her home bears it).
+        ("p-kin", "NUNEZ", "Rosa", "1950-06-06", "4 Willow Way", ""),
     ];
     for (id, family, given, birth, line, label) in patients {
         let security = if label.is_empty() {
@@ -175,9 +178,15 @@ fn context_with_registry(registry: usize) -> Context {
     // famous or living on a staff member's street (flags are rare among a hospital's patients,
     // which is what makes them evidence).
     for i in 0..registry {
+        // Smith is a common name: a tenth of the registry bears it.
+        let family = if i % 10 == 0 {
+            "Smith".to_owned()
+        } else {
+            format!("Resident{i}")
+        };
         ctx.patients.push(
             parse_patient(&format!(
-                r#"{{"resourceType":"Patient","id":"r{i}","name":[{{"family":"Resident{i}"}}],"address":[{{"line":["{i} Main Street"],"city":"Springfield","postalCode":"12345"}}]}}"#
+                r#"{{"resourceType":"Patient","id":"r{i}","name":[{{"family":"{family}"}}],"address":[{{"line":["{i} Main Street"],"city":"Springfield","postalCode":"12345"}}]}}"#
             ))
             .unwrap(),
         );
@@ -291,6 +300,7 @@ fn each_reason_fires_on_what_it_names() {
     let cases = [
         ("p-self", Reason::SelfAccess),
         ("p-family", Reason::Family),
+        ("p-kin", Reason::Family),
         ("p-neighbor", Reason::Neighbor),
         ("p-vip2", Reason::Vip),
         ("p-emp", Reason::Coworker),
@@ -309,6 +319,13 @@ fn each_reason_fires_on_what_it_names() {
         );
         assert!(!a.explanation().is_empty());
     }
+    let (mut m, mut c) = warmed_up();
+    let a = nurse_opens(&mut m, &mut c, "p-kin");
+    assert!(
+        a.explanation()
+            .contains("the patient has the user's surname, at another address"),
+        "{a:?}"
+    );
 }
 
 #[test]
@@ -355,7 +372,8 @@ fn hard_legitimate_cases_stay_quiet() {
         "TREAT",
     );
     assert!(!a.alert, "care team of a VIP: {a:?}");
-    // A common surname shared with the user, at another address: not family.
+    // A common surname shared with the user, at another address: not named family (a rare
+    // one is, see `each_reason_fires_on_what_it_names`).
     let a = assess(
         &mut m,
         &mut c,

@@ -1,4 +1,4 @@
-//! Identity and context flags (self, household, neighbour, colleague, VIP, deceased, sensitive
+//! Identity and context flags (self, household, relative elsewhere, neighbour, colleague, VIP, deceased, sensitive
 //! record, break-the-glass, unknown ids): what each is worth to a snooper, the rate at which
 //! legitimate work meets it (learned per strength of link and peer group, floored at the
 //! flag's prevalence among the patients), and the evidence that follows.
@@ -16,6 +16,8 @@ use crate::world::World;
 pub(super) enum Flag {
     SelfAccess,
     Household,
+    /// The user's surname, at another address (a relative living elsewhere, or a namesake).
+    Kin,
     Neighbor,
     Coworker,
     /// A staff member of the user's own department: rarer in routine work than any employee.
@@ -33,7 +35,7 @@ pub(super) enum Flag {
     UnknownPatient,
 }
 
-pub(super) const FLAGS: usize = 12;
+pub(super) const FLAGS: usize = 13;
 /// Lowest legitimate rate assumed for any flag (see `flag_bits`).
 const FLAG_RATE_FLOOR: f64 = 1e-4;
 /// Flag rates are learned per strength of link (direct, stream-learned, weak): a VIP's record is
@@ -55,6 +57,9 @@ impl Flag {
         match self {
             Flag::SelfAccess => 0.05,
             Flag::Household => 0.10,
+            // Parents, siblings and grown children who live elsewhere: fewer than the
+            // household's, and a namesake is no relative at all.
+            Flag::Kin => 0.05,
             Flag::Neighbor => 0.10,
             Flag::Coworker => 0.10,
             Flag::DeptColleague => 0.10,
@@ -72,6 +77,7 @@ impl Flag {
     pub(super) fn exposure(self) -> Option<exposure::Kind> {
         match self {
             Flag::Household => Some(exposure::Kind::Home),
+            Flag::Kin => Some(exposure::Kind::Surname),
             Flag::Neighbor => Some(exposure::Kind::Street),
             Flag::DeptColleague => Some(exposure::Kind::DeptStaff),
             _ => None,
@@ -81,7 +87,7 @@ impl Flag {
     pub(super) fn reason(self) -> Reason {
         match self {
             Flag::SelfAccess => Reason::SelfAccess,
-            Flag::Household => Reason::Family,
+            Flag::Household | Flag::Kin => Reason::Family,
             Flag::Neighbor => Reason::Neighbor,
             Flag::Coworker | Flag::DeptColleague => Reason::Coworker,
             Flag::Vip => Reason::Vip,
@@ -97,6 +103,7 @@ impl Flag {
 pub(super) const FLAG_LIST: [Flag; FLAGS] = [
     Flag::SelfAccess,
     Flag::Household,
+    Flag::Kin,
     Flag::Neighbor,
     Flag::Coworker,
     Flag::DeptColleague,
@@ -134,6 +141,7 @@ pub(super) fn flag_prevalence(
     }
     counts[Flag::Household as usize] = exposure.mean(exposure::Kind::Home);
     counts[Flag::Neighbor as usize] = exposure.mean(exposure::Kind::Street);
+    counts[Flag::Kin as usize] = exposure.mean(exposure::Kind::Surname);
     counts[Flag::DeptColleague as usize] = exposure.mean(exposure::Kind::DeptStaff);
     counts.map(|c| c / known_patients.max(1.0))
 }
