@@ -69,6 +69,16 @@ pub struct Evidence {
     pub detail: Detail,
 }
 
+impl Evidence {
+    /// Whether this component is a fact about who the patient is to the user (see
+    /// [`Reason::is_identity`]) that is named whenever it holds and stated even on routine
+    /// accesses. A shared surname alone is not: it is a coincidence as often as a relative (a
+    /// common name), so it is named like behaviour, when it carries weight.
+    pub fn is_identity_fact(&self) -> bool {
+        self.reason.is_identity() && self.detail != Detail::SameSurname
+    }
+}
+
 /// Facts behind a component, rendered into words by [`crate::explain`].
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -884,9 +894,7 @@ impl Monitor {
                 // named whenever it holds, even where such coincidences are common enough in
                 // this hospital to add little or nothing (a staff clinic where a third of the
                 // patients are employees); behaviour needs real weight.
-                // A shared surname alone is a coincidence as often as a relative (a common
-                // name): named like behaviour, when it carries weight.
-                let min_bits = if e.reason.is_identity() && e.detail != Detail::SameSurname {
+                let min_bits = if e.is_identity_fact() {
                     0.0
                 } else {
                     self.config.reason_min_bits

@@ -44,11 +44,7 @@ pub fn sentence(a: &Assessment) -> String {
         // Who the patient is to the user stays a fact worth stating when the access is
         // routine (a nurse meeting herself in her own ward's census, a neighbour on the ward):
         // it is what a privacy officer or the patient asks about.
-        let facts = distinct_phrases(
-            a.evidence
-                .iter()
-                .filter(|e| e.reason.is_identity() && e.detail != Detail::SameSurname),
-        );
+        let facts = distinct_phrases(a.evidence.iter().filter(|e| e.is_identity_fact()));
         let base = if let Some(review) = death_review {
             format!("Routine. {review}")
         } else if at_department {

@@ -82,37 +82,22 @@ impl Exposures {
             .map(|(s, &own)| {
                 let own = u32::from(own);
                 let id = &s.identity;
-                let home = if id.home == 0 {
-                    0
-                } else {
-                    homes.get(&id.home).copied().unwrap_or(0)
-                };
-                let street = if id.street == 0 {
-                    0
-                } else {
-                    streets.get(&id.street).copied().unwrap_or(0)
-                };
+                // Unknown names and addresses (key 0) are never counted, so they find nothing.
+                let home = homes.get(&id.home).copied().unwrap_or(0);
+                let street = streets.get(&id.street).copied().unwrap_or(0);
                 let dept = s
                     .dept
                     .and_then(|d| dept_staff.get(&d).copied())
                     .unwrap_or(0);
-                let surname = if id.family == 0 {
-                    0
-                } else {
-                    let at_home = if id.home == 0 {
-                        0
-                    } else {
-                        home_surnames
-                            .get(&(id.home, id.family))
-                            .copied()
-                            .unwrap_or(0)
-                    };
-                    surnames
-                        .get(&id.family)
-                        .copied()
-                        .unwrap_or(0)
-                        .saturating_sub(at_home.max(own))
-                };
+                let at_home = home_surnames
+                    .get(&(id.home, id.family))
+                    .copied()
+                    .unwrap_or(0);
+                let surname = surnames
+                    .get(&id.family)
+                    .copied()
+                    .unwrap_or(0)
+                    .saturating_sub(at_home.max(own));
                 // The user's own record (same home, a staff match in their department) is SELF,
                 // not a coincidence with someone else.
                 [

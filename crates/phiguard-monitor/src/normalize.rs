@@ -42,7 +42,7 @@ pub fn text(s: &str) -> String {
 }
 
 /// A surname or given name for comparison: [`text`] without spaces, with German umlauts'
-/// transliterations folded ([`fold_umlauts`]).
+/// transliterations folded (`ae`, `oe`, `ue` as `a`, `o`, `u`: `Mueller` = `Müller`).
 pub fn name(s: &str) -> String {
     fold_umlauts(&text(s).replace(' ', ""))
 }
@@ -51,7 +51,7 @@ pub fn name(s: &str) -> String {
 /// the system has no umlauts, and [`text`] has already made the first `muller`. Applied to both
 /// sides of a comparison, it costs only the distinction between names that differ by such an
 /// `e` alone.
-pub fn fold_umlauts(s: &str) -> String {
+fn fold_umlauts(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut prev: Option<char> = None;
     for c in s.chars() {
@@ -119,10 +119,10 @@ pub struct AddressKey {
     pub home: String,
 }
 
-/// A street-type word (after [`street_word`]) that ends a street name.
+/// A street-type word (after [`street_token`]) that ends a street name.
 fn is_street_suffix(w: &str) -> bool {
     // German and Dutch street types, in a compound ("bergstr", see `street_token`;
-    // "birkenweg", "lindenallee", "kerklaan") or on their own ("Am Ring").
+    // "birkenweg", "lindenallee", "kerklaan") or on their own ("Am Ring", "Str", "Pl").
     const COMPOUND: [&str; 13] = [
         "str", "weg", "allee", "gasse", "ring", "damm", "ufer", "pfad", "chaussee", "pl", "laan",
         "plein", "gracht",
@@ -138,7 +138,6 @@ fn is_street_suffix(w: &str) -> bool {
                 | "ln"
                 | "blvd"
                 | "ct"
-                | "pl"
                 | "sq"
                 | "ter"
                 | "pkwy"
@@ -157,7 +156,6 @@ fn is_street_suffix(w: &str) -> bool {
                 | "row"
                 | "hill"
                 | "view"
-                | "str"
         )
 }
 
@@ -222,8 +220,6 @@ pub fn address(lines: &[String], city: Option<&str>, postal: Option<&str>) -> Op
         })
         .filter(|w| !w.is_empty())
         .collect();
-    // A named house without a number ("The Old School House" / "Ivy Road") is on the line that
-    // ends with a street type.
     // A line with a house number and a street type is the street wherever it is ("2. OG
     // Mitte" / "Licher Str. 13": a floor numbered before the street with its number after).
     let numbered = |w: &Vec<String>| {
@@ -243,6 +239,8 @@ pub fn address(lines: &[String], city: Option<&str>, postal: Option<&str>) -> Op
                 .iter()
                 .position(|w| w.len() >= 2 && w.last().is_some_and(|n| has_digit(n)))
         })
+        // A named house without a number ("The Old School House" / "Ivy Road") is on the line
+        // that ends with a street type.
         .or_else(|| {
             per_line
                 .iter()
