@@ -7,7 +7,7 @@
 //! in real time by the same monitor as `phiguard scan`. Resources come from the encrypted
 //! vault (embedded mode) or from an upstream FHIR server (proxy mode).
 //!
-//! [`app`] returns the axum router; [`server::serve`] runs it (HTTP on loopback, HTTPS with
+//! [`app::app`] returns the axum router; [`server::serve`] runs it (HTTP on loopback, HTTPS with
 //! rustls elsewhere).
 
 pub mod accounts;

@@ -9,7 +9,7 @@ use aws_lc_rs::digest;
 /// A SHA-256 Merkle tree hash.
 pub type Hash = [u8; 32];
 
-/// The size of a [`Hash`] in bytes.
+/// The size of a [`Hash`](type@Hash) in bytes.
 pub const HASH_SIZE: usize = 32;
 
 static HASH_CALLS: AtomicU64 = AtomicU64::new(0);

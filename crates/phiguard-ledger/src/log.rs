@@ -81,7 +81,7 @@ pub enum SyncMode {
     DangerousNone,
 }
 
-/// Result of [`Ledger::verify`]: what was checked.
+/// Result of [`LedgerReader::verify`]: what was checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyReport {
     /// Tree size of the checkpoint.

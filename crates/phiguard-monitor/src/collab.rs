@@ -192,7 +192,7 @@ impl Collaborators {
     }
 
     /// log2 P(level | blind pick on this rung) / P(level | legitimate work on it) for a user
-    /// of peer group `group`, within ±[`MAX_BITS`]; 0 until the rung has [`MIN_NULL`] blind
+    /// of peer group `group`, within ±`MAX_BITS` (4); 0 until the rung has `MIN_NULL` (40) blind
     /// samples hospital-wide. The group's rates are smoothed towards the hospital's, the
     /// legitimate towards the blind, the blind towards uniform.
     pub fn bits(&self, group: usize, class: usize, level: usize) -> f64 {
