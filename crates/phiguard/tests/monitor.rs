@@ -120,6 +120,58 @@ fn simulate_scan_eval_end_to_end() {
     assert!(report["auc_roc"].as_f64().unwrap() >= 0.95, "{report}");
 }
 
+/// The README's main command: simulate, scan, the privacy officer's queue and the evaluation, in
+/// one run with nothing to configure (ten days instead of 21 to keep the debug build quick).
+#[test]
+fn demo_prints_the_queue_and_the_evaluation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let out = phiguard()
+        .args(["demo", "--days", "10", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for step in [
+        "1. Simulating a 10-day hospital",
+        "2. Scanning every access",
+        "3. The privacy officer's queue (8 cases per day, last 3 days)",
+        "4. Evaluation against the planted incidents",
+    ] {
+        assert!(stdout.contains(step), "missing {step:?} in:\n{stdout}");
+    }
+    // Three days of queue, each case with its score, reasons and explanation.
+    assert_eq!(stdout.matches("\n== ").count(), 3, "{stdout}");
+    let cases: Vec<&str> = stdout.lines().filter(|l| l.contains(" bits  ")).collect();
+    assert!(!cases.is_empty(), "{stdout}");
+    assert!(
+        stdout.contains("[NO_RELATIONSHIP") || stdout.contains(", NO_RELATIONSHIP"),
+        "{stdout}"
+    );
+    // The evaluation line, and the planted incidents mostly caught.
+    let figure = |label: &str| -> f64 {
+        let rest = stdout
+            .split(label)
+            .nth(1)
+            .unwrap_or_else(|| panic!("no {label:?}"));
+        rest.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    assert!(figure("recall within budget") >= 0.8, "{stdout}");
+    assert!(figure("precision of reviewed cases") >= 0.8, "{stdout}");
+    // --out keeps what was generated and scored, one score line per event.
+    let events = std::fs::read_to_string(dir.join("AuditEvent.ndjson")).unwrap();
+    assert_eq!(
+        lines(&dir.join("scores.ndjson")).len(),
+        events.lines().count()
+    );
+    assert!(dir.join("labels.ndjson").is_file() && dir.join("context/Patient.ndjson").is_file());
+}
+
 #[test]
 fn deterministic_and_causal() {
     let tmp = tempfile::tempdir().unwrap();

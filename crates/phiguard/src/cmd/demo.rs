@@ -138,7 +138,11 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             .map(|((_, u), c)| (u, c))
             .collect();
         today.sort_by(|a, b| b.1.max.total_cmp(&a.1.max));
-        println!("== {day}: {} alerting cases", today.len());
+        let n = today.len();
+        println!(
+            "== {day}: {n} alerting case{}",
+            if n == 1 { "" } else { "s" }
+        );
         for (i, (user, c)) in today.iter().take(args.budget).enumerate() {
             let group = world.peer_group(user).unwrap_or("unknown login");
             let patients = if c.patients.len() == 1 {
@@ -150,12 +154,13 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 format!("{} patients", c.patients.len())
             };
             println!(
-                "{:>2}. {:<18} {:<34} {:>5.1} bits  {} alert(s), {}, first at {}",
+                "{:>2}. {:<18} {:<34} {:>5.1} bits  {} alert{}, {}, first at {}",
                 i + 1,
                 user,
                 group,
                 c.max,
                 c.alerts,
+                if c.alerts == 1 { "" } else { "s" },
                 patients,
                 c.first_time
             );
