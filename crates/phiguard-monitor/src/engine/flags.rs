@@ -1,7 +1,7 @@
-//! Identity and context flags (self, household, relative elsewhere, neighbour, colleague, VIP, deceased, sensitive
-//! record, break-the-glass, unknown ids): what each is worth to a snooper, the rate at which
-//! legitimate work meets it (learned per strength of link and peer group, floored at the
-//! flag's prevalence among the patients), and the evidence that follows.
+//! Identity and context flags (self, household, relative elsewhere, neighbour, colleague, VIP,
+//! deceased, sensitive record, break-the-glass, unknown ids): what each is worth to a snooper,
+//! the rate at which legitimate work meets it (learned per strength of link and peer group,
+//! floored at the flag's prevalence among the patients), and the evidence that follows.
 
 use super::{log2, Monitor};
 use crate::exposure::{self, Exposures};

@@ -138,11 +138,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             .map(|((_, u), c)| (u, c))
             .collect();
         today.sort_by(|a, b| b.1.max.total_cmp(&a.1.max));
-        let n = today.len();
-        println!(
-            "== {day}: {n} alerting case{}",
-            if n == 1 { "" } else { "s" }
-        );
+        println!("== {day}: {}", count(today.len(), "alerting case"));
         for (i, (user, c)) in today.iter().take(args.budget).enumerate() {
             let group = world.peer_group(user).unwrap_or("unknown login");
             let patients = if c.patients.len() == 1 {
@@ -154,13 +150,12 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 format!("{} patients", c.patients.len())
             };
             println!(
-                "{:>2}. {:<18} {:<34} {:>5.1} bits  {} alert{}, {}, first at {}",
+                "{:>2}. {:<18} {:<34} {:>5.1} bits  {}, {}, first at {}",
                 i + 1,
                 user,
                 group,
                 c.max,
-                c.alerts,
-                if c.alerts == 1 { "" } else { "s" },
+                count(c.alerts, "alert"),
                 patients,
                 c.first_time
             );
@@ -182,4 +177,13 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         println!("(temporary files removed; use --out DIR to keep them)");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `n` and the noun, plural unless `n` is one ("1 alert", "3 alerts").
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
