@@ -137,10 +137,16 @@ fn lines<T: for<'de> Deserialize<'de>>(path: &Path, mut f: impl FnMut(T)) -> Res
             path: path.to_owned(),
             source,
         })?;
+        // A file written on Windows may start with a byte-order mark, which JSON does not allow.
+        let line = if i == 0 {
+            line.strip_prefix('\u{feff}').unwrap_or(&line)
+        } else {
+            &line
+        };
         if line.trim().is_empty() {
             continue;
         }
-        let v: T = serde_json::from_str(&line).map_err(|e| EvalError::Line {
+        let v: T = serde_json::from_str(line).map_err(|e| EvalError::Line {
             path: path.to_owned(),
             line: i + 1,
             problem: e.to_string(),
@@ -448,8 +454,8 @@ mod tests {
             ));
             s.push('\n');
         }
-        std::fs::write(&labels, l).unwrap();
-        std::fs::write(&scores, s).unwrap();
+        std::fs::write(&labels, &l).unwrap();
+        std::fs::write(&scores, &s).unwrap();
         let r = evaluate(&labels, &scores, 1).unwrap();
         assert_eq!(r.incidents, 5);
         assert!(
@@ -464,6 +470,11 @@ mod tests {
             r.recall_ceiling
         );
         assert!(r.table().contains("at most 1.000 with this budget"));
+        // The same files as a Windows program would write them: the same report.
+        std::fs::write(&labels, format!("\u{feff}{}", l.replace('\n', "\r\n"))).unwrap();
+        std::fs::write(&scores, format!("\u{feff}{s}")).unwrap();
+        let windows = evaluate(&labels, &scores, 8).unwrap();
+        assert_eq!(windows.table(), r.table());
     }
 
     proptest::proptest! {

@@ -278,7 +278,8 @@ fn attach_roles(ctx: &mut Context, roles: Vec<(String, PractitionerRole)>) {
     }
 }
 
-/// Calls `f(line_number, line)` for every non-blank line of an NDJSON file.
+/// Calls `f(line_number, line)` for every non-blank line of an NDJSON file (a byte-order mark
+/// before the first line is ignored).
 fn for_each_line(path: &Path, mut f: impl FnMut(usize, &str)) -> Result<(), FhirError> {
     let file = File::open(path).map_err(|source| FhirError::Read {
         path: path.to_owned(),
@@ -302,7 +303,7 @@ fn for_each_line(path: &Path, mut f: impl FnMut(usize, &str)) -> Result<(), Fhir
             return Ok(());
         }
         let text = String::from_utf8_lossy(&buf);
-        let text = text.trim();
+        let text = crate::without_bom(line_no, &text).trim();
         if !text.is_empty() {
             f(line_no, text);
         }
@@ -693,6 +694,19 @@ mod tests {
         assert_eq!(ctx.rejects[0].line, 3);
         assert!(ctx.absent_files.contains(&"Encounter.ndjson"));
         assert_eq!(ctx.practitioners[0].roles[0].codes, vec!["nurse"]);
+    }
+
+    #[test]
+    fn a_windows_export_loads_like_any_other() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("Patient.ndjson"),
+            "\u{feff}{\"resourceType\":\"Patient\",\"id\":\"p1\"}\r\n{\"resourceType\":\"Patient\",\"id\":\"p2\"}\r\n",
+        )
+        .unwrap();
+        let ctx = load_dir(dir.path()).unwrap();
+        assert_eq!(ctx.patients.len(), 2);
+        assert!(ctx.rejects.is_empty());
     }
 
     #[test]

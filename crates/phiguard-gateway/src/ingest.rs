@@ -62,8 +62,10 @@ pub struct IngestReport {
     pub alerts: Vec<ScoredLine>,
 }
 
-/// Splits a body into lines: a JSON array becomes one line per element; otherwise NDJSON.
+/// Splits a body into lines: a JSON array becomes one line per element; otherwise NDJSON. A
+/// leading byte-order mark is ignored.
 pub fn split_lines(body: &str) -> Result<Vec<(usize, String)>, Rejected> {
+    let body = phiguard_fhir::without_bom(1, body);
     let t = body.trim_start();
     if t.starts_with('[') {
         let v: Vec<serde_json::Value> = serde_json::from_str(t).map_err(|e| Rejected {
@@ -579,6 +581,8 @@ mod tests {
         let l = split_lines("{}\n\n{}\n").unwrap();
         assert_eq!(l.iter().map(|(n, _)| *n).collect::<Vec<_>>(), vec![1, 3]);
         assert!(split_lines("[{").is_err());
+        assert_eq!(split_lines("\u{feff}{}\r\n{}").unwrap().len(), 2);
+        assert_eq!(split_lines("\u{feff}[{}]").unwrap().len(), 1);
     }
 
     proptest::proptest! {

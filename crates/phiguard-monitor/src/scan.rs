@@ -153,7 +153,7 @@ pub fn scan_stream<R: BufRead, W: Write>(
         }
         counts.bytes += n as u64;
         let text = match std::str::from_utf8(&buf) {
-            Ok(t) => t.trim(),
+            Ok(t) => phiguard_fhir::without_bom(line_no, t).trim(),
             Err(e) => {
                 let raw = String::from_utf8_lossy(&buf);
                 counts.rejects += 1;
@@ -249,6 +249,19 @@ mod tests {
         assert_eq!(counts.events, 2);
         assert_eq!(counts.rejects, 2);
         assert_eq!(counts.out_of_order, 1);
+    }
+
+    #[test]
+    fn a_windows_export_scans_like_any_other() {
+        let lines = [
+            event("a", "2026-03-01T10:00:00Z", "u1", "p1"),
+            event("b", "2026-03-01T10:01:00Z", "u1", "p2"),
+        ];
+        let (plain, _, _) = run(&lines.join("\n"));
+        let (windows, rejects, counts) = run(&format!("\u{feff}{}\r\n", lines.join("\r\n")));
+        assert_eq!(windows, plain);
+        assert!(rejects.is_empty());
+        assert_eq!(counts.events, 2);
     }
 
     #[test]
