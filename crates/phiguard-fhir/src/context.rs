@@ -23,6 +23,10 @@ pub struct Organization {
     pub name: String,
     /// Parent organization id, if any.
     pub part_of: Option<String>,
+    /// Typed as a healthcare provider and not as a department (`type[].coding[].code` holds
+    /// `prov` and not `dept`, HL7 organization-type): a hospital, a medical group, an agency.
+    /// Not a field of the spec's table; read when present (extension).
+    pub provider: bool,
 }
 
 /// A postal address, as given (normalisation is the monitor's job).
@@ -329,6 +333,7 @@ struct RawResource {
     practitioner: Option<RawRef>,
     organization: Option<RawRef>,
     code: Vec<RawConcept>,
+    r#type: Vec<RawConcept>,
     class: Option<RawCoding>,
     subject: Option<RawRef>,
     participant: Vec<RawParticipant>,
@@ -493,8 +498,15 @@ pub fn parse_organization(line: &str) -> Result<Organization, RecordError> {
         Some(serde_json::Value::String(s)) => s.clone(),
         _ => id.clone(),
     };
+    let typed = |code: &str| {
+        raw.r#type
+            .iter()
+            .flat_map(|c| &c.coding)
+            .any(|c| c.code.as_deref() == Some(code))
+    };
     Ok(Organization {
         part_of: reference_id(raw.part_of.as_ref(), "partOf", "Organization")?,
+        provider: typed("prov") && !typed("dept"),
         id,
         name,
     })
@@ -694,6 +706,21 @@ mod tests {
         assert_eq!(ctx.rejects[0].line, 3);
         assert!(ctx.absent_files.contains(&"Encounter.ndjson"));
         assert_eq!(ctx.practitioners[0].roles[0].codes, vec!["nurse"]);
+    }
+
+    #[test]
+    fn an_organization_typed_as_a_provider() {
+        let typed = |t: &str| {
+            parse_organization(&format!(
+                r#"{{"resourceType":"Organization","id":"o","type":[{t}]}}"#
+            ))
+            .unwrap()
+            .provider
+        };
+        assert!(typed(r#"{"coding":[{"system":"x","code":"prov"}]}"#));
+        assert!(!typed(r#"{"coding":[{"code":"dept"}]}"#));
+        assert!(!typed(r#"{"coding":[{"code":"prov"},{"code":"dept"}]}"#));
+        assert!(!typed(""));
     }
 
     #[test]

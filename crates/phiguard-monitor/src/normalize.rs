@@ -47,6 +47,35 @@ pub fn name(s: &str) -> String {
     fold_umlauts(&text(s).replace(' ', ""))
 }
 
+/// A surname for comparison: [`name`], with the feminine forms of Slavic surnames folded into
+/// the masculine (`Sokolova` = `Sokolov`, `Iwanowa` = `Iwanow`, `Kowalska` = `Kowalski`, `Sokolovskaya` =
+/// `Sokolovsky` = `Sokolovski`): a mother and her son, a brother and his sister carry one family
+/// name in two forms. Applied to both sides of a comparison, it costs only the distinction
+/// between surnames that differ by such an ending alone.
+pub fn surname(s: &str) -> String {
+    let mut n = name(s);
+    // Longest ending first; each is (feminine or variant spelling, folded form).
+    const ENDINGS: [(&str, &str); 9] = [
+        ("skaya", "ski"),
+        ("skaja", "ski"),
+        ("ska", "ski"),
+        ("sky", "ski"),
+        ("cka", "cki"),
+        ("ova", "ov"),
+        ("eva", "ev"),
+        ("owa", "ow"),
+        ("ewa", "ew"),
+    ];
+    for (ending, folded) in ENDINGS {
+        if n.len() > ending.len() + 2 && n.ends_with(ending) {
+            n.truncate(n.len() - ending.len());
+            n.push_str(folded);
+            break;
+        }
+    }
+    n
+}
+
 /// `ae`, `oe` and `ue` as `a`, `o` and `u`: `Müller` is written `Mueller` where the keyboard or
 /// the system has no umlauts, and [`text`] has already made the first `muller`. Applied to both
 /// sides of a comparison, it costs only the distinction between names that differ by such an
@@ -345,6 +374,21 @@ mod tests {
         assert_eq!(name("Öztürk"), name("Oeztuerk"));
         assert_eq!(name("Öztürk"), name("Ozturk"));
         assert_ne!(name("Müller"), name("Möller"));
+    }
+
+    #[test]
+    fn slavic_surnames_fold_their_feminine_forms() {
+        assert_eq!(surname("Sokolova"), surname("Sokolov"));
+        assert_eq!(surname("Iwanowa"), surname("Iwanow"));
+        assert_eq!(surname("Kowalska"), surname("Kowalski"));
+        assert_eq!(surname("Zielińska"), surname("Zielinski"));
+        assert_eq!(surname("Sokolovskaya"), surname("Sokolovsky"));
+        assert_eq!(surname("Sokolovsky"), surname("Sokolovski"));
+        assert_eq!(surname("Lebedeva"), surname("Lebedev"));
+        assert_eq!(surname("Sokolov"), name("Sokolov"));
+        assert_ne!(surname("Sokolov"), surname("Sokolovski"));
+        assert_ne!(surname("Nova"), surname("Nov"));
+        assert_eq!(surname("Garcia"), name("Garcia"));
     }
 
     #[test]

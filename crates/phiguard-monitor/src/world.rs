@@ -40,17 +40,17 @@ pub struct Identity {
 
 impl Identity {
     fn from_person(p: &phiguard_fhir::context::Person) -> Identity {
-        let opt = |s: Option<&String>| {
-            s.map(|v| normalize::name(v))
-                .filter(|v| !v.is_empty())
-                .map(|v| key(&v))
-                .unwrap_or(0)
-        };
+        let family = p
+            .family
+            .as_ref()
+            .map(|v| normalize::surname(v))
+            .filter(|v| !v.is_empty())
+            .map_or(0, |v| key(&v));
         let addr = p.address.as_ref().and_then(|a| {
             normalize::address(&a.lines, a.city.as_deref(), a.postal_code.as_deref())
         });
         Identity {
-            family: opt(p.family.as_ref()),
+            family,
             // The first given name only: "Ana Maria" and "Ana" are one person's records.
             given: p
                 .given
@@ -66,20 +66,29 @@ impl Identity {
         }
     }
 
-    /// Same person: surname and birth date known and equal, and the first name equal or the home
-    /// the same.
+    /// Same person: the birth date known and equal, and either the surname equal with the first
+    /// name or the home (a nickname, "Bob" for "Robert", is the same person at the same home),
+    /// or the first name and the home equal under another surname (a record kept under a
+    /// maiden or former married name).
     pub fn same_person(&self, other: &Identity) -> bool {
-        self.family != 0
-            && self.birth != 0
-            && self.family == other.family
+        let same_home = self.home != 0 && self.home == other.home;
+        self.birth != 0
             && self.birth == other.birth
-            // A nickname ("Bob" for "Robert") is the same person at the same home.
-            && (self.given == other.given || (self.home != 0 && self.home == other.home))
+            && ((self.family != 0
+                && self.family == other.family
+                && (self.given == other.given || same_home))
+                || (self.given != 0 && self.given == other.given && same_home))
     }
 
     /// The key used to find a staff member among patients.
     fn person_key(&self) -> Option<(Key, Key, Key)> {
         (self.family != 0 && self.birth != 0).then_some((self.family, self.given, self.birth))
+    }
+
+    /// The key that finds a staff member registered under another surname at the same home.
+    fn home_key(&self) -> Option<(Key, Key, Key)> {
+        (self.given != 0 && self.birth != 0 && self.home != 0)
+            .then_some((self.given, self.birth, self.home))
     }
 }
 
@@ -218,6 +227,7 @@ impl World {
         let mut staff_index: FxHashMap<&str, u32> = FxHashMap::default();
         let mut role_index: FxHashMap<&str, u32> = FxHashMap::default();
         let mut person_index: FxHashMap<(Key, Key, Key), u32> = FxHashMap::default();
+        let mut home_index: FxHashMap<(Key, Key, Key), u32> = FxHashMap::default();
         for p in &ctx.practitioners {
             let idx = u32::try_from(w.staff.len()).unwrap_or(u32::MAX);
             let role = p.roles.first();
@@ -235,6 +245,9 @@ impl World {
             let identity = Identity::from_person(&p.person);
             if let Some(k) = identity.person_key() {
                 person_index.entry(k).or_insert(idx);
+            }
+            if let Some(k) = identity.home_key() {
+                home_index.entry(k).or_insert(idx);
             }
             let mut other_depts: Vec<u16> = Vec::new();
             for r in p.roles.iter().skip(1) {
@@ -287,7 +300,12 @@ impl World {
             };
             let staff_match = identity
                 .person_key()
-                .and_then(|k| person_index.get(&k).copied());
+                .and_then(|k| person_index.get(&k).copied())
+                .or_else(|| {
+                    identity
+                        .home_key()
+                        .and_then(|k| home_index.get(&k).copied())
+                });
             let idx = w.patient(&p.id);
             if let Some(slot) = w.patients.get_mut(idx as usize) {
                 *slot = PatientInfo {
@@ -494,8 +512,12 @@ impl World {
 /// under "Division of Surgery"), and the grouping is the department of whoever is assigned to it
 /// directly. A top-level Organization with one part owns it; a flat list (no `partOf`) leaves
 /// every Organization its own department, and so does a cycle or a reference to an unknown
-/// Organization. The limit: bays or beds drawn as Organizations under the wards would make each
-/// ward a department of its own (FHIR puts them in Location, which the monitor does not read).
+/// Organization. An Organization typed as a healthcare provider (HL7 organization-type `prov`,
+/// not `dept`) is a hospital, a medical group or an agency, never one department of its parts:
+/// a health system drawn as system > hospital > wards, or > medical group > clinics, has the
+/// wards and the clinics as departments, where the shape alone would make the hospital one. The
+/// limit: bays or beds drawn as Organizations under the wards would make each ward a department
+/// of its own (FHIR puts them in Location, which the monitor does not read).
 fn departments(orgs: &[phiguard_fhir::context::Organization]) -> FxHashMap<&str, (&str, &str)> {
     let by_id: FxHashMap<&str, &phiguard_fhir::context::Organization> =
         orgs.iter().map(|o| (o.id.as_str(), o)).collect();
@@ -519,11 +541,12 @@ fn departments(orgs: &[phiguard_fhir::context::Organization]) -> FxHashMap<&str,
             groups.insert(p);
         }
     }
+    let provider = |id: &str| by_id.get(id).is_some_and(|o| o.provider);
     let mut out = FxHashMap::default();
     for o in orgs {
         let id = o.id.as_str();
         let dept = match parent(id) {
-            Some(p) if is_leaf(id) && !groups.contains(p) => {
+            Some(p) if is_leaf(id) && !groups.contains(p) && !provider(p) => {
                 let top_with_many = parent(p).is_none() && parts.get(p).copied().unwrap_or(0) >= 2;
                 if top_with_many {
                     id
@@ -545,11 +568,22 @@ mod tests {
     use phiguard_fhir::context::{parse_organization, Address, Context, Person};
 
     fn org(id: &str, part_of: Option<&str>) -> phiguard_fhir::context::Organization {
+        typed_org(id, part_of, None)
+    }
+
+    fn typed_org(
+        id: &str,
+        part_of: Option<&str>,
+        kind: Option<&str>,
+    ) -> phiguard_fhir::context::Organization {
         let p = part_of
             .map(|p| format!(r#","partOf":{{"reference":"Organization/{p}"}}"#))
             .unwrap_or_default();
+        let t = kind
+            .map(|k| format!(r#","type":[{{"coding":[{{"code":"{k}"}}]}}]"#))
+            .unwrap_or_default();
         parse_organization(&format!(
-            r#"{{"resourceType":"Organization","id":"{id}","name":"N-{id}"{p}}}"#
+            r#"{{"resourceType":"Organization","id":"{id}","name":"N-{id}"{p}{t}}}"#
         ))
         .unwrap()
     }
@@ -617,6 +651,35 @@ mod tests {
         let d = departments(&system);
         assert_eq!(d["w4b"].0, "card");
         assert_eq!(d["ed"].0, "ed");
+        // A health system of a hospital with its units drawn directly under it and a medical
+        // group of clinics: by shape alone each would be one department; typed as providers,
+        // their units and clinics are departments. A typed department keeps its wards.
+        let idn = |kind: Option<&str>| {
+            departments(&[
+                typed_org("system", None, kind),
+                typed_org("hosp", Some("system"), kind),
+                typed_org("ed", Some("hosp"), Some("dept")),
+                typed_org("w4w", Some("hosp"), Some("dept")),
+                typed_org("group", Some("system"), kind),
+                typed_org("primary", Some("group"), Some("dept")),
+                typed_org("ortho", Some("group"), Some("dept")),
+                typed_org("card", Some("system"), Some("dept")),
+                typed_org("w4b", Some("card"), Some("dept")),
+            ])
+            .into_iter()
+            .map(|(k, (d, _))| (k.to_owned(), d.to_owned()))
+            .collect::<FxHashMap<_, _>>()
+        };
+        let shape = idn(None);
+        assert_eq!(shape["ed"], "hosp");
+        assert_eq!(shape["primary"], "group");
+        let typed = idn(Some("prov"));
+        assert_eq!(typed["ed"], "ed");
+        assert_eq!(typed["w4w"], "w4w");
+        assert_eq!(typed["primary"], "primary");
+        assert_eq!(typed["ortho"], "ortho");
+        assert_eq!(typed["w4b"], "card");
+        assert_eq!(typed["hosp"], "hosp");
         // In the indexed world, the ward and its department are one department.
         let ctx = Context {
             organizations: orgs,
@@ -648,6 +711,12 @@ mod tests {
         // A nickname is the same person only at the same home.
         assert!(staff.same_person(&person("Annie", "12 oak st")));
         assert!(!staff.same_person(&person("Annie", "14 Oak St")));
+        // Under a maiden name: the same first name, birth date and home.
+        let mut maiden = person("Ana", "12 Oak St");
+        maiden.family = 77;
+        assert!(staff.same_person(&maiden));
+        maiden.home = person("Ana", "14 Oak St").home;
+        assert!(!staff.same_person(&maiden));
         let mut unknown = staff;
         unknown.birth = 0;
         assert!(!unknown.same_person(&staff));
