@@ -124,6 +124,7 @@ fn routine(rel: Option<Relation>) -> &'static str {
             "Routine: the user's department treated the patient recently."
         }
         Some(Relation::CarePast) => "Routine: the user cared for the patient before.",
+        Some(Relation::DeptPast) => "Routine: the user's department treated the patient before.",
         Some(Relation::Prior) => "Routine: continues the user's earlier work on this record.",
         Some(Relation::Team) => {
             "Routine: colleagues of the user's department are working on this patient."
@@ -271,6 +272,13 @@ fn relation_phrase(rel: Relation, dept: Option<&str>, days: Option<i64>) -> Stri
         (Relation::OtherRecent, Some(d)) => format!(
             "the patient was recently treated by {d}, with no care-team or department link to the user"
         ),
+        (Relation::DeptPast, _) => match days {
+            Some(d) => format!(
+                "the user's department treated the patient before (the last encounter ended {d} days ago), with no care-team link to the user"
+            ),
+            None => "the user's department treated the patient before, with no care-team link to the user"
+                .to_owned(),
+        },
         (Relation::Past, _) => match days {
             Some(d) => format!(
                 "no current encounter (the last one ended {d} days ago) and no link to the user"

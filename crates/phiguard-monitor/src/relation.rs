@@ -24,6 +24,9 @@ pub enum Relation {
     DeptRecent,
     /// On the care team of an older encounter (a former patient).
     CarePast,
+    /// The user's department treated the patient before, with the user on none of those
+    /// encounters (a clinic's panel: a refill or a portal message months after a visit).
+    DeptPast,
     /// The user opened this record before, without raising an alert.
     Prior,
     /// Colleagues of the user's department worked on this patient in the last days.
@@ -41,7 +44,7 @@ pub enum Relation {
 }
 
 /// Number of rungs.
-pub const RELATIONS: usize = 12;
+pub const RELATIONS: usize = 13;
 
 impl Relation {
     /// All rungs, strongest first.
@@ -51,6 +54,7 @@ impl Relation {
         Relation::DeptCurrent,
         Relation::DeptRecent,
         Relation::CarePast,
+        Relation::DeptPast,
         Relation::Prior,
         Relation::Team,
         Relation::OtherStarting,
@@ -73,6 +77,7 @@ impl Relation {
             Relation::DeptCurrent => "dept-current",
             Relation::DeptRecent => "dept-recent",
             Relation::CarePast => "care-past",
+            Relation::DeptPast => "dept-past",
             Relation::Prior => "prior-access",
             Relation::Team => "team",
             Relation::OtherStarting => "other-starting",
@@ -232,10 +237,11 @@ pub fn static_link(
             (Phase::Starting | Phase::Current, false, true) => Relation::DeptCurrent,
             (Phase::Recent, false, true) => Relation::DeptRecent,
             (Phase::Past, true, _) => Relation::CarePast,
+            (Phase::Past, false, true) => Relation::DeptPast,
             (Phase::Starting, false, false) => Relation::OtherStarting,
             (Phase::Current, false, false) => Relation::OtherCurrent,
             (Phase::Recent, false, false) => Relation::OtherRecent,
-            (Phase::Past, false, _) => Relation::Past,
+            (Phase::Past, false, false) => Relation::Past,
             (Phase::Future, _, _) => Relation::None,
         };
         // A stay of the same rung with a department names the link's department; the death's
@@ -373,10 +379,12 @@ mod tests {
         );
         assert_eq!(link(&dead, 2, 70), Relation::Past);
         assert_eq!(link(&dead, 0, 100), Relation::CarePast);
-        assert_eq!(link(&dead, 1, 100), Relation::Past);
+        // The department's former patient (a clinic's panel), not a stranger's.
+        assert_eq!(link(&dead, 1, 100), Relation::DeptPast);
         // A stay the patient survived gets no such extension.
         assert_eq!(link(&alive, 0, 70), Relation::CarePast);
-        assert_eq!(link(&alive, 1, 70), Relation::Past);
+        assert_eq!(link(&alive, 1, 70), Relation::DeptPast);
+        assert_eq!(link(&alive, 2, 70), Relation::Past);
     }
 
     #[test]

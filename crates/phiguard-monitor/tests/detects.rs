@@ -939,11 +939,11 @@ fn the_department_a_patient_died_in_reviews_the_death_weeks_later() {
     );
     use phiguard_monitor::relation::Relation;
     assert_eq!(review.relation, Some(Relation::DeptRecent), "{review:?}");
-    assert_eq!(closed.relation, Some(Relation::Past), "{closed:?}");
-    // Without the review window the access is an unlinked read of the long dead (12.3 bits,
-    // alerting); with it, the department's link takes 2.7 bits off and it stays quiet.
+    // Without the review window the record is still the department's former patient (a
+    // weaker link, learned apart); either way the access stays quiet.
+    assert_eq!(closed.relation, Some(Relation::DeptPast), "{closed:?}");
     assert!(
-        review.score + 2.0 < closed.score && !review.alert && closed.alert,
+        review.score <= closed.score + 0.5 && !review.alert && !closed.alert,
         "review {} vs closed window {}",
         review.score,
         closed.score
