@@ -138,11 +138,7 @@ fn lines<T: for<'de> Deserialize<'de>>(path: &Path, mut f: impl FnMut(T)) -> Res
             source,
         })?;
         // A file written on Windows may start with a byte-order mark, which JSON does not allow.
-        let line = if i == 0 {
-            line.strip_prefix('\u{feff}').unwrap_or(&line)
-        } else {
-            &line
-        };
+        let line = phiguard_fhir::without_bom(i + 1, &line);
         if line.trim().is_empty() {
             continue;
         }

@@ -88,7 +88,8 @@ impl Relation {
         }
     }
 
-    /// Whether this rung is a direct clinical link of the user (care team or department).
+    /// Whether this rung is a direct clinical link of the user: a care team, or the user's
+    /// department treating the patient now or recently (not its former patients, `DeptPast`).
     pub fn is_direct(self) -> bool {
         self <= Relation::CarePast
     }
